@@ -1,0 +1,139 @@
+#include "sx_cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *prog_name = "sx";
+
+void sx_cli_init(const char *prog)
+{
+    prog_name = prog;
+    signal(SIGPIPE, SIG_IGN);
+}
+
+const char *sx_prog(void) { return prog_name; }
+
+static void vsay(const char *input, uint64_t line, const char *fmt, va_list ap)
+{
+    fflush(stdout);
+    if (input)
+        fprintf(stderr, "%s: %s:%llu: ", prog_name, input, (unsigned long long)line);
+    else
+        fprintf(stderr, "%s: ", prog_name);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
+void sx_die(int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsay(NULL, 0, fmt, ap);
+    va_end(ap);
+    exit(code);
+}
+
+void sx_die_at(int code, const char *input, uint64_t line, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsay(input, line, fmt, ap);
+    va_end(ap);
+    exit(code);
+}
+
+void sx_warn(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsay(NULL, 0, fmt, ap);
+    va_end(ap);
+}
+
+void sx_warn_at(const char *input, uint64_t line, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsay(input, line, fmt, ap);
+    va_end(ap);
+}
+
+void sx_usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsay(NULL, 0, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "Try '%s --help' for more information.\n", prog_name);
+    exit(SX_EXIT_USAGE);
+}
+
+void sx_bad_option(int c, char **argv)
+{
+    extern int optind, optopt;
+    const char *opt = argv[optind - 1];
+    if (c == ':')
+        sx_usage_error("option '%s' needs a value", opt);
+    if (optopt && strncmp(opt, "--", 2) != 0)
+        sx_usage_error("unknown option '-%c'", optopt);
+    sx_usage_error("unknown option '%s'", opt);
+}
+
+void sx_help(const char *text)
+{
+    fputs(text, stdout);
+    if (fflush(stdout) != 0 || ferror(stdout))
+        sx_write_failed("stdout");
+    exit(SX_EXIT_OK);
+}
+
+void sx_version(void)
+{
+    printf("%s (sx) %s\n", prog_name, SX_VERSION);
+    if (fflush(stdout) != 0)
+        sx_write_failed("stdout");
+    exit(SX_EXIT_OK);
+}
+
+void sx_write_failed(const char *what)
+{
+    if (errno == EPIPE)
+        exit(SX_EXIT_OK);
+    sx_die(SX_EXIT_FAIL, "%s: write error: %s", what, strerror(errno));
+}
+
+int sx_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+    if (!s || *s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+uint64_t sx_opt_u64(const char *name, const char *s, uint64_t min, uint64_t max)
+{
+    uint64_t v;
+    if (sx_parse_u64(s, min, max, &v) < 0)
+        sx_usage_error("%s: '%s' is not a number from %llu to %llu", name, s,
+                       (unsigned long long)min, (unsigned long long)max);
+    return v;
+}
+
+double sx_opt_seconds(const char *name, const char *s, double max)
+{
+    char *end;
+    errno = 0;
+    double v = (s && *s >= '0' && *s <= '9') || (s && *s == '.') ? strtod(s, &end) : -1;
+    if (v < 0 || errno || *end || !isfinite(v) || v > max)
+        sx_usage_error("%s: '%s' is not a number of seconds from 0 to %g", name, s, max);
+    return v;
+}

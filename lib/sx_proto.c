@@ -1,0 +1,123 @@
+#include "sx_proto.h"
+
+#include <string.h>
+
+static const char *const kind_names[] = {
+    [SX_DATA] = "data",         [SX_META] = "meta",   [SX_FILE] = "file",
+    [SX_ERROR] = "error",       [SX_PROGRESS] = "progress",
+    [SX_METRICS] = "metrics",   [SX_LOG] = "log",     [SX_RESULT] = "result",
+    [SX_END] = "end",           [SX_CTL_OTHER] = "other",
+};
+
+sx_kind sx_proto_kind(const char *p, size_t n)
+{
+    if (n < SX_CTL_PREFIX_LEN + 2 || memcmp(p, SX_CTL_PREFIX, SX_CTL_PREFIX_LEN) != 0)
+        return SX_DATA;
+    p += SX_CTL_PREFIX_LEN;
+    n -= SX_CTL_PREFIX_LEN;
+    const char *q = memchr(p, '"', n);
+    if (!q)
+        return SX_DATA;
+    size_t k = (size_t)(q - p);
+    for (int i = SX_META; i <= SX_END; i++)
+        if (strlen(kind_names[i]) == k && memcmp(p, kind_names[i], k) == 0)
+            return (sx_kind)i;
+    return SX_CTL_OTHER;
+}
+
+const char *sx_kind_name(sx_kind k)
+{
+    return (unsigned)k <= SX_CTL_OTHER ? kind_names[k] : "?";
+}
+
+jv sx_parse_object(const char *line, size_t len)
+{
+    if (len > INT32_MAX)
+        return jv_invalid_with_msg(jv_string("record larger than 2 GiB"));
+    jv v = jv_parse_sized(line, (int)len);
+    if (!jv_is_valid(v)) {
+        jv msg = jv_invalid_get_msg(v);
+        if (jv_get_kind(msg) != JV_KIND_STRING) {
+            jv_free(msg);
+            msg = jv_string("invalid JSON");
+        }
+        jv m = jv_string_fmt("invalid JSON: %s", jv_string_value(msg));
+        jv_free(msg);
+        return jv_invalid_with_msg(m);
+    }
+    if (jv_get_kind(v) != JV_KIND_OBJECT) {
+        jv m = jv_string_fmt("not a JSON object (%s)", jv_kind_name(jv_get_kind(v)));
+        jv_free(v);
+        return jv_invalid_with_msg(m);
+    }
+    return v;
+}
+
+jv sx_rec(const char *kind)
+{
+    return jv_object_set(jv_object(), jv_string("sx"), jv_string(kind));
+}
+
+jv sx_rec_end(uint64_t count)
+{
+    return jv_object_set(sx_rec("end"), jv_string("count"), jv_number((double)count));
+}
+
+jv sx_rec_error(jv item, const char *stage, const char *message)
+{
+    jv r = sx_rec("error");
+    r = jv_object_set(r, jv_string("item"), item);
+    r = jv_object_set(r, jv_string("stage"), jv_string(stage));
+    return jv_object_set(r, jv_string("message"), jv_string(message));
+}
+
+jv sx_rec_progress(const char *category, uint64_t current, uint64_t total)
+{
+    jv r = sx_rec("progress");
+    r = jv_object_set(r, jv_string("category"), jv_string(category));
+    r = jv_object_set(r, jv_string("current"), jv_number((double)current));
+    return jv_object_set(r, jv_string("total"), jv_number((double)total));
+}
+
+jv sx_rec_metrics(const char *category, uint64_t stand_by, uint64_t success, uint64_t failed)
+{
+    jv r = sx_rec("metrics");
+    r = jv_object_set(r, jv_string("category"), jv_string(category));
+    r = jv_object_set(r, jv_string("stand_by"), jv_number((double)stand_by));
+    r = jv_object_set(r, jv_string("success"), jv_number((double)success));
+    return jv_object_set(r, jv_string("failed"), jv_number((double)failed));
+}
+
+jv sx_item_id(jv item)
+{
+    if (jv_get_kind(item) != JV_KIND_OBJECT)
+        return jv_null();
+    jv id = jv_object_get(jv_copy(item), jv_string("id"));
+    if (!jv_is_valid(id)) {
+        jv_free(id);
+        return jv_null();
+    }
+    return id;
+}
+
+const char *sx_get_str(jv obj, const char *key)
+{
+    if (jv_get_kind(obj) != JV_KIND_OBJECT)
+        return NULL;
+    jv v = jv_object_get(jv_copy(obj), jv_string(key));
+    const char *s = NULL;
+    if (jv_get_kind(v) == JV_KIND_STRING)
+        s = jv_string_value(v); /* obj still holds a reference */
+    jv_free(v);
+    return s;
+}
+
+double sx_get_num(jv obj, const char *key, double dflt)
+{
+    if (jv_get_kind(obj) != JV_KIND_OBJECT)
+        return dflt;
+    jv v = jv_object_get(jv_copy(obj), jv_string(key));
+    double d = jv_get_kind(v) == JV_KIND_NUMBER ? jv_number_value(v) : dflt;
+    jv_free(v);
+    return d;
+}
