@@ -1,0 +1,414 @@
+#!/usr/bin/env python3
+"""fake_backend.py : a Synapse backend for tests and benchmarks (stdlib only).
+
+Binds 127.0.0.1 on an ephemeral port (or --port), prints the port as its first
+line on stdout and serves until killed.
+
+Endpoints (GET, see shared SYNAPSE-API.md):
+  /sdk/assignments/        requires ?project=; records {id, project, file, data}
+                           (data only with expand=data)
+  /sdk/tasks/              requires ?project=; records {id, project, data,
+                           data_unit (expand=data_unit), assignment, workshop}
+  /sdk/ground_truth_events/  requires ?ground_truth_dataset_versions=
+  /projects/{id}/          project with configuration.classification
+                           (404 for id 404 and ids >= 1000)
+  /ground_truth_dataset_versions/{id}/
+  /media/<name>            deterministic bytes (see media_bytes()), no token
+
+DRF pagination: ?page= and ?page_size= (default 100, at most 1000), answers
+{"count", "next", "previous", "results"} with absolute next/previous URLs; a
+page past the end answers 404 {"detail": "Invalid page."}. Listing answers are
+gzip-compressed when the client accepts gzip.
+
+Token: every endpoint but /media requires `Synapse-Access-Token: Token <T>` or
+`Authorization: Token <T>` (T from --token, default "fake-token"); 401 else.
+
+Generated data: item ids 1..N (--items), seeded (--seed): DM v1 with boxes,
+polygons, keypoints and polylines, classes from CLASSES, every 7th item with
+"data": null, and every 5th item's file_name_original is "img.jpg" (names
+collide across items on purpose).
+
+Media: GET /media/<name>?size=N (default 2048) answers the first N bytes of
+SHAKE-256(<name>) where <name> is the URL-decoded path after /media/ (query
+excluded). `python3 tests/fake_backend.py --print-media NAME SIZE` writes the
+same bytes to stdout. Range: bytes=N- answers 206. Faults per URL in the
+query: fault=404, fault=500, fault=slow&delay_ms=MS, fault=cut (Content-Length
+sent, connection closed after half the body), fault=flaky&fails=K (the first
+K requests for that exact path+query answer 503).
+
+Listing faults (options), each firing once unless given as P:K (K times, 0 =
+always): --slow-page P (sleeps --slow-ms), --cut-page P, --bad-json-page P,
+--html-page P, --no-results-page P, --not-found-page P. --fail-first K makes
+the first K listing requests answer --fail-status (503) with --retry-after V
+when given. --grow-after-page P adds --grow-by G items once page P was served.
+--foreign-next makes next URLs point to another host.
+
+--log FILE: one line per request:
+  METHOD PATH?QUERY STATUS auth=synapse|authorization|none tenant=yes|no enc=gzip|identity ua=UA
+(the token itself is never logged).
+"""
+import argparse
+import gzip
+import hashlib
+import json
+import random
+import sys
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+CLASSES = {
+    "bounding_box": ["car", "person", "bicycle", "truck"],
+    "polygon": ["road", "sidewalk", "building"],
+    "keypoint": ["nose", "left_eye", "right_eye"],
+    "polyline": ["lane"],
+}
+SIZES = [(640, 480), (1280, 720), (800, 600), (320, 240)]
+
+
+def media_bytes(name, size):
+    """The bytes of /media/<name>?size=<size>: SHAKE-256 of the name, `size` bytes long."""
+    return hashlib.shake_256(name.encode("utf-8")).digest(size) if size > 0 else b""
+
+
+def gen_data(rng, item_id):
+    if item_id % 7 == 0:
+        return None
+    anns, datas = [], []
+    w, h = SIZES[item_id % len(SIZES)]
+    for k in range(rng.randint(0, 5)):
+        tool = rng.choice(["bounding_box", "bounding_box", "polygon", "keypoint", "polyline"])
+        aid = "a%d_%d" % (item_id, k)
+        cls = {"class": rng.choice(CLASSES[tool])}
+        if rng.random() < 0.3:
+            cls["color"] = rng.choice(["red", "blue", "white"])
+        anns.append({"id": aid, "tool": tool, "isLocked": False, "isVisible": True, "classification": cls})
+        if tool == "bounding_box":
+            x, y = rng.randint(0, w - 20), rng.randint(0, h - 20)
+            coord = {"x": x, "y": y, "width": rng.randint(1, w - x), "height": rng.randint(1, h - y)}
+        elif tool == "keypoint":
+            coord = {"x": rng.randint(0, w - 1), "y": rng.randint(0, h - 1)}
+        else:
+            n = rng.randint(3, 6) if tool == "polygon" else rng.randint(2, 4)
+            coord = [{"x": rng.randint(0, w - 1), "y": rng.randint(0, h - 1), "id": "%s-%d" % (aid, i)}
+                     for i in range(n)]
+        datas.append({"id": aid, "coordinate": coord})
+    return {"annotations": {"image_1": anns}, "annotationsData": {"image_1": datas},
+            "relations": {}, "annotationGroups": {}, "extra": {}}
+
+
+def gen_file(base, item_id):
+    w, h = SIZES[item_id % len(SIZES)]
+    name = "img.jpg" if item_id % 5 == 0 else "frame_%05d.jpg" % item_id
+    return {"url": "%s/media/item-%d.jpg" % (base, item_id), "file_name_original": name,
+            "width": w, "height": h}
+
+
+class Fault:
+    """A fault on listing page P that fires K times (0: always)."""
+
+    def __init__(self, spec):
+        p, _, k = spec.partition(":")
+        self.page = int(p)
+        self.left = int(k) if k else 1
+        self.always = k == "0"
+
+    def fire(self, page):
+        if page != self.page:
+            return False
+        if self.always:
+            return True
+        if self.left > 0:
+            self.left -= 1
+            return True
+        return False
+
+
+class State:
+    def __init__(self, a):
+        self.a = a
+        self.items = a.items
+        self.lock = threading.Lock()
+        self.fail_left = a.fail_first
+        self.flaky = {}
+        self.grown = False
+        self.faults = {}
+        for name in ("slow_page", "cut_page", "bad_json_page", "html_page", "no_results_page", "not_found_page"):
+            v = getattr(a, name)
+            self.faults[name] = Fault(v) if v else None
+        self.logf = open(a.log, "a", buffering=1) if a.log else None
+
+    def fault(self, name, page):
+        f = self.faults.get(name)
+        if not f:
+            return False
+        with self.lock:
+            return f.fire(page)
+
+    def log(self, line):
+        if self.logf:
+            with self.lock:
+                self.logf.write(line + "\n")
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "fake-synapse/1"
+
+    def log_message(self, fmt, *args):
+        pass
+
+    # -- helpers --
+    def base(self):
+        return "http://127.0.0.1:%d" % self.server.server_address[1]
+
+    def finish_log(self, status, enc="identity"):
+        h = self.headers
+        auth = "none"
+        if h.get("Synapse-Access-Token"):
+            auth = "synapse"
+        elif h.get("Authorization"):
+            auth = "authorization"
+        self.server.st.log("%s %s %d auth=%s tenant=%s enc=%s ua=%s" % (
+            self.command, self.path, status, auth, "yes" if h.get("Synapse-Tenant") else "no", enc,
+            (h.get("User-Agent") or "-").replace(" ", "_")))
+
+    def send(self, status, body, ctype="application/json", extra=None, compress=False):
+        enc = "identity"
+        if compress and "gzip" in (self.headers.get("Accept-Encoding") or ""):
+            body = gzip.compress(body, 1)
+            enc = "gzip"
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        if enc != "identity":
+            self.send_header("Content-Encoding", enc)
+        for k, v in (extra or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+        self.finish_log(status, enc)
+
+    def send_json(self, status, obj, **kw):
+        self.send(status, json.dumps(obj).encode(), **kw)
+
+    def authorized(self):
+        want = "Token " + self.server.st.a.token
+        h = self.headers
+        return h.get("Synapse-Access-Token") == want or h.get("Authorization") == want
+
+    # -- dispatch --
+    def do_GET(self):
+        try:
+            self.route()
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    do_HEAD = do_GET
+
+    def route(self):
+        u = urllib.parse.urlsplit(self.path)
+        q = urllib.parse.parse_qs(u.query, keep_blank_values=True)
+        path = u.path
+        if path.startswith("/media/"):
+            return self.media(urllib.parse.unquote(path[len("/media/"):]), q, u)
+        if not self.authorized():
+            return self.send_json(401, {"detail": "Invalid token."})
+        parts = [p for p in path.split("/") if p]
+        if path == "/sdk/assignments/":
+            return self.listing("assignment", q, u, "project")
+        if path == "/sdk/tasks/":
+            return self.listing("task", q, u, "project")
+        if path == "/sdk/ground_truth_events/":
+            return self.listing("ground_truth", q, u, "ground_truth_dataset_versions")
+        if len(parts) == 2 and parts[0] == "projects" and parts[1].isdigit():
+            pid = int(parts[1])
+            if pid == 404 or pid >= 1000:
+                return self.send_json(404, {"detail": "Not found."})
+            return self.send_json(200, {
+                "id": pid, "title": "project %d" % pid, "category": "image",
+                "configuration": {"classification": {k: list(v) for k, v in CLASSES.items()},
+                                  "tools": [{"tool": k, "classes": list(v)} for k, v in CLASSES.items()]}})
+        if len(parts) == 2 and parts[0] == "ground_truth_dataset_versions" and parts[1].isdigit():
+            return self.send_json(200, {"id": int(parts[1]), "name": "v%s" % parts[1], "ground_truth_dataset": 1})
+        return self.send_json(404, {"detail": "Not found."})
+
+    def listing(self, target, q, u, required):
+        st = self.server.st
+        a = st.a
+        if required not in q:
+            return self.send_json(400, {"detail": "missing filter '%s'" % required})
+        try:
+            page = int(q.get("page", ["1"])[0])
+            size = int(q.get("page_size", ["100"])[0])
+        except ValueError:
+            return self.send_json(404, {"detail": "Invalid page."})
+        size = max(1, min(size, 1000))
+        with st.lock:
+            if st.fail_left > 0:
+                st.fail_left -= 1
+                failing = True
+            else:
+                failing = False
+        if failing:
+            extra = {"Retry-After": a.retry_after} if a.retry_after else None
+            return self.send_json(a.fail_status, {"detail": "Service unavailable."}, extra=extra)
+        if a.delay_ms:
+            time.sleep(a.delay_ms / 1000.0)
+        if st.fault("slow_page", page):
+            time.sleep(a.slow_ms / 1000.0)
+        if st.fault("not_found_page", page):
+            return self.send_json(404, {"detail": "Not found."})
+        count = st.items
+        pages = max(1, (count + size - 1) // size)
+        if page < 1 or page > pages:
+            return self.send_json(404, {"detail": "Invalid page."})
+        if st.fault("html_page", page):
+            return self.send(200, b"<html><body><h1>Bad Gateway</h1></body></html>", ctype="text/html")
+        if st.fault("bad_json_page", page):
+            return self.send(200, b'{"count": %d, "next": null, "results": [{"id": 1,' % count)
+        if st.fault("no_results_page", page):
+            return self.send_json(200, {"count": count, "next": None, "previous": None})
+        first = (page - 1) * size + 1
+        ids = range(first, min(count, page * size) + 1)
+        expand = q.get("expand", [])
+        results = [self.record(target, i, q, expand) for i in ids]
+        base = "http://evil.invalid:%d" % self.server.server_address[1] if a.foreign_next else self.base()
+
+        def link(p):
+            qq = dict(q)
+            qq["page"] = [str(p)]
+            return "%s%s?%s" % (base, u.path, urllib.parse.urlencode(qq, doseq=True))
+
+        body = {"count": count, "next": link(page + 1) if page < pages else None,
+                "previous": link(page - 1) if page > 1 else None, "results": results}
+        if st.fault("cut_page", page):
+            raw = json.dumps(body).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(raw)))
+            self.end_headers()
+            self.wfile.write(raw[: len(raw) // 2])
+            self.wfile.flush()
+            self.finish_log(200, "cut")
+            self.close_connection = True
+            return
+        self.send(200, json.dumps(body).encode(), compress=True)
+        if a.grow_after_page and page == a.grow_after_page:
+            with st.lock:
+                if not st.grown:
+                    st.grown = True
+                    st.items += a.grow_by
+
+    def record(self, target, i, q, expand):
+        base = self.base()
+        rng = random.Random(self.server.st.a.seed * 1000003 + i)
+        data = gen_data(rng, i)
+        f = gen_file(base, i)
+        if target == "assignment":
+            r = {"id": i, "project": int(q["project"][0]) if q["project"][0].isdigit() else q["project"][0],
+                 "status": "completed", "file": f}
+            if "data" in expand:
+                r["data"] = data
+            return r
+        du = {"id": 10000 + i, "files": {"image_1": f, "image_2": gen_file(base, i + 500000)}, "meta": {}}
+        r = {"id": i, "data": data}
+        if target == "task":
+            r["project"] = q["project"][0]
+            r["data_unit"] = du if "data_unit" in expand else du["id"]
+            r["assignment"] = {"id": 20000 + i} if "assignment" in expand else 20000 + i
+            r["workshop"] = {"id": 1} if "workshop" in expand else 1
+        else:
+            r["ground_truth_dataset_version"] = q["ground_truth_dataset_versions"][0]
+            r["data_unit"] = du if "data" in expand else du["id"]
+        return r
+
+    def media(self, name, q, u):
+        st = self.server.st
+        a = st.a
+        if a.media_delay_ms:
+            time.sleep(a.media_delay_ms / 1000.0)
+        try:
+            size = int(q.get("size", ["2048"])[0])
+        except ValueError:
+            size = 2048
+        size = max(0, min(size, 256 << 20))
+        fault = q.get("fault", [""])[0]
+        if fault == "404":
+            return self.send_json(404, {"detail": "Not found."})
+        if fault == "500":
+            return self.send(500, b"<html>Internal Server Error</html>", ctype="text/html")
+        if fault == "slow":
+            time.sleep(int(q.get("delay_ms", ["1000"])[0]) / 1000.0)
+        if fault == "flaky":
+            key = self.path
+            with st.lock:
+                n = st.flaky.get(key, 0)
+                st.flaky[key] = n + 1
+            if n < int(q.get("fails", ["1"])[0]):
+                return self.send_json(503, {"detail": "Service unavailable."})
+        body = media_bytes(name, size)
+        status, extra = 200, {"Accept-Ranges": "bytes"}
+        rng = self.headers.get("Range")
+        if rng and rng.startswith("bytes=") and rng.endswith("-") and rng[6:-1].isdigit():
+            start = int(rng[6:-1])
+            if start >= size and size > 0:
+                return self.send(416, b"", ctype="text/plain", extra={"Content-Range": "bytes */%d" % size})
+            body = body[start:]
+            status = 206
+            extra["Content-Range"] = "bytes %d-%d/%d" % (start, size - 1, size)
+        if fault == "cut":
+            self.send_response(status)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+            self.finish_log(status, "cut")
+            self.close_connection = True
+            return
+        self.send(status, body, ctype="application/octet-stream", extra=extra)
+
+
+def main():
+    p = argparse.ArgumentParser(description="fake Synapse backend for sx tests")
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--items", type=int, default=250)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--token", default="fake-token")
+    p.add_argument("--delay-ms", type=int, default=0, help="added to every listing page")
+    p.add_argument("--media-delay-ms", type=int, default=0)
+    p.add_argument("--fail-first", type=int, default=0)
+    p.add_argument("--fail-status", type=int, default=503)
+    p.add_argument("--retry-after", default=None)
+    p.add_argument("--slow-page")
+    p.add_argument("--slow-ms", type=int, default=3000)
+    p.add_argument("--cut-page")
+    p.add_argument("--bad-json-page")
+    p.add_argument("--html-page")
+    p.add_argument("--no-results-page")
+    p.add_argument("--not-found-page")
+    p.add_argument("--grow-after-page", type=int, default=0)
+    p.add_argument("--grow-by", type=int, default=37)
+    p.add_argument("--foreign-next", action="store_true")
+    p.add_argument("--log")
+    p.add_argument("--print-media", nargs=2, metavar=("NAME", "SIZE"))
+    a = p.parse_args()
+    if a.print_media:
+        sys.stdout.buffer.write(media_bytes(a.print_media[0], int(a.print_media[1])))
+        return
+    srv = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
+    srv.daemon_threads = True
+    srv.request_queue_size = 128
+    srv.st = State(a)
+    print(srv.server_address[1], flush=True)
+    try:
+        srv.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()
