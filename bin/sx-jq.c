@@ -1,0 +1,248 @@
+/* sx-jq: runs a jq program on the data records of a stream. */
+#include "sx_cli.h"
+#include "sx_jqprog.h"
+#include "sx_proto.h"
+#include "sx_stream.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage_text[] =
+"usage: sx-jq [options] PROGRAM [FILE...]\n"
+"       sx-jq [options] -f PROGRAM_FILE [FILE...]\n"
+"\n"
+"Runs the jq PROGRAM (through libjq) on every data record of an sx stream and\n"
+"writes each of its results, which must be JSON objects, in place of the\n"
+"record: zero, one or many per input. Control records ({\"sx\":...}) pass\n"
+"through untouched; the upstream end record is replaced by one that counts\n"
+"the data records actually written. A result whose first key is \"sx\" is a\n"
+"control record of its own (this is how a jq program emits file records).\n"
+"Input is standard input or the FILEs, zstd-compressed or not.\n"
+"\n"
+"options:\n"
+"  -f, --from-file FILE     read the program from FILE\n"
+"      --arg NAME VALUE     set $NAME to the string VALUE\n"
+"      --argjson NAME JSON  set $NAME to the JSON value\n"
+"  -o, --output FILE        write to FILE instead of standard output; a name\n"
+"                           ending in .zst is written zstd-compressed\n"
+"      --zstd               compress the output with zstd\n"
+"  -k, --keep-going         on a bad record or a runtime error, write an error\n"
+"                           record and go on (default: stop with exit 1)\n"
+"  -q, --quiet              do not warn on stderr about records kept going past\n"
+"  -h, --help               show this help\n"
+"      --version            show the version\n"
+"\n"
+"exit status: 0 done, 1 bad input, runtime error or cut stream, 2 usage or a\n"
+"program that does not compile.\n"
+"\n"
+"examples:\n"
+"  sx-fetch -f project=1 | sx-jq 'select(.data != null)' | sx-convert-coco ...\n"
+"  sx-jq --arg from auto --arg to car \\\n"
+"    '(.data.annotations[]?[]?.classification.class | select(. == $from)) |= $to'\n";
+
+struct opts {
+    const char *program, *program_file, *output;
+    jv args;
+    int zstd, keep_going, quiet;
+    char **inputs;
+    int ninputs;
+};
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        sx_die(SX_EXIT_USAGE, "cannot read '%s': %s", path, strerror(errno));
+    size_t cap = 4096, n = 0;
+    char *s = malloc(cap);
+    size_t k;
+    while (s && (k = fread(s + n, 1, cap - n - 1, f)) > 0) {
+        n += k;
+        if (cap - n - 1 == 0)
+            s = realloc(s, cap *= 2);
+    }
+    if (!s || ferror(f))
+        sx_die(SX_EXIT_USAGE, "cannot read '%s'", path);
+    fclose(f);
+    s[n] = 0;
+    return s;
+}
+
+static void parse_options(struct opts *o, int argc, char **argv)
+{
+    enum { OPT_ARG = SX_OPT_FIRST_FREE, OPT_ARGJSON };
+    static const struct option longopts[] = {
+        {"from-file", required_argument, NULL, 'f'},
+        {"arg", required_argument, NULL, OPT_ARG},
+        {"argjson", required_argument, NULL, OPT_ARGJSON},
+        {"output", required_argument, NULL, 'o'},
+        {"zstd", no_argument, NULL, SX_OPT_ZSTD},
+        {"keep-going", no_argument, NULL, 'k'},
+        {"quiet", no_argument, NULL, 'q'},
+        SX_COMMON_LONGOPTS,
+        {NULL, 0, NULL, 0}};
+    int c;
+    opterr = 0;
+    o->args = jv_object();
+    while ((c = getopt_long(argc, argv, ":f:o:kqh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'f': o->program_file = optarg; break;
+        case 'o': o->output = optarg; break;
+        case 'k': o->keep_going = 1; break;
+        case 'q': o->quiet = 1; break;
+        case SX_OPT_ZSTD: o->zstd = 1; break;
+        case OPT_ARG:
+        case OPT_ARGJSON: {
+            if (optind >= argc)
+                sx_usage_error("%s %s needs a value", c == OPT_ARG ? "--arg" : "--argjson", optarg);
+            const char *name = optarg, *value = argv[optind++];
+            jv v = c == OPT_ARG ? jv_string(value) : jv_parse(value);
+            if (!jv_is_valid(v)) {
+                jv_free(v);
+                sx_usage_error("--argjson %s: '%s' is not JSON", name, value);
+            }
+            o->args = jv_object_set(o->args, jv_string(name), v);
+            break;
+        }
+        case 'h': sx_help(usage_text);
+        case SX_OPT_VERSION: sx_version();
+        default: sx_bad_option(c, argv);
+        }
+    }
+    argc -= optind;
+    argv += optind;
+    if (!o->program_file) {
+        if (argc < 1)
+            sx_usage_error("no jq program given");
+        o->program = argv[0];
+        argc--;
+        argv++;
+    }
+    o->inputs = argv;
+    o->ninputs = argc;
+}
+
+struct run {
+    struct opts *o;
+    sx_reader *in;
+    sx_writer *out;
+    sx_jqprog *prog;
+    uint64_t written, failed;
+};
+
+static void put(struct run *r, jv v)
+{
+    if (sx_writer_jv(r->out, v) < 0)
+        sx_write_failed(r->o->output ? r->o->output : "stdout");
+}
+
+/* A record that could not be processed: stop, or record it and go on. */
+static void record_failure(struct run *r, jv item, const char *msg)
+{
+    const char *name = sx_reader_name(r->in);
+    uint64_t line = sx_reader_lineno(r->in);
+    if (!r->o->keep_going) {
+        jv_free(item);
+        sx_die_at(SX_EXIT_FAIL, name, line, "%s", msg);
+    }
+    if (!r->o->quiet)
+        sx_warn_at(name, line, "%s", msg);
+    char where[64];
+    snprintf(where, sizeof where, ":%llu: ", (unsigned long long)line);
+    jv m = jv_string_fmt("%s%s%s", name, where, msg);
+    put(r, sx_rec_error(item, "sx-jq", jv_string_value(m)));
+    jv_free(m);
+    r->failed++;
+}
+
+static void run_record(struct run *r, const char *line, size_t len)
+{
+    jv v = sx_parse_object(line, len);
+    if (!jv_is_valid(v)) {
+        jv msg = jv_invalid_get_msg(v);
+        record_failure(r, jv_null(), jv_string_value(msg));
+        jv_free(msg);
+        return;
+    }
+    jv id = sx_item_id(v);
+    sx_jqprog_start(r->prog, v);
+    jv res;
+    int k;
+    while ((k = sx_jqprog_next(r->prog, &res)) != 0) {
+        if (k < 0) {
+            record_failure(r, id, jv_string_value(res));
+            jv_free(res);
+            return;
+        }
+        if (jv_get_kind(res) != JV_KIND_OBJECT) {
+            jv msg = jv_string_fmt("program result is %s, not an object", jv_kind_name(jv_get_kind(res)));
+            jv_free(res);
+            record_failure(r, jv_copy(id), jv_string_value(msg));
+            jv_free(msg);
+            continue;
+        }
+        jv s = jv_dump_string(res, 0);
+        const char *p = jv_string_value(s);
+        size_t n = (size_t)jv_string_length_bytes(jv_copy(s));
+        if (sx_proto_kind(p, n) == SX_DATA)
+            r->written++;
+        if (sx_writer_line(r->out, p, n) < 0)
+            sx_write_failed(r->o->output ? r->o->output : "stdout");
+        jv_free(s);
+    }
+    jv_free(id);
+}
+
+int main(int argc, char **argv)
+{
+    sx_cli_init("sx-jq");
+    struct opts o = {0};
+    parse_options(&o, argc, argv);
+
+    char *text = o.program_file ? slurp(o.program_file) : NULL;
+    char *err;
+    struct run r = {.o = &o};
+    r.prog = sx_jqprog_new(text ? text : o.program, o.args,
+                           o.program_file ? o.program_file : "program", &err);
+    free(text);
+    if (!r.prog) {
+        sx_warn("%s", err);
+        free(err);
+        exit(SX_EXIT_USAGE);
+    }
+    r.in = sx_reader_open(o.inputs, o.ninputs, 0);
+    r.out = sx_writer_open(o.output, o.zstd);
+    if (!r.in)
+        sx_die(SX_EXIT_FAIL, "out of memory");
+    if (!r.out)
+        sx_die(SX_EXIT_FAIL, "cannot write '%s': %s", o.output, strerror(errno));
+
+    const char *line;
+    size_t len;
+    int k;
+    while ((k = sx_reader_next(r.in, &line, &len)) == 1) {
+        sx_kind kind = sx_proto_kind(line, len);
+        if (kind == SX_DATA)
+            run_record(&r, line, len);
+        else if (kind != SX_END && sx_writer_line(r.out, line, len) < 0)
+            sx_write_failed(o.output ? o.output : "stdout");
+    }
+    if (k < 0)
+        sx_die_at(SX_EXIT_FAIL, sx_reader_name(r.in), sx_reader_lineno(r.in) + 1, "%s",
+                  sx_reader_error(r.in));
+    int status = SX_EXIT_OK;
+    if (!sx_reader_complete(r.in)) {
+        sx_warn("%s: input ended without an end record: the upstream was cut short",
+                sx_reader_cut_name(r.in));
+        status = SX_EXIT_FAIL;
+    } else if (sx_reader_records(r.in) > 0) {
+        put(&r, sx_rec_end(r.written));
+    }
+    if (sx_writer_close(r.out) < 0)
+        sx_write_failed(o.output ? o.output : "stdout");
+    sx_reader_free(r.in);
+    sx_jqprog_free(r.prog);
+    return status;
+}
