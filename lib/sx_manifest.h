@@ -1,0 +1,109 @@
+/*
+ * sx_manifest.h : the write-ahead rollback manifest of an export,
+ * DIR/.sx-manifest.ndjson.
+ *
+ * Every directory and file sx-save creates under DIR is recorded here before
+ * it appears, so that whatever state a crash leaves, the manifest names
+ * everything that may have been created and nothing else. One JSON object a
+ * line, appended with write(2) (a SIGKILL loses nothing written), the file
+ * fdatasync'd by sx_manifest_sync() before files are renamed into place and
+ * before the commit record:
+ *
+ *   {"op":"begin","version":1,"created_root":true}   first line; created_root:
+ *                                                     DIR itself was created
+ *   {"op":"dir","path":"a/b"}                         before mkdir of DIR/a/b
+ *   {"op":"file","path":"a/b/c.jpg","tmp":"a/b/.c.jpg.sx-1f2e3d"}
+ *                                                     before the temporary
+ *                                                     file is created; the
+ *                                                     final name did not exist
+ *   {"op":"done","path":"a/b/c.jpg","size":123,"sha256":"…"}
+ *                                                     after the rename into
+ *                                                     place (data fsync'd)
+ *   {"op":"drop","path":"a/b/c.jpg"}                  the file was removed
+ *                                                     again (a failed item)
+ *   {"op":"resume"}                                   a --resume run starts
+ *   {"op":"commit","files":N}                         the export is complete
+ *
+ * Rollback walks the records backwards: for a file it removes the temporary
+ * name and, unless dropped, the final name; for a directory it removes it if
+ * empty; then the manifest itself, and DIR when created_root. It touches no
+ * path that has no record. A truncated last line (a crash mid-append) is
+ * ignored on loading.
+ *
+ * The library never prints; functions return -1 with a message in `err`.
+ */
+#ifndef SX_MANIFEST_H
+#define SX_MANIFEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SX_MANIFEST_NAME ".sx-manifest.ndjson"
+
+typedef struct sx_manifest sx_manifest;
+
+typedef enum { SX_MF_DIR, SX_MF_PENDING, SX_MF_DONE, SX_MF_DROPPED } sx_mf_state;
+
+typedef struct {
+    sx_mf_state state;
+    char *path;        /* relative to DIR */
+    char *tmp;         /* temporary name relative to DIR (files), or NULL */
+    int64_t size;      /* when DONE */
+    char sha256[65];   /* when DONE */
+} sx_mf_entry;
+
+/*! sx_manifest_create() : creates DIR/.sx-manifest.ndjson (it must not
+ *  exist) under `rootfd` and writes the begin record.
+ *  @return the manifest, or NULL with a message in err. */
+sx_manifest *sx_manifest_create(int rootfd, int created_root, char *err, size_t errlen);
+
+/*! sx_manifest_load() : reads an existing manifest; with `append`, keeps it
+ *  open to add records (--resume). @return NULL with a message in err (no
+ *  manifest: errno ENOENT). */
+sx_manifest *sx_manifest_load(int rootfd, int append, char *err, size_t errlen);
+
+/*! Appending records. Strings are borrowed. @return 0, or -1 with errno. */
+int sx_manifest_dir(sx_manifest *m, const char *path);
+int sx_manifest_file(sx_manifest *m, const char *path, const char *tmp);
+int sx_manifest_done(sx_manifest *m, const char *path, int64_t size, const char *sha256);
+int sx_manifest_drop(sx_manifest *m, const char *path);
+int sx_manifest_resume(sx_manifest *m);
+
+/*! sx_manifest_sync() : fdatasync of the manifest when records were added
+ *  since the last sync. @return 0 or -1 with errno. */
+int sx_manifest_sync(sx_manifest *m);
+
+/*! sx_manifest_commit() : syncs, appends the commit record, syncs again. */
+int sx_manifest_commit(sx_manifest *m, uint64_t files);
+
+/*! sx_manifest_committed(), sx_manifest_created_root() : from the records. */
+int sx_manifest_committed(const sx_manifest *m);
+int sx_manifest_created_root(const sx_manifest *m);
+
+/*! sx_manifest_find() : the latest file entry for `path`, or NULL. The
+ *  pointer is valid until the next record is added. */
+const sx_mf_entry *sx_manifest_find(const sx_manifest *m, const char *path);
+
+/*! sx_manifest_count(), sx_manifest_entry() : entries in record order
+ *  (dirs and files; done/drop records update their file's entry). */
+size_t sx_manifest_count(const sx_manifest *m);
+const sx_mf_entry *sx_manifest_entry(const sx_manifest *m, size_t i);
+
+/*! sx_manifest_clean_pending() : for --resume: removes what files left
+ *  pending by a crash may have left (temporary and final names) and records
+ *  them dropped. @return 0, or -1 with a message in err. */
+int sx_manifest_clean_pending(sx_manifest *m, int rootfd, char *err, size_t errlen);
+
+/*! sx_manifest_rollback() : removes everything recorded, in reverse order,
+ *  then the manifest, and closes it. It does not remove DIR itself: the
+ *  caller does when sx_manifest_created_root() (it holds DIR's name).
+ *  @removed  set to the number of files and directories removed.
+ *  @return 0, or -1 with a message in err naming what could not be removed
+ *          (a directory holding files of someone else is left, not an
+ *          error). */
+int sx_manifest_rollback(sx_manifest *m, int rootfd, size_t *removed, char *err, size_t errlen);
+
+/*! sx_manifest_free() : closes and frees (the file stays); NULL accepted. */
+void sx_manifest_free(sx_manifest *m);
+
+#endif
