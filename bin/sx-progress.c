@@ -169,6 +169,16 @@ static void json_snapshot(struct display *d, sx_meter *m)
     fflush(d->json);
 }
 
+/* Redraws when the interval has passed. */
+static void tick(struct display *d, sx_meter *m, double now)
+{
+    if (now < d->next_at)
+        return;
+    draw(d, m, now, 0);
+    json_snapshot(d, m);
+    d->next_at = now + d->interval;
+}
+
 /* Strips what the raw reader kept: BOM at line 1, "\r\n", leading blanks. */
 static const char *record_bytes(const char *p, size_t *n, uint64_t lineno)
 {
@@ -226,17 +236,11 @@ int main(int argc, char **argv)
                           "not a JSON object: an sx stream is NDJSON, one object a line");
             sx_kind kind = sx_proto_kind(p, n);
             if (kind == SX_DATA) {
-                if ((++pending & 255) == 0) {
+                if ((++pending & 255) == 0) { /* look at the clock now and then */
                     t = now_s();
                     sx_meter_data(m, pending, t);
                     pending = 0;
-                    if (t >= d.next_at) {
-                        draw(&d, m, t, 0);
-                        json_snapshot(&d, m);
-                        d.next_at = t + d.interval;
-                        if (sx_writer_flush(out) < 0)
-                            sx_write_failed(outname);
-                    }
+                    tick(&d, m, t);
                 }
             } else {
                 t = now_s();
@@ -251,16 +255,28 @@ int main(int argc, char **argv)
                         json_append(&d, p, n);
                 }
                 jv_free(rec);
-                if (t >= d.next_at) {
-                    draw(&d, m, t, 0);
-                    d.next_at = t + d.interval;
-                    if (sx_writer_flush(out) < 0)
-                        sx_write_failed(outname);
-                }
+                tick(&d, m, t);
             }
         }
         if (sx_writer_write(out, line, len) < 0)
             sx_write_failed(outname);
+        if (sx_reader_pending(in) == 0) {
+            /* input may block: pass on what we have, keep the display live */
+            if (sx_writer_flush(out) < 0)
+                sx_write_failed(outname);
+            t = now_s();
+            if (pending) {
+                sx_meter_data(m, pending, t);
+                pending = 0;
+            }
+            for (;;) {
+                tick(&d, m, t);
+                int ms = (int)((d.next_at - t) * 1000) + 1;
+                if (sx_reader_wait(in, ms < 1 ? 1 : ms))
+                    break;
+                t = now_s();
+            }
+        }
     }
     t = now_s();
     if (pending)

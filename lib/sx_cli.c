@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *prog_name = "sx";
 
@@ -101,8 +102,12 @@ void sx_version(void)
 
 void sx_write_failed(const char *what)
 {
-    if (errno == EPIPE)
-        exit(SX_EXIT_OK);
+    if (errno == EPIPE) {
+        /* the reader downstream is gone: nothing left to say to anyone.
+         * _exit: the records in flight are not ours to tidy up */
+        fflush(NULL);
+        _exit(SX_EXIT_OK);
+    }
     sx_die(SX_EXIT_FAIL, "%s: write error: %s", what, strerror(errno));
 }
 

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -287,6 +288,19 @@ uint64_t sx_reader_lineno(const sx_reader *r) { return r->lineno; }
 const char *sx_reader_error(const sx_reader *r) { return r->err; }
 int sx_reader_complete(const sx_reader *r) { return !r->cut; }
 uint64_t sx_reader_records(const sx_reader *r) { return r->records; }
+size_t sx_reader_pending(const sx_reader *r) { return r->end - r->start; }
+
+int sx_reader_wait(sx_reader *r, int timeout_ms)
+{
+    if (r->end > r->start || r->zin_pos < r->zin_len || r->fd < 0 || r->file_eof || r->raw_eof)
+        return 1;
+    struct pollfd p = {.fd = r->fd, .events = POLLIN};
+    int k;
+    do
+        k = poll(&p, 1, timeout_ms);
+    while (k < 0 && errno == EINTR);
+    return k != 0;
+}
 const char *sx_reader_cut_name(const sx_reader *r) { return r->cut_name; }
 
 void sx_reader_free(sx_reader *r)

@@ -69,6 +69,16 @@ const char *sx_reader_cut_name(const sx_reader *r);
 /*! sx_reader_records() : records handed out so far, over all files. */
 uint64_t sx_reader_records(const sx_reader *r);
 
+/*! sx_reader_pending() : decoded bytes not yet handed out. 0 means the next
+ *  sx_reader_next() reads (and may block): the moment to flush output and
+ *  refresh a display. */
+size_t sx_reader_pending(const sx_reader *r);
+
+/*! sx_reader_wait() : waits up to `timeout_ms` for input. @return 1 when
+ *  sx_reader_next() can go on (bytes ready, end of input, or an error to
+ *  report), 0 when the time ran out first. */
+int sx_reader_wait(sx_reader *r, int timeout_ms);
+
 /*! sx_reader_free() : closes and frees; NULL is accepted. */
 void sx_reader_free(sx_reader *r);
 
