@@ -1,0 +1,167 @@
+/*
+ * sx_http.h : the HTTP side of libsx, over libcurl.
+ *
+ * Three separate concerns, so that a program that downloads media (which is
+ * fetched without credentials) reuses the generic part without the secret:
+ *   - sx_conn: where the backend is and how to authenticate (SYNAPSE_HOST,
+ *     SYNAPSE_ACCESS_TOKEN, ~/.synapse/config.json, plugin-run variables);
+ *   - sx_http_setup(): the generic setup of an easy handle (User-Agent
+ *     sx/<version>, keep-alive, compressed answers, TLS verification,
+ *     timeouts, no signals, no redirects), proxies left to libcurl's
+ *     defaults (http_proxy, https_proxy, no_proxy);
+ *   - sx_http_auth_headers(): the backend's credentials as request headers.
+ * Plus what every caller needs around a request: a growable body buffer,
+ * error classification and a message that never holds the token.
+ *
+ * The library never prints and never exits: functions return -1 or NULL and
+ * write a message into the caller's buffer.
+ */
+#ifndef SX_HTTP_H
+#define SX_HTTP_H
+
+#include <stddef.h>
+#include <curl/curl.h>
+#include <jv.h>
+
+#define SX_DEFAULT_HOST "https://api.synapse.sh"
+
+/* How the token travels. */
+enum {
+    SX_AUTH_NONE = 0,
+    SX_AUTH_SYNAPSE,      /* Synapse-Access-Token: Token <t> */
+    SX_AUTH_AUTHORIZATION /* Authorization: Token <t> (plugin runs) */
+};
+
+typedef struct sx_conn {
+    char *host;               /* base URL, no trailing '/' */
+    char *token;              /* the secret: never print it */
+    int auth;                 /* SX_AUTH_* */
+    char *tenant;             /* NULL when none */
+    const char *token_source; /* where the token came from, for messages */
+} sx_conn;
+
+/*! sx_conn_init() :
+ *  Fills `c` the way synapse-sdk does. Host: `host_opt`, else SYNAPSE_HOST,
+ *  else `host` of ~/.synapse/config.json, else SX_DEFAULT_HOST. Token: the
+ *  first line of `token_file`, else SYNAPSE_ACCESS_TOKEN, else
+ *  SYNAPSE_PLUGIN_RUN_USER_TOKEN (sent as Authorization), else `access_token`
+ *  of ~/.synapse/config.json. Tenant: SYNAPSE_TENANT, else
+ *  SYNAPSE_PLUGIN_RUN_TENANT. A missing token is not an error here (c->auth
+ *  is SX_AUTH_NONE).
+ *  @host_opt, @token_file  may be NULL.
+ *  @return 0, or -1 with a message in err (bad host, unreadable token file,
+ *          a token holding control characters); the message never holds the
+ *          token. c is cleared on error. */
+int sx_conn_init(sx_conn *c, const char *host_opt, const char *token_file, char *err, size_t errlen);
+
+/*! sx_conn_clear() : wipes the token and frees the strings. */
+void sx_conn_clear(sx_conn *c);
+
+/*! sx_conn_url() : host + "/" + path (path without its leading '/'), or path
+ *  itself when it is already an absolute http(s) URL. @return malloc'ed, or
+ *  NULL when out of memory. */
+char *sx_conn_url(const sx_conn *c, const char *path);
+
+/*! sx_conn_redact() : replaces every occurrence of the token in `msg` (a
+ *  NUL-terminated buffer, edited in place) by "***". A safety net for
+ *  messages built from server answers. */
+void sx_conn_redact(const sx_conn *c, char *msg);
+
+/*! sx_url_public() : `url` without user name and password, for messages and
+ *  `meta`. @return malloc'ed, or NULL when the URL does not parse. */
+char *sx_url_public(const char *url);
+
+/*! sx_url_same_origin() : 1 when both URLs have the same scheme, host and
+ *  port (default ports made explicit), 0 otherwise or when one does not parse. */
+int sx_url_same_origin(const char *a, const char *b);
+
+/*! sx_url_escape() : percent-encodes every byte but unreserved ones
+ *  (RFC 3986: A-Z a-z 0-9 - . _ ~). @return malloc'ed, or NULL. */
+char *sx_url_escape(const char *s);
+
+typedef struct sx_http_opts {
+    long timeout_ms;         /* whole request; 0: none */
+    long connect_timeout_ms; /* 0: libcurl's default */
+    int insecure;            /* 1: do not verify TLS peer and host */
+    int follow_redirects;    /* 1: follow (downloads); the backend client never does */
+    int retries;             /* tries after the first */
+    long retry_base_ms;      /* first backoff */
+    long retry_max_ms;       /* backoff cap (Retry-After is honoured up to 10 min) */
+} sx_http_opts;
+
+/*! sx_http_opts_default() : 60 s timeout, 10 s connect timeout, TLS
+ *  verified, no redirects, 5 retries, backoff 500 ms doubling to 30 s. */
+sx_http_opts sx_http_opts_default(void);
+
+/*! sx_http_setup() :
+ *  The generic setup of an easy handle: User-Agent sx/<SX_VERSION>, TCP
+ *  keep-alive, every encoding libcurl decodes (CURLOPT_ACCEPT_ENCODING ""),
+ *  TLS peer and host verification unless o->insecure, timeouts, NOSIGNAL,
+ *  redirects as o->follow_redirects says (never across hosts with
+ *  credentials: libcurl drops custom auth headers only for Authorization,
+ *  so the backend client keeps redirects off), HTTP and HTTPS only. Proxies:
+ *  libcurl's defaults from the environment. Sets no URL, no header, no
+ *  callback. `errbuf` (CURL_ERROR_SIZE bytes, or NULL) receives libcurl's
+ *  detailed messages. @return 0, or -1 when libcurl refuses an option. */
+int sx_http_setup(CURL *h, const sx_http_opts *o, char *errbuf);
+
+/*! sx_http_auth_headers() : appends the credentials of `c` (token, tenant)
+ *  and `Accept: application/json` to `list`. @return the new list (free it
+ *  with curl_slist_free_all()), or NULL when out of memory (list freed). */
+struct curl_slist *sx_http_auth_headers(const sx_conn *c, struct curl_slist *list);
+
+/* A body received into memory. */
+typedef struct sx_buf {
+    char *p;
+    size_t len, cap;
+    size_t max; /* refuse bodies larger than this (0: 1 GiB) */
+} sx_buf;
+
+/*! sx_buf_write() : a CURLOPT_WRITEFUNCTION appending to the sx_buf given as
+ *  CURLOPT_WRITEDATA; keeps the buffer NUL-terminated. */
+size_t sx_buf_write(char *p, size_t size, size_t n, void *buf);
+
+/*! sx_buf_free() : frees and zeroes. */
+void sx_buf_free(sx_buf *b);
+
+/* What to do after a request. */
+enum {
+    SX_HTTP_OK = 0,   /* 2xx */
+    SX_HTTP_RETRY,    /* worth another try: 408/425/429/5xx listed in sx_retry.h, timeouts, refused, reset, cut bodies */
+    SX_HTTP_AUTH,     /* 401, 403 */
+    SX_HTTP_FAIL      /* anything else: 404, other 4xx, a bad URL, ... */
+};
+
+/*! sx_http_classify() : the class of a finished transfer. */
+int sx_http_classify(CURLcode rc, long status);
+
+/*! sx_http_reason() : the server's reason in an error answer: `detail` (or
+ *  `message`, `error`) of a JSON body, else the body's text on one line, at
+ *  most 160 bytes; "" when none. @body may be NULL. */
+void sx_http_reason(const sx_buf *body, char *out, size_t n);
+
+/*! sx_http_describe() : "HTTP 404: Not found." or libcurl's reason
+ *  ("couldn't connect to server: Failed to connect to 127.0.0.1 port 9: ...").
+ *  @errbuf  libcurl's error buffer or NULL. */
+void sx_http_describe(CURLcode rc, long status, const sx_buf *body, const char *errbuf, char *out, size_t n);
+
+/*! sx_http_retry_after() : the wait a 429/503 answer asks for through its
+ *  Retry-After header, in ms; -1 when none. */
+long sx_http_retry_after(CURL *h);
+
+/*! sx_http_get_json() :
+ *  GETs `path` of the backend with credentials and retries (blocking), and
+ *  parses the answer. @out  set to the parsed value (the caller owns it).
+ *  @return 0; -1 on a backend or network failure after retries, with
+ *  "HTTP 404: Not found." (or similar) in err; 401/403 say to check
+ *  SYNAPSE_ACCESS_TOKEN. */
+int sx_http_get_json(const sx_conn *c, const sx_http_opts *o, const char *path, jv *out, char *err,
+                     size_t errlen);
+
+/*! sx_sleep_ms() : sleeps, resuming after signals. */
+void sx_sleep_ms(long ms);
+
+/*! sx_now_ms() : a monotonic clock in ms. */
+long long sx_now_ms(void);
+
+#endif

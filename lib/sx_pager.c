@@ -1,0 +1,426 @@
+#include "sx_pager.h"
+
+#include "sx_proto.h"
+#include "sx_retry.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { S_FREE = 0, S_WAIT, S_RUN, S_DONE, S_END, S_FAIL };
+
+struct slot {
+    int state;
+    uint64_t j;         /* index in the shard's page sequence */
+    uint64_t page;      /* page number */
+    CURL *h;
+    sx_buf body;
+    int tries;
+    long long due;      /* when S_WAIT may start */
+    jv doc;             /* the page, when S_DONE */
+    int code;           /* SX_PAGER_* when S_FAIL */
+    char errbuf[CURL_ERROR_SIZE];
+    char why[768];
+};
+
+typedef struct pager {
+    const sx_pager_opts *o;
+    const sx_pager_cb *cb;
+    void *ctx;
+    CURLM *m;
+    struct curl_slist *hdr;
+    struct slot *slots;
+    unsigned nslots;
+    char *base;          /* host/path?query */
+    unsigned shard_i, shard_n;
+    uint64_t wj;         /* next index to hand out */
+    uint64_t nextj;      /* next index to ask for */
+    int known;           /* count known (first page handed out) */
+    uint64_t expect_j;   /* pages of the shard according to count */
+    int64_t more_j;      /* highest index whose page had a next page */
+    uint64_t limit_j;    /* pages enough for --limit (0: no limit) */
+    uint64_t written;
+    uint64_t seed;
+    int progressed;
+} pager;
+
+static void fmt(char *err, size_t n, const char *f, ...) __attribute__((format(printf, 3, 4)));
+static void fmt(char *err, size_t n, const char *f, ...)
+{
+    if (!err || !n)
+        return;
+    va_list ap;
+    va_start(ap, f);
+    vsnprintf(err, n, f, ap);
+    va_end(ap);
+}
+
+uint64_t sx_pager_shard_total(uint64_t count, unsigned page_size, unsigned shard_i, unsigned shard_n)
+{
+    if (page_size == 0)
+        return 0;
+    if (shard_n <= 1)
+        return count;
+    uint64_t pages = (count + page_size - 1) / page_size, total = 0;
+    for (uint64_t p = shard_i; p <= pages; p += shard_n)
+        total += p < pages ? page_size : count - (p - 1) * page_size;
+    return total;
+}
+
+static uint64_t page_of(const pager *p, uint64_t j) { return p->shard_i + j * p->shard_n; }
+
+static int may_ask(const pager *p, uint64_t j)
+{
+    if (p->limit_j && j >= p->limit_j)
+        return 0;
+    if (j == 0)
+        return 1;
+    if (!p->known)
+        return 0;
+    return j < p->expect_j || (int64_t)j <= p->more_j + 1;
+}
+
+static void slot_reset(struct slot *s)
+{
+    if (s->state == S_DONE)
+        jv_free(s->doc);
+    s->doc = jv_null();
+    s->state = S_FREE;
+    s->tries = 0;
+    s->body.len = 0;
+    s->why[0] = 0;
+}
+
+static int start(pager *p, struct slot *s)
+{
+    char *url;
+    if (asprintf(&url, "%s%cpage=%llu", p->base, strchr(p->base, '?') ? '&' : '?',
+                 (unsigned long long)s->page) < 0)
+        return -1;
+    s->body.len = 0;
+    if (s->body.p)
+        s->body.p[0] = 0;
+    s->errbuf[0] = 0;
+    CURLcode rc = curl_easy_setopt(s->h, CURLOPT_URL, url);
+    free(url);
+    if (rc != CURLE_OK || curl_multi_add_handle(p->m, s->h) != CURLM_OK)
+        return -1;
+    s->state = S_RUN;
+    return 0;
+}
+
+static void fail(pager *p, struct slot *s, int code, const char *what)
+{
+    fmt(s->why, sizeof s->why, "cannot list '%s': %s (page %llu)", p->o->path, what,
+        (unsigned long long)s->page);
+    s->code = code;
+    s->state = S_FAIL;
+}
+
+static void retry(pager *p, struct slot *s, const char *what, long retry_after)
+{
+    s->tries++;
+    if (s->tries > p->o->http.retries) {
+        char m[600];
+        snprintf(m, sizeof m, "%s after %d tries", what, s->tries);
+        fail(p, s, SX_PAGER_BACKEND, m);
+        return;
+    }
+    long wait = sx_retry_backoff_ms(s->tries, p->o->http.retry_base_ms, p->o->http.retry_max_ms, &p->seed);
+    if (retry_after >= 0)
+        wait = retry_after < 600000 ? retry_after : 600000;
+    s->due = sx_now_ms() + wait;
+    s->state = S_WAIT;
+}
+
+/* A page that arrived whole: is it a DRF page? */
+static void parsed(pager *p, struct slot *s)
+{
+    jv doc = s->body.len ? jv_parse_sized(s->body.p, (int)s->body.len) : jv_invalid();
+    if (!jv_is_valid(doc) || jv_get_kind(doc) != JV_KIND_OBJECT) {
+        jv_free(doc);
+        char what[200];
+        struct curl_header *ct;
+        if (curl_easy_header(s->h, "Content-Type", 0, CURLH_HEADER, -1, &ct) == CURLHE_OK &&
+            !strstr(ct->value, "json"))
+            snprintf(what, sizeof what, "the answer is not JSON (%.80s)", ct->value);
+        else
+            snprintf(what, sizeof what, "the answer is not a JSON object");
+        retry(p, s, what, -1);
+        return;
+    }
+    jv results = jv_object_get(jv_copy(doc), jv_string("results"));
+    jv count = jv_object_get(jv_copy(doc), jv_string("count"));
+    jv next = jv_object_get(jv_copy(doc), jv_string("next"));
+    jv_kind rk = jv_get_kind(results), ck = jv_get_kind(count), nk = jv_get_kind(next);
+    jv_free(results);
+    jv_free(count);
+    if (rk != JV_KIND_ARRAY || ck != JV_KIND_NUMBER || (nk != JV_KIND_NULL && nk != JV_KIND_STRING)) {
+        jv_free(next);
+        jv_free(doc);
+        retry(p, s,
+              rk != JV_KIND_ARRAY    ? "the answer has no 'results' array"
+              : ck != JV_KIND_NUMBER ? "the answer has no 'count' number"
+                                     : "the answer has no 'next' link",
+              -1);
+        return;
+    }
+    if (nk == JV_KIND_STRING) {
+        char *host = sx_conn_url(p->o->conn, "");
+        int same = host && sx_url_same_origin(host, jv_string_value(next));
+        free(host);
+        if (!same) {
+            char *pub = sx_url_public(jv_string_value(next));
+            char m[600];
+            snprintf(m, sizeof m, "refusing 'next' link to another host '%.300s'", pub ? pub : "(not a URL)");
+            free(pub);
+            jv_free(next);
+            jv_free(doc);
+            fail(p, s, SX_PAGER_BACKEND, m);
+            return;
+        }
+    }
+    jv_free(next);
+    s->doc = doc;
+    s->state = S_DONE;
+}
+
+static void finished(pager *p, CURLMsg *msg)
+{
+    struct slot *s = NULL;
+    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&s);
+    curl_multi_remove_handle(p->m, msg->easy_handle);
+    p->progressed = 1;
+    CURLcode rc = msg->data.result;
+    long status = 0;
+    curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &status);
+    int cls = sx_http_classify(rc, status);
+    char what[600];
+    sx_http_describe(rc, status, &s->body, s->errbuf, what, sizeof what);
+    sx_conn_redact(p->o->conn, what);
+    if (cls == SX_HTTP_OK) {
+        parsed(p, s);
+        return;
+    }
+    if (status == 404 && rc == CURLE_OK && s->body.p && strstr(s->body.p, "Invalid page")) {
+        s->state = S_END;
+        return;
+    }
+    if (cls == SX_HTTP_RETRY) {
+        retry(p, s, what, rc == CURLE_OK ? sx_http_retry_after(s->h) : -1);
+        return;
+    }
+    if (cls == SX_HTTP_AUTH) {
+        char m[700];
+        snprintf(m, sizeof m, "%s: the backend refused the access token (check SYNAPSE_ACCESS_TOKEN)", what);
+        fail(p, s, SX_PAGER_AUTH, m);
+        return;
+    }
+    fail(p, s, SX_PAGER_BACKEND, what);
+}
+
+/* Hands out what is ready, in order. @return 1 to go on, 0 at the end, or a
+ * negative SX_PAGER_* code. */
+static int hand_out(pager *p)
+{
+    for (;;) {
+        struct slot *s = &p->slots[p->wj % p->nslots];
+        if (s->state == S_FREE || s->state == S_WAIT || s->state == S_RUN || s->j != p->wj)
+            return 1;
+        p->progressed = 1;
+        if (s->state == S_FAIL)
+            return s->code;
+        if (!p->known) {
+            uint64_t total = 0;
+            if (s->state == S_DONE) {
+                double c = sx_get_num(s->doc, "count", 0);
+                uint64_t count = c > 0 ? (uint64_t)c : 0;
+                unsigned ps = p->o->page_size;
+                uint64_t pages = (count + ps - 1) / ps;
+                p->expect_j = pages >= p->shard_i ? (pages - p->shard_i) / p->shard_n + 1 : 0;
+                total = sx_pager_shard_total(count, ps, p->shard_i, p->shard_n);
+            }
+            if (p->o->limit && total > p->o->limit)
+                total = p->o->limit;
+            p->known = 1;
+            if (p->cb->begin && p->cb->begin(p->ctx, total) < 0)
+                return SX_PAGER_STOPPED;
+        }
+        if (s->state == S_END)
+            return 0;
+        jv next = jv_object_get(jv_copy(s->doc), jv_string("next"));
+        int more = jv_get_kind(next) == JV_KIND_STRING;
+        jv_free(next);
+        if (more && (int64_t)s->j > p->more_j)
+            p->more_j = (int64_t)s->j;
+        jv results = jv_object_get(jv_copy(s->doc), jv_string("results"));
+        int n = jv_array_length(jv_copy(results));
+        int stop = 0;
+        for (int i = 0; i < n; i++) {
+            if (p->o->limit && p->written >= p->o->limit) {
+                stop = 1;
+                break;
+            }
+            p->written++;
+            if (p->cb->record(p->ctx, jv_array_get(jv_copy(results), i)) < 0) {
+                jv_free(results);
+                return SX_PAGER_STOPPED;
+            }
+        }
+        jv_free(results);
+        slot_reset(s);
+        p->wj++;
+        if (stop || !more || (p->o->limit && p->written >= p->o->limit))
+            return 0;
+    }
+}
+
+static int ask_more(pager *p)
+{
+    unsigned window = p->known ? p->nslots : 1;
+    while (p->nextj < p->wj + window && may_ask(p, p->nextj)) {
+        struct slot *s = &p->slots[p->nextj % p->nslots];
+        if (s->state != S_FREE)
+            break;
+        s->j = p->nextj;
+        s->page = page_of(p, p->nextj);
+        s->tries = 0;
+        s->due = 0;
+        s->state = S_WAIT;
+        p->nextj++;
+    }
+    long long now = sx_now_ms();
+    for (unsigned i = 0; i < p->nslots; i++) {
+        struct slot *s = &p->slots[i];
+        if (s->state == S_WAIT && s->due <= now && start(p, s) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static long next_wait(pager *p)
+{
+    long long now = sx_now_ms(), best = 1000;
+    for (unsigned i = 0; i < p->nslots; i++) {
+        struct slot *s = &p->slots[i];
+        if (s->state == S_WAIT) {
+            long long d = s->due - now;
+            if (d < best)
+                best = d < 0 ? 0 : d;
+        }
+    }
+    return (long)best;
+}
+
+static int setup(pager *p, char *err, size_t errlen)
+{
+    const sx_pager_opts *o = p->o;
+    p->nslots = o->jobs ? o->jobs : 1;
+    p->shard_n = o->shard_n ? o->shard_n : 1;
+    p->shard_i = o->shard_i ? o->shard_i : 1;
+    p->more_j = -1;
+    p->seed = (uint64_t)sx_now_ms() * 0x9E3779B97F4A7C15ull ^ (uint64_t)(uintptr_t)p;
+    if (o->limit)
+        p->limit_j = (o->limit + o->page_size - 1) / o->page_size;
+    char *url = sx_conn_url(o->conn, o->path);
+    if (!url)
+        return -1;
+    int r = o->query && *o->query ? asprintf(&p->base, "%s?%s", url, o->query) : asprintf(&p->base, "%s", url);
+    free(url);
+    if (r < 0) {
+        p->base = NULL;
+        return -1;
+    }
+    p->m = curl_multi_init();
+    p->hdr = sx_http_auth_headers(o->conn, NULL);
+    p->slots = calloc(p->nslots, sizeof *p->slots);
+    if (!p->m || !p->hdr || !p->slots)
+        return -1;
+    curl_multi_setopt(p->m, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)p->nslots);
+    curl_multi_setopt(p->m, CURLMOPT_MAXCONNECTS, (long)p->nslots);
+    for (unsigned i = 0; i < p->nslots; i++) {
+        struct slot *s = &p->slots[i];
+        s->doc = jv_null();
+        s->h = curl_easy_init();
+        if (!s->h || sx_http_setup(s->h, &o->http, s->errbuf) < 0) {
+            fmt(err, errlen, "cannot set up an HTTP request");
+            return -1;
+        }
+        curl_easy_setopt(s->h, CURLOPT_HTTPHEADER, p->hdr);
+        curl_easy_setopt(s->h, CURLOPT_WRITEFUNCTION, sx_buf_write);
+        curl_easy_setopt(s->h, CURLOPT_WRITEDATA, &s->body);
+        curl_easy_setopt(s->h, CURLOPT_PRIVATE, (char *)s);
+    }
+    return 0;
+}
+
+static void teardown(pager *p)
+{
+    for (unsigned i = 0; p->slots && i < p->nslots; i++) {
+        struct slot *s = &p->slots[i];
+        if (s->h) {
+            if (s->state == S_RUN)
+                curl_multi_remove_handle(p->m, s->h);
+            curl_easy_cleanup(s->h);
+        }
+        if (s->state == S_DONE)
+            jv_free(s->doc);
+        sx_buf_free(&s->body);
+    }
+    free(p->slots);
+    if (p->m)
+        curl_multi_cleanup(p->m);
+    curl_slist_free_all(p->hdr);
+    free(p->base);
+}
+
+int sx_pager_run(const sx_pager_opts *o, const sx_pager_cb *cb, void *ctx, char *err, size_t errlen)
+{
+    pager p;
+    memset(&p, 0, sizeof p);
+    p.o = o;
+    p.cb = cb;
+    p.ctx = ctx;
+    if (o->page_size == 0) {
+        fmt(err, errlen, "page size 0");
+        return SX_PAGER_BACKEND;
+    }
+    int rc;
+    if (setup(&p, err, errlen) < 0) {
+        if (err && !*err)
+            fmt(err, errlen, "out of memory");
+        rc = SX_PAGER_NOMEM;
+        goto done;
+    }
+    for (;;) {
+        p.progressed = 0;
+        if (ask_more(&p) < 0) {
+            fmt(err, errlen, "cannot start an HTTP request");
+            rc = SX_PAGER_NOMEM;
+            goto done;
+        }
+        int running;
+        curl_multi_perform(p.m, &running);
+        CURLMsg *msg;
+        int left;
+        while ((msg = curl_multi_info_read(p.m, &left)) != NULL)
+            if (msg->msg == CURLMSG_DONE)
+                finished(&p, msg);
+        rc = hand_out(&p);
+        if (rc <= 0) {
+            if (rc < 0 && rc != SX_PAGER_STOPPED) {
+                struct slot *s = &p.slots[p.wj % p.nslots];
+                fmt(err, errlen, "%s", s->why);
+                sx_conn_redact(o->conn, err);
+            }
+            goto done;
+        }
+        if (p.progressed)
+            continue;
+        curl_multi_poll(p.m, NULL, 0, (int)next_wait(&p), NULL);
+    }
+done:
+    teardown(&p);
+    return rc;
+}

@@ -1,0 +1,70 @@
+/*
+ * sx_pager.h : a whole DRF-paginated listing, fetched concurrently and handed
+ * out strictly in page order.
+ *
+ * The first page of the listing (page 1, or page I of shard I/N) is fetched
+ * alone: its `count` gives the expected total, handed to the `begin`
+ * callback, then its records. The following pages are fetched by number,
+ * `jobs` at a time with the libcurl multi interface (one connection pool,
+ * kept alive), and handed out in order as soon as the page before them was;
+ * at most `jobs` pages are held in memory (in flight or waiting their turn).
+ *
+ * The end of the listing is a page whose `next` is null, never `count`
+ * alone: pages past the expected last one are asked for only when the page
+ * before said there was a next one (items added during the export are not
+ * lost), and a page past the end (404 "Invalid page.") ends the listing
+ * (a listing that shrank does not hang). Pages fetched speculatively past the
+ * end are dropped unseen. A page is never handed out twice, never skipped:
+ * a failed page is retried (backoff with jitter, Retry-After honoured), and
+ * when it fails for good, nothing after it is handed out.
+ */
+#ifndef SX_PAGER_H
+#define SX_PAGER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jv.h>
+
+#include "sx_http.h"
+
+typedef struct sx_pager_opts {
+    const sx_conn *conn;  /* borrowed */
+    sx_http_opts http;
+    const char *path;     /* listing path, e.g. "sdk/assignments/" */
+    const char *query;    /* query without page (may be "" or NULL) */
+    unsigned page_size;   /* the page_size the query asks for (to number pages) */
+    unsigned jobs;        /* pages in flight at most, >= 1 */
+    unsigned shard_i;     /* 1-based shard index; 0 or 1 with shard_n 1: whole listing */
+    unsigned shard_n;     /* shard count (0 or 1: no sharding) */
+    uint64_t limit;       /* records at most (0: no limit) */
+} sx_pager_opts;
+
+typedef struct sx_pager_cb {
+    /*! begin() : once, before any record: `total` is the expected number of
+     *  records (from count, shard and limit). @return 0, or -1 to stop. */
+    int (*begin)(void *ctx, uint64_t total);
+    /*! record() : one record, in listing order. @rec consumed.
+     *  @return 0, or -1 to stop. */
+    int (*record)(void *ctx, jv rec);
+} sx_pager_cb;
+
+enum {
+    SX_PAGER_OK = 0,
+    SX_PAGER_BACKEND = -1,  /* the backend failed for good; message in err */
+    SX_PAGER_AUTH = -2,     /* 401/403; message in err names SYNAPSE_ACCESS_TOKEN */
+    SX_PAGER_STOPPED = -3,  /* a callback returned -1; err untouched */
+    SX_PAGER_NOMEM = -4
+};
+
+/*! sx_pager_run() :
+ *  Fetches the listing and calls `cb` for it. @return SX_PAGER_OK after the
+ *  last record (begin() was called, even for an empty listing), or one of
+ *  the negative codes, with "cannot list 'PATH': HTTP 503 after 6 tries
+ *  (page 3)" or similar in err (never the token). */
+int sx_pager_run(const sx_pager_opts *o, const sx_pager_cb *cb, void *ctx, char *err, size_t errlen);
+
+/*! sx_pager_shard_total() : the records of shard I/N (pages I, I+N, ...) of
+ *  a listing of `count` records in pages of `page_size`. */
+uint64_t sx_pager_shard_total(uint64_t count, unsigned page_size, unsigned shard_i, unsigned shard_n);
+
+#endif

@@ -1,0 +1,475 @@
+#include "sx_target.h"
+
+#include "sx_http.h" /* sx_url_escape */
+#include "sx_proto.h"
+
+#include <jq.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct sx_target {
+    jv def;        /* the target object */
+    char *name, *path;
+    jq_state *jq;
+    char jqerr[512];
+};
+
+static const char builtin[] =
+    "[{\"name\": \"assignment\", \"path\": \"sdk/assignments/\",\n"
+    "  \"params\": {\"expand\": [\"data\"]}, \"required\": [\"project\"], \"rename\": {},\n"
+    "  \"item\": \"{id: .id, files: .file, data: .data}\"},\n"
+    " {\"name\": \"ground_truth\", \"path\": \"sdk/ground_truth_events/\",\n"
+    "  \"params\": {\"expand\": [\"data\"]}, \"required\": [\"ground_truth_dataset_version\"],\n"
+    "  \"rename\": {\"ground_truth_dataset_version\": \"ground_truth_dataset_versions\"},\n"
+    "  \"item\": \"{id: .id, files: (.data_unit.files | to_entries[0].value), data: .data}\"},\n"
+    " {\"name\": \"task\", \"path\": \"sdk/tasks/\",\n"
+    "  \"params\": {\"expand\": [\"data_unit\", \"assignment\", \"workshop\"]}, \"required\": [\"project\"],\n"
+    "  \"rename\": {},\n"
+    "  \"item\": \"{id: .id, files: (.data_unit.files | to_entries[0].value), data: .data}\"}]\n";
+
+const char *sx_target_builtin_json(void) { return builtin; }
+
+static void fmt(char *err, size_t n, const char *f, ...) __attribute__((format(printf, 3, 4)));
+static void fmt(char *err, size_t n, const char *f, ...)
+{
+    if (!err || !n)
+        return;
+    va_list ap;
+    va_start(ap, f);
+    vsnprintf(err, n, f, ap);
+    va_end(ap);
+}
+
+static jv invalid(const char *f, ...) __attribute__((format(printf, 1, 2)));
+static jv invalid(const char *f, ...)
+{
+    char buf[1024];
+    va_list ap;
+    va_start(ap, f);
+    vsnprintf(buf, sizeof buf, f, ap);
+    va_end(ap);
+    return jv_invalid_with_msg(jv_string(buf));
+}
+
+/* The message of an invalid jv (consumed) as text in buf. */
+static const char *invalid_text(jv v, char *buf, size_t n)
+{
+    jv m = jv_invalid_get_msg(v);
+    if (jv_get_kind(m) == JV_KIND_STRING)
+        snprintf(buf, n, "%s", jv_string_value(m));
+    else
+        snprintf(buf, n, "invalid value");
+    jv_free(m);
+    return buf;
+}
+
+static int is_kind(jv obj, const char *key, jv_kind k, int optional)
+{
+    jv v = jv_object_get(jv_copy(obj), jv_string(key));
+    jv_kind got = jv_get_kind(v);
+    jv_free(v);
+    if (got == JV_KIND_INVALID || got == JV_KIND_NULL)
+        return optional;
+    return got == k;
+}
+
+/* Checks one target object (borrowed); a message names what is wrong. */
+static int check_shape(jv t, char *err, size_t n)
+{
+    if (jv_get_kind(t) != JV_KIND_OBJECT) {
+        fmt(err, n, "a target is not a JSON object");
+        return -1;
+    }
+    const char *name = sx_get_str(t, "name");
+    if (!name || !*name) {
+        fmt(err, n, "a target has no 'name' string");
+        return -1;
+    }
+    const char *path = sx_get_str(t, "path");
+    if (!path || !*path) {
+        fmt(err, n, "target '%s' has no 'path' string", name);
+        return -1;
+    }
+    if (strncmp(path, "http://", 7) == 0 || strncmp(path, "https://", 8) == 0 || strchr(path, '?')) {
+        fmt(err, n, "target '%s': 'path' must be a path on the backend, without query", name);
+        return -1;
+    }
+    if (!is_kind(t, "params", JV_KIND_OBJECT, 1) || !is_kind(t, "required", JV_KIND_ARRAY, 1) ||
+        !is_kind(t, "rename", JV_KIND_OBJECT, 1) || !is_kind(t, "item", JV_KIND_STRING, 1)) {
+        fmt(err, n, "target '%s': 'params' and 'rename' must be objects, 'required' an array, 'item' a string",
+            name);
+        return -1;
+    }
+    return 0;
+}
+
+jv sx_target_list(const char *file)
+{
+    jv all = jv_parse(builtin);
+    if (!file)
+        return all;
+    jv user = jv_load_file(file, 0);
+    if (!jv_is_valid(user)) {
+        char m[600];
+        jv_free(all);
+        invalid_text(user, m, sizeof m);
+        FILE *f = fopen(file, "r");
+        if (!f)
+            return invalid("cannot read target file '%s'", file);
+        fclose(f);
+        return invalid("target file '%s' is not JSON: %s", file, m);
+    }
+    /* jv_load_file with raw=0 gives an array of the file's values */
+    if (jv_array_length(jv_copy(user)) != 1) {
+        jv_free(all);
+        jv_free(user);
+        return invalid("target file '%s' must hold one JSON object or array", file);
+    }
+    jv v = jv_array_get(user, 0);
+    if (jv_get_kind(v) == JV_KIND_OBJECT)
+        v = JV_ARRAY(v);
+    if (jv_get_kind(v) != JV_KIND_ARRAY) {
+        jv_free(all);
+        jv_free(v);
+        return invalid("target file '%s' must hold a target object or an array of them", file);
+    }
+    jv out = jv_array();
+    int len = jv_array_length(jv_copy(v));
+    for (int i = 0; i < len; i++) {
+        jv t = jv_array_get(jv_copy(v), i);
+        char m[600];
+        if (check_shape(t, m, sizeof m) < 0) {
+            jv_free(t);
+            jv_free(v);
+            jv_free(all);
+            jv_free(out);
+            return invalid("target file '%s': %s", file, m);
+        }
+        out = jv_array_append(out, t);
+    }
+    jv_free(v);
+    /* the file's targets first: they are found before a built-in of the same name */
+    return jv_array_concat(out, all);
+}
+
+static void jq_err_cb(void *data, jv msg)
+{
+    sx_target *t = data;
+    if (!t->jqerr[0]) {
+        if (jv_get_kind(msg) == JV_KIND_STRING)
+            snprintf(t->jqerr, sizeof t->jqerr, "%s", jv_string_value(msg));
+        else if (jv_is_valid(msg)) {
+            jv s = jv_dump_string(jv_copy(msg), 0);
+            snprintf(t->jqerr, sizeof t->jqerr, "%s", jv_string_value(s));
+            jv_free(s);
+        }
+    }
+    jv_free(msg);
+}
+
+sx_target *sx_target_open(const char *name, const char *file, char *err, size_t errlen)
+{
+    jv list = sx_target_list(file);
+    if (!jv_is_valid(list)) {
+        invalid_text(list, err, errlen);
+        return NULL;
+    }
+    if (!name && !file)
+        name = "assignment";
+    jv found = jv_invalid();
+    int len = jv_array_length(jv_copy(list));
+    for (int i = 0; i < len; i++) {
+        jv t = jv_array_get(jv_copy(list), i);
+        const char *n = sx_get_str(t, "name");
+        if (!name || (n && strcmp(n, name) == 0)) {
+            found = t;
+            break;
+        }
+        jv_free(t);
+    }
+    jv_free(list);
+    if (!jv_is_valid(found)) {
+        jv_free(found);
+        fmt(err, errlen, "unknown target '%s' (see --list-targets)", name);
+        return NULL;
+    }
+    sx_target *t = calloc(1, sizeof *t);
+    if (!t) {
+        jv_free(found);
+        fmt(err, errlen, "out of memory");
+        return NULL;
+    }
+    t->def = found;
+    t->name = strdup(sx_get_str(found, "name"));
+    t->path = strdup(sx_get_str(found, "path"));
+    const char *item = sx_get_str(found, "item");
+    t->jq = jq_init();
+    if (!t->name || !t->path || !t->jq) {
+        fmt(err, errlen, "out of memory");
+        sx_target_free(t);
+        return NULL;
+    }
+    jq_set_error_cb(t->jq, jq_err_cb, t);
+    if (!jq_compile(t->jq, item ? item : ".")) {
+        fmt(err, errlen, "%s%s%starget '%s': the item mapping does not compile: %s", file ? "'" : "",
+            file ? file : "", file ? "': " : "", t->name, t->jqerr[0] ? t->jqerr : "jq error");
+        sx_target_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+void sx_target_free(sx_target *t)
+{
+    if (!t)
+        return;
+    if (t->jq)
+        jq_teardown(&t->jq);
+    jv_free(t->def);
+    free(t->name);
+    free(t->path);
+    free(t);
+}
+
+const char *sx_target_name(const sx_target *t) { return t->name; }
+const char *sx_target_path(const sx_target *t) { return t->path; }
+
+jv sx_filter_add(jv filter, const char *arg)
+{
+    const char *eq = strchr(arg, '=');
+    if (!eq || eq == arg) {
+        jv_free(filter);
+        return invalid("filter '%s' is not key=value", arg);
+    }
+    jv key = jv_string_sized(arg, (int)(eq - arg));
+    return jv_array_append(filter, JV_ARRAY(key, jv_string(eq + 1)));
+}
+
+/* A scalar as filter text, or an invalid jv. @v consumed. */
+static jv scalar_text(jv v, const char *key)
+{
+    switch (jv_get_kind(v)) {
+    case JV_KIND_STRING:
+        return v;
+    case JV_KIND_NUMBER:
+    case JV_KIND_TRUE:
+    case JV_KIND_FALSE:
+        return jv_dump_string(v, 0);
+    default:
+        jv_free(v);
+        return invalid("--filter: value of '%s' must be a string, number, boolean or array of them", key);
+    }
+}
+
+jv sx_filter_add_json(jv filter, const char *json)
+{
+    jv obj = jv_parse(json);
+    if (!jv_is_valid(obj)) {
+        char m[600];
+        invalid_text(obj, m, sizeof m);
+        jv_free(filter);
+        return invalid("--filter: not JSON: %s", m);
+    }
+    if (jv_get_kind(obj) != JV_KIND_OBJECT) {
+        jv_free(obj);
+        jv_free(filter);
+        return invalid("--filter: not a JSON object");
+    }
+    int iter = jv_object_iter(obj);
+    while (jv_object_iter_valid(obj, iter)) {
+        jv key = jv_object_iter_key(obj, iter);
+        jv val = jv_object_iter_value(obj, iter);
+        iter = jv_object_iter_next(obj, iter);
+        const char *k = jv_string_value(key);
+        if (!*k) {
+            jv_free(val);
+            jv_free(key);
+            jv_free(obj);
+            jv_free(filter);
+            return invalid("--filter: empty key");
+        }
+        jv vals = jv_get_kind(val) == JV_KIND_ARRAY ? val : jv_get_kind(val) == JV_KIND_NULL ? (jv_free(val), jv_array()) : JV_ARRAY(val);
+        int n = jv_array_length(jv_copy(vals));
+        for (int i = 0; i < n; i++) {
+            jv s = scalar_text(jv_array_get(jv_copy(vals), i), k);
+            if (!jv_is_valid(s)) {
+                jv_free(vals);
+                jv_free(key);
+                jv_free(obj);
+                jv_free(filter);
+                return s;
+            }
+            filter = jv_array_append(filter, JV_ARRAY(jv_copy(key), s));
+        }
+        jv_free(vals);
+        jv_free(key);
+    }
+    jv_free(obj);
+    return filter;
+}
+
+const char *sx_filter_get(jv filter, const char *key)
+{
+    int n = jv_array_length(jv_copy(filter));
+    for (int i = 0; i < n; i++) {
+        jv p = jv_array_get(jv_copy(filter), i);
+        jv k = jv_array_get(jv_copy(p), 0);
+        int same = strcmp(jv_string_value(k), key) == 0;
+        jv_free(k);
+        if (same) {
+            /* the string lives inside filter: p and v are copies sharing it */
+            jv v = jv_array_get(p, 1);
+            const char *s = jv_string_value(v);
+            jv_free(v);
+            return s;
+        }
+        jv_free(p);
+    }
+    return NULL;
+}
+
+jv sx_filter_object(jv filter)
+{
+    jv o = jv_object();
+    int n = jv_array_length(jv_copy(filter));
+    for (int i = 0; i < n; i++) {
+        jv p = jv_array_get(jv_copy(filter), i);
+        jv k = jv_array_get(jv_copy(p), 0);
+        jv v = jv_array_get(p, 1);
+        jv old = jv_object_get(jv_copy(o), jv_copy(k));
+        if (jv_get_kind(old) == JV_KIND_INVALID) {
+            jv_free(old);
+            o = jv_object_set(o, k, v);
+        } else if (jv_get_kind(old) == JV_KIND_ARRAY) {
+            o = jv_object_set(o, k, jv_array_append(old, v));
+        } else {
+            o = jv_object_set(o, k, JV_ARRAY(old, v));
+        }
+    }
+    return o;
+}
+
+int sx_target_check(const sx_target *t, jv filter, char *err, size_t errlen)
+{
+    jv req = jv_object_get(jv_copy(t->def), jv_string("required"));
+    int rc = 0;
+    if (jv_get_kind(req) == JV_KIND_ARRAY) {
+        int n = jv_array_length(jv_copy(req));
+        for (int i = 0; i < n && rc == 0; i++) {
+            jv k = jv_array_get(jv_copy(req), i);
+            if (jv_get_kind(k) == JV_KIND_STRING && !sx_filter_get(filter, jv_string_value(k))) {
+                fmt(err, errlen, "target '%s' needs filter '%s' (-f %s=...)", t->name, jv_string_value(k),
+                    jv_string_value(k));
+                rc = -1;
+            }
+            jv_free(k);
+        }
+    }
+    jv_free(req);
+    return rc;
+}
+
+/* Appends "&key=value", both escaped, to *q (length *len). */
+static int append_pair(char **q, size_t *len, const char *key, const char *val)
+{
+    char *k = sx_url_escape(key), *v = sx_url_escape(val);
+    if (!k || !v) {
+        free(k);
+        free(v);
+        return -1;
+    }
+    size_t add = strlen(k) + strlen(v) + 2;
+    char *n = realloc(*q, *len + add + 1);
+    if (!n) {
+        free(k);
+        free(v);
+        return -1;
+    }
+    *q = n;
+    *len += (size_t)sprintf(n + *len, "%s%s=%s", *len ? "&" : "", k, v);
+    free(k);
+    free(v);
+    return 0;
+}
+
+char *sx_target_query(const sx_target *t, jv filter, unsigned page_size)
+{
+    char *q = calloc(1, 1);
+    size_t len = 0;
+    if (!q)
+        return NULL;
+    jv rename = jv_object_get(jv_copy(t->def), jv_string("rename"));
+    int n = jv_array_length(jv_copy(filter));
+    int ok = 1;
+    for (int i = 0; i < n && ok; i++) {
+        jv p = jv_array_get(jv_copy(filter), i);
+        jv k = jv_array_get(jv_copy(p), 0);
+        jv v = jv_array_get(p, 1);
+        jv to = jv_get_kind(rename) == JV_KIND_OBJECT ? jv_object_get(jv_copy(rename), jv_copy(k)) : jv_invalid();
+        const char *key = jv_get_kind(to) == JV_KIND_STRING ? jv_string_value(to) : jv_string_value(k);
+        ok = append_pair(&q, &len, key, jv_string_value(v)) == 0;
+        jv_free(to);
+        jv_free(k);
+        jv_free(v);
+    }
+    jv_free(rename);
+    jv params = jv_object_get(jv_copy(t->def), jv_string("params"));
+    if (ok && jv_get_kind(params) == JV_KIND_OBJECT) {
+        int it = jv_object_iter(params);
+        while (ok && jv_object_iter_valid(params, it)) {
+            jv key = jv_object_iter_key(params, it);
+            jv val = jv_object_iter_value(params, it);
+            it = jv_object_iter_next(params, it);
+            if (jv_get_kind(val) != JV_KIND_ARRAY)
+                val = JV_ARRAY(val);
+            int m = jv_array_length(jv_copy(val));
+            for (int i = 0; i < m && ok; i++) {
+                jv s = jv_array_get(jv_copy(val), i);
+                if (jv_get_kind(s) != JV_KIND_STRING)
+                    s = jv_dump_string(s, 0);
+                ok = append_pair(&q, &len, jv_string_value(key), jv_string_value(s)) == 0;
+                jv_free(s);
+            }
+            jv_free(val);
+            jv_free(key);
+        }
+    }
+    jv_free(params);
+    if (ok && page_size > 0) {
+        char num[32];
+        snprintf(num, sizeof num, "%u", page_size);
+        ok = append_pair(&q, &len, "page_size", num) == 0;
+    }
+    if (!ok) {
+        free(q);
+        return NULL;
+    }
+    return q;
+}
+
+jv sx_target_map(sx_target *t, jv record)
+{
+    t->jqerr[0] = 0;
+    jq_start(t->jq, record, 0);
+    jv out = jq_next(t->jq);
+    if (!jv_is_valid(out)) {
+        if (jv_invalid_has_msg(jv_copy(out))) {
+            jv m = jv_invalid_get_msg(out);
+            char buf[600];
+            if (jv_get_kind(m) == JV_KIND_STRING)
+                snprintf(buf, sizeof buf, "item mapping: %s", jv_string_value(m));
+            else {
+                jv s = jv_dump_string(jv_copy(m), 0);
+                snprintf(buf, sizeof buf, "item mapping: %s", jv_string_value(s));
+                jv_free(s);
+            }
+            jv_free(m);
+            return jv_invalid_with_msg(jv_string(buf));
+        }
+        jv_free(out);
+        return jv_invalid_with_msg(jv_string("item mapping gave no output"));
+    }
+    return out;
+}
