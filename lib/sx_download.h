@@ -1,0 +1,82 @@
+/*
+ * sx_download.h : many downloads at once, each streamed into a file
+ * descriptor the caller owns (libcurl multi interface).
+ *
+ * At most `jobs` transfers run at a time; more wait in a queue. A transfer
+ * is retried with backoff (sx_retry.h) on 408/425/429/5xx answers, time-outs,
+ * refused or reset connections and bodies cut short, honouring Retry-After;
+ * a body cut short is continued with a range request when the server
+ * announced `Accept-Ranges: bytes` (a 200 answer to it starts over). A
+ * non-2xx answer is a failure and its body is never written. Only http,
+ * https and file URLs are fetched (redirects to http and https only). No
+ * authentication header or credential of any kind is sent. The bytes are
+ * written with pwrite() as they arrive and hashed on the way (SHA-256), so
+ * memory does not depend on file size; `size` and `sha256` are checked when
+ * given.
+ *
+ * The library never prints: outcomes come back through sx_dl_done_fn.
+ */
+#ifndef SX_DOWNLOAD_H
+#define SX_DOWNLOAD_H
+
+#include <stdint.h>
+
+typedef struct sx_dl sx_dl;
+
+typedef struct {
+    int jobs;              /* transfers at once (1..256) */
+    int tries;             /* tries per URL, first included (>= 1) */
+    long backoff_ms;       /* first retry waits about this long (doubling) */
+    long backoff_max_ms;   /* cap of one wait (Retry-After included) */
+    long timeout_ms;       /* per try, 0: none (a stalled transfer still
+                              times out after 60 s below 1 byte/s) */
+    long connect_timeout_ms;
+} sx_dl_opts;
+
+typedef struct {
+    void *user;            /* as given to sx_dl_add() */
+    int ok;                /* 1: every byte written, checks passed */
+    int disk_errno;        /* non-zero: writing the file failed (ENOSPC,
+                              EFBIG, …); the caller should stop everything */
+    long status;           /* last HTTP status (0 for file URLs) */
+    int tries;
+    int64_t size;          /* bytes in the file */
+    char sha256[65];       /* their digest, when ok */
+    char error[256];       /* why it failed, when !ok */
+} sx_dl_result;
+
+/*! sx_dl_done_fn : called once per sx_dl_add(), from sx_dl_run(). @r is
+ *  valid during the call; the caller may close the descriptor now. */
+typedef void (*sx_dl_done_fn)(void *ud, const sx_dl_result *r);
+
+/*! sx_dl_opts_default() : jobs 8, 5 tries, 500 ms to 30 s backoff, no
+ *  overall time-out, 30 s to connect. */
+sx_dl_opts sx_dl_opts_default(void);
+
+/*! sx_dl_new() : @return a downloader, or NULL (out of memory, libcurl
+ *  failed to start). */
+sx_dl *sx_dl_new(const sx_dl_opts *o);
+
+/*! sx_dl_url_ok() : NULL when `url` has a scheme sx fetches, else a static
+ *  message. */
+const char *sx_dl_url_ok(const char *url);
+
+/*! sx_dl_add() : queues the download of `url` into `fd` (open for writing,
+ *  empty; borrowed: it must stay open until the done callback).
+ *  @size  expected size or -1; @sha256 expected hex digest or NULL (copied).
+ *  @return 0, or -1 when out of memory. */
+int sx_dl_add(sx_dl *d, const char *url, int fd, int64_t size, const char *sha256, void *user);
+
+/*! sx_dl_pending() : downloads added and not yet reported done. */
+int sx_dl_pending(const sx_dl *d);
+
+/*! sx_dl_run() : does what can be done now, waiting at most `timeout_ms`
+ *  for network activity, a retry coming due, or `wake_fd` (-1: none)
+ *  becoming readable (it is not read). Calls `done` for every finished
+ *  download. @return 0, or -1 when libcurl fails as a whole. */
+int sx_dl_run(sx_dl *d, int wake_fd, int timeout_ms, sx_dl_done_fn done, void *ud);
+
+/*! sx_dl_free() : aborts what is unfinished (no callbacks) and frees. */
+void sx_dl_free(sx_dl *d);
+
+#endif

@@ -1,0 +1,1165 @@
+#include "sx_export.h"
+#include "sx_manifest.h"
+#include "sx_proto.h"
+#include "sx_safefs.h"
+#include "sx_sha256.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jv.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { CAT_DATA, CAT_ORIG };
+static const char *cat_name[] = {"data_file", "original_file"};
+static const char *cat_event[] = {"export_data_file", "export_original_file"};
+
+/* One file on its way: a text file being written, or a download. */
+typedef struct sfile {
+    struct sfile *next, *prev;   /* downloads in flight */
+    sx_export *e;
+    char *path;
+    const char *base;            /* last component of path */
+    int parentfd, fd;
+    char tmp[300];               /* temporary name in parentfd */
+    jv item;                     /* owned */
+    int cat;
+    int had_prev;                /* --resume: the manifest had it done */
+    int64_t prev_size;
+    char prev_sha[65];
+    sx_sha256 sha;
+    int64_t size;
+} sfile;
+
+struct sx_export {
+    const sx_export_opts *o;
+    char *dir;
+    int rootfd;
+    int created_root;
+    sx_manifest *m;
+    sx_dl *dl;
+    sx_writer *out;
+    int out_dead;                /* downstream went away: keep exporting */
+    const char *input;
+    uint64_t lineno;
+    sfile *cur;                  /* text file being written */
+    char *skip_path;             /* chunks of a refused text file */
+    sfile *flying;               /* downloads */
+    jv items;                    /* key -> {"failed":bool,"files":[[path,cat]]} */
+    jv seen;                     /* paths of this run */
+    jv errlist[2];               /* error_file_list.json */
+    uint64_t ok[2], bad[2];
+    uint64_t total;              /* from meta */
+    int have_total;
+    uint64_t urls, urls_done;
+    uint64_t files_written;
+    int got_end;
+    int fatal;                   /* stop: error[] says why */
+    int network;                 /* a download failed */
+    char error[512];
+    uint64_t error_line;
+    size_t removed;
+    int rollback_failed;
+    char *buf;                   /* copy buffer */
+};
+
+#define COPY_BUF (256 * 1024)
+
+static void fail(sx_export *e, uint64_t line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void fail(sx_export *e, uint64_t line, const char *fmt, ...)
+{
+    if (e->fatal)
+        return;
+    e->fatal = 1;
+    e->error_line = line;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->error, sizeof e->error, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- output ---- */
+
+static void emit(sx_export *e, jv rec)
+{
+    if (e->out_dead) {
+        jv_free(rec);
+        return;
+    }
+    if (sx_writer_jv(e->out, rec) < 0)
+        e->out_dead = 1;   /* EPIPE: the export itself goes on */
+}
+
+static void emit_raw(sx_export *e, const char *line, size_t len)
+{
+    if (!e->out_dead && sx_writer_line(e->out, line, len) < 0)
+        e->out_dead = 1;
+}
+
+static void emit_metrics(sx_export *e, int cat)
+{
+    uint64_t done = e->ok[cat] + e->bad[cat];
+    uint64_t stand_by = e->total > done ? e->total - done : 0;
+    emit(e, sx_rec_metrics(cat_name[cat], stand_by, e->ok[cat], e->bad[cat]));
+}
+
+/* @item borrowed */
+static void emit_log(sx_export *e, int cat, jv item, const char *path, const char *status, const char *error)
+{
+    jv r = sx_rec("log");
+    r = jv_object_set(r, jv_string("event"), jv_string(cat_event[cat]));
+    r = jv_object_set(r, jv_string("item"), jv_copy(item));
+    r = jv_object_set(r, jv_string("file"), jv_string(path));
+    r = jv_object_set(r, jv_string("status"), jv_string(status));
+    r = jv_object_set(r, jv_string("error"), error ? jv_string(error) : jv_null());
+    emit(e, r);
+}
+
+/* ---- items ---- */
+
+static char *item_key(jv item)
+{
+    if (jv_get_kind(item) == JV_KIND_NULL || jv_get_kind(item) == JV_KIND_INVALID)
+        return NULL;
+    jv s = jv_dump_string(jv_copy(item), 0);
+    char *k = strdup(jv_string_value(s));
+    jv_free(s);
+    return k;
+}
+
+static void item_touch(sx_export *e, jv item)
+{
+    char *k = item_key(item);
+    if (!k)
+        return;
+    if (!jv_object_has(jv_copy(e->items), jv_string(k))) {
+        jv st = jv_object_set(jv_object(), jv_string("failed"), jv_false());
+        st = jv_object_set(st, jv_string("files"), jv_array());
+        e->items = jv_object_set(e->items, jv_string(k), st);
+    }
+    free(k);
+}
+
+static int item_failed(sx_export *e, jv item)
+{
+    char *k = item_key(item);
+    if (!k)
+        return 0;
+    jv st = jv_object_get(jv_copy(e->items), jv_string(k));
+    free(k);
+    int failed = jv_get_kind(st) == JV_KIND_OBJECT &&
+                 jv_equal(jv_object_get(jv_copy(st), jv_string("failed")), jv_true());
+    jv_free(st);
+    return failed;
+}
+
+static void item_add_file(sx_export *e, jv item, const char *path, int cat)
+{
+    char *k = item_key(item);
+    if (!k)
+        return;
+    jv st = jv_object_get(jv_copy(e->items), jv_string(k));
+    jv files = jv_object_get(jv_copy(st), jv_string("files"));
+    files = jv_array_append(files, JV_ARRAY(jv_string(path), jv_number(cat)));
+    st = jv_object_set(st, jv_string("files"), files);
+    e->items = jv_object_set(e->items, jv_string(k), st);
+    free(k);
+}
+
+/* Fails an item: removes the files of it already in place. @item borrowed */
+static void item_fail(sx_export *e, jv item)
+{
+    char *k = item_key(item);
+    if (!k)
+        return;
+    jv st = jv_object_get(jv_copy(e->items), jv_string(k));
+    if (jv_get_kind(st) != JV_KIND_OBJECT) {
+        jv_free(st);
+        st = jv_object_set(jv_object(), jv_string("files"), jv_array());
+    }
+    jv files = jv_object_get(jv_copy(st), jv_string("files"));
+    jv_array_foreach(files, i, f) {
+        jv p = jv_array_get(jv_copy(f), 0);
+        int cat = (int)jv_number_value(jv_array_get(jv_copy(f), 1));
+        const char *path = jv_string_value(p);
+        if (sx_unlink_at(e->rootfd, path) < 0) {
+            fail(e, 0, "cannot remove '%s': %s", path, strerror(errno));
+        } else if (sx_manifest_drop(e->m, path) < 0) {
+            fail(e, 0, "cannot write the manifest: %s", strerror(errno));
+        } else {
+            if (e->ok[cat])
+                e->ok[cat]--;
+            e->bad[cat]++;
+            e->files_written--;
+            emit_log(e, cat, item, path, "failed", "another file of the item failed");
+            e->errlist[cat] = jv_array_append(e->errlist[cat],
+                                              JV_ARRAY(jv_string(path), jv_string("another file of the item failed")));
+            emit_metrics(e, cat);
+        }
+        jv_free(p);
+        jv_free(f);
+    }
+    jv_free(files);
+    st = jv_object_set(st, jv_string("failed"), jv_true());
+    st = jv_object_set(st, jv_string("files"), jv_array());
+    e->items = jv_object_set(e->items, jv_string(k), st);
+    free(k);
+}
+
+/* A file of `item` failed: log, count, error record, item failure.
+ * @item borrowed */
+static void file_failed(sx_export *e, int cat, jv item, const char *path, const char *why, int error_record)
+{
+    emit_log(e, cat, item, path, "failed", why);
+    e->bad[cat]++;
+    e->errlist[cat] = jv_array_append(e->errlist[cat], JV_ARRAY(jv_string(path), jv_string(why)));
+    emit_metrics(e, cat);
+    if (error_record) {
+        char msg[600];
+        snprintf(msg, sizeof msg, "'%s': %s", path, why);
+        emit(e, sx_rec_error(jv_copy(item), "save", msg));
+    }
+    item_fail(e, item);
+    if (e->o->strict)
+        fail(e, e->lineno, "'%s': %s", path, why);
+}
+
+static void file_ok(sx_export *e, sfile *f)
+{
+    e->ok[f->cat]++;
+    e->files_written++;
+    item_add_file(e, f->item, f->path, f->cat);
+    emit_log(e, f->cat, f->item, f->path, "success", NULL);
+    emit_metrics(e, f->cat);
+}
+
+/* ---- files ---- */
+
+static int on_mkdir(void *ud, const char *dir)
+{
+    sx_export *e = ud;
+    if (sx_manifest_dir(e->m, dir) < 0)
+        return -1;
+    return e->o->no_sync ? 0 : sx_manifest_sync(e->m);
+}
+
+static sfile *sfile_new(sx_export *e, const char *path, jv item, int cat)
+{
+    sfile *f = calloc(1, sizeof *f);
+    if (!f || !(f->path = strdup(path))) {
+        free(f);
+        jv_free(item);
+        return NULL;
+    }
+    f->e = e;
+    f->item = item;
+    f->cat = cat;
+    f->parentfd = f->fd = -1;
+    sx_sha256_init(&f->sha);
+    return f;
+}
+
+static void sfile_free(sfile *f)
+{
+    if (!f)
+        return;
+    if (f->fd >= 0)
+        close(f->fd);
+    if (f->parentfd >= 0)
+        close(f->parentfd);
+    jv_free(f->item);
+    free(f->path);
+    free(f);
+}
+
+/* Removes the temporary file and records the path dropped. */
+static void sfile_discard(sfile *f)
+{
+    if (f->fd >= 0) {
+        close(f->fd);
+        f->fd = -1;
+    }
+    if (f->parentfd >= 0 && f->tmp[0])
+        unlinkat(f->parentfd, f->tmp, 0);
+    if (f->tmp[0] && sx_manifest_drop(f->e->m, f->path) < 0)
+        fail(f->e, 0, "cannot write the manifest: %s", strerror(errno));
+}
+
+/* The relative path of f's temporary file. */
+static void tmp_path(const sfile *f, char *out, size_t n)
+{
+    size_t dirlen = (size_t)(f->base - f->path);
+    snprintf(out, n, "%.*s%s", (int)dirlen, f->path, f->tmp);
+}
+
+/* Creates the directories and the temporary file of f, recording both
+ * first. `open_tmp` 0: only the name is recorded (a link or rename will
+ * create it). @return 0; 1 when the path is refused (why set); -1 fatal. */
+static int sfile_begin(sfile *f, int open_tmp, const char **why)
+{
+    sx_export *e = f->e;
+    const sx_mf_entry *prev = sx_manifest_find(e->m, f->path);
+    if (prev && prev->state == SX_MF_DONE) {
+        f->had_prev = 1;
+        f->prev_size = prev->size;
+        snprintf(f->prev_sha, sizeof f->prev_sha, "%s", prev->sha256);
+    }
+    f->parentfd = sx_open_parent(e->rootfd, f->path, 1, on_mkdir, e, &f->base);
+    if (f->parentfd < 0) {
+        if (errno == ELOOP || errno == ENOTDIR || errno == EMLINK) {
+            *why = "path passes through a link or a file";
+            return 1;
+        }
+        if (e->fatal)
+            return -1;
+        fail(e, e->lineno, "cannot create the directory of '%s': %s", f->path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstatat(f->parentfd, f->base, &st, AT_SYMLINK_NOFOLLOW) == 0 && !f->had_prev) {
+        *why = S_ISLNK(st.st_mode) ? "a link is in the way" : "a file of that name exists";
+        return 1;
+    }
+    for (int i = 0; i < 50; i++) {
+        unsigned r = (unsigned)random();
+        sx_tmp_name(f->base, r, f->tmp, sizeof f->tmp);
+        if (fstatat(f->parentfd, f->tmp, &st, AT_SYMLINK_NOFOLLOW) == 0)
+            continue;
+        char rel[PATH_MAX];
+        tmp_path(f, rel, sizeof rel);
+        if (sx_manifest_file(e->m, f->path, rel) < 0) {
+            fail(e, e->lineno, "cannot write the manifest: %s", strerror(errno));
+            return -1;
+        }
+        if (!open_tmp)
+            return 0;
+        f->fd = sx_tmp_open(f->parentfd, f->tmp);
+        if (f->fd >= 0)
+            return 0;
+        if (errno != EEXIST) {
+            fail(e, e->lineno, "cannot create '%s': %s", rel, strerror(errno));
+            return -1;
+        }
+    }
+    fail(e, e->lineno, "cannot find a temporary name for '%s'", f->path);
+    return -1;
+}
+
+/* Writes n bytes to f's temporary file. @return 0 or -1 (fatal). */
+static int sfile_write(sfile *f, const void *p, size_t n)
+{
+    if (sx_write_all(f->fd, p, n) < 0) {
+        fail(f->e, f->e->lineno, "cannot write '%s': %s", f->path, strerror(errno));
+        return -1;
+    }
+    sx_sha256_update(&f->sha, p, n);
+    f->size += (int64_t)n;
+    return 0;
+}
+
+/* Puts f's temporary file in place. `sha` its digest. @return 0, 1 when
+ * the name was taken meanwhile (why set), -1 fatal. */
+static int sfile_publish(sfile *f, const char *sha, const char **why)
+{
+    sx_export *e = f->e;
+    if (f->fd >= 0) {
+        if (!e->o->no_sync && fsync(f->fd) < 0) {
+            fail(e, e->lineno, "cannot write '%s': %s", f->path, strerror(errno));
+            return -1;
+        }
+        if (close(f->fd) < 0) {
+            f->fd = -1;
+            fail(e, e->lineno, "cannot write '%s': %s", f->path, strerror(errno));
+            return -1;
+        }
+        f->fd = -1;
+    }
+    if (!e->o->no_sync && sx_manifest_sync(e->m) < 0) {
+        fail(e, e->lineno, "cannot write the manifest: %s", strerror(errno));
+        return -1;
+    }
+    if (f->had_prev) {
+        struct stat st;
+        if (fstatat(f->parentfd, f->base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+            if (S_ISREG(st.st_mode) && st.st_size == f->size && f->prev_size == f->size &&
+                !strcmp(f->prev_sha, sha)) {
+                unlinkat(f->parentfd, f->tmp, 0);   /* the same file is there */
+                goto done;
+            }
+            unlinkat(f->parentfd, f->base, 0);       /* ours, from the crashed run */
+        }
+    }
+    if (sx_publish(f->parentfd, f->tmp, f->base) < 0) {
+        if (errno == EEXIST) {
+            *why = "a file of that name appeared";
+            return 1;
+        }
+        fail(e, e->lineno, "cannot rename into '%s': %s", f->path, strerror(errno));
+        return -1;
+    }
+done:
+    if (sx_manifest_done(e->m, f->path, f->size, sha) < 0) {
+        fail(e, e->lineno, "cannot write the manifest: %s", strerror(errno));
+        return -1;
+    }
+    f->tmp[0] = 0;
+    return 0;
+}
+
+/* Ends the text file being written. */
+static void finish_text(sx_export *e)
+{
+    sfile *f = e->cur;
+    if (!f)
+        return;
+    e->cur = NULL;
+    if (item_failed(e, f->item)) {
+        sfile_discard(f);
+        file_failed(e, f->cat, f->item, f->path, "another file of the item failed", 0);
+        sfile_free(f);
+        return;
+    }
+    char hex[65];
+    sx_sha256_hex(&f->sha, hex);
+    const char *why = NULL;
+    int rc = sfile_publish(f, hex, &why);
+    if (rc == 0)
+        file_ok(e, f);
+    else if (rc == 1) {
+        sfile_discard(f);
+        file_failed(e, f->cat, f->item, f->path, why, 1);
+    }
+    sfile_free(f);
+}
+
+/* Hashes (and fsyncs) the file at fd from its start. @return 0 or -1. */
+static int hash_fd(sx_export *e, int fd, sfile *f)
+{
+    ssize_t n;
+    sx_sha256_init(&f->sha);
+    f->size = 0;
+    while ((n = pread(fd, e->buf, COPY_BUF, f->size)) > 0) {
+        sx_sha256_update(&f->sha, e->buf, (size_t)n);
+        f->size += n;
+    }
+    if (n < 0)
+        return -1;
+    return e->o->no_sync ? 0 : fsync(fd);
+}
+
+/* A `src` record: copy, link or move the local file into place.
+ * @return 0, 1 when the file failed (why set), -1 fatal. */
+static int do_src(sx_export *e, sfile *f, const char *src, int move, const char **why, char *whybuf, size_t wl)
+{
+    int mode = move ? 2 : e->o->link ? 1 : 0;
+    int rc = sfile_begin(f, mode == 0, why);
+    if (rc)
+        return rc;
+    if (mode) {
+        int r = mode == 2 ? renameat2(AT_FDCWD, src, f->parentfd, f->tmp, RENAME_NOREPLACE)
+                          : linkat(AT_FDCWD, src, f->parentfd, f->tmp, 0);
+        if (r == 0) {
+            int fd = openat(f->parentfd, f->tmp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+            if (fd < 0 || hash_fd(e, fd, f) < 0) {
+                if (fd >= 0)
+                    close(fd);
+                fail(e, e->lineno, "cannot read '%s': %s", src, strerror(errno));
+                return -1;
+            }
+            close(fd);
+            goto publish;
+        }
+        if (errno != EXDEV && errno != EPERM && errno != EINVAL) {
+            snprintf(whybuf, wl, "cannot %s '%s': %s", mode == 2 ? "move" : "link", src, strerror(errno));
+            *why = whybuf;
+            sfile_discard(f);
+            return 1;
+        }
+        f->fd = sx_tmp_open(f->parentfd, f->tmp);
+        if (f->fd < 0) {
+            fail(e, e->lineno, "cannot create '%s': %s", f->tmp, strerror(errno));
+            return -1;
+        }
+    }
+    int in = open(src, O_RDONLY | O_CLOEXEC);
+    if (in < 0) {
+        snprintf(whybuf, wl, "cannot open '%s': %s", src, strerror(errno));
+        *why = whybuf;
+        sfile_discard(f);
+        return 1;
+    }
+    ssize_t n;
+    while ((n = read(in, e->buf, COPY_BUF)) > 0) {
+        if (sfile_write(f, e->buf, (size_t)n) < 0) {
+            close(in);
+            return -1;
+        }
+    }
+    int rerr = errno;
+    close(in);
+    if (n < 0) {
+        snprintf(whybuf, wl, "cannot read '%s': %s", src, strerror(rerr));
+        *why = whybuf;
+        sfile_discard(f);
+        return 1;
+    }
+publish:;
+    char hex[65];
+    sx_sha256_hex(&f->sha, hex);
+    rc = sfile_publish(f, hex, why);
+    if (rc == 1)
+        sfile_discard(f);
+    if (rc == 0 && mode == 2)
+        unlink(src);   /* moved by copying: hand-over complete */
+    return rc;
+}
+
+/* ---- downloads ---- */
+
+static void on_download(void *ud, const sx_dl_result *r)
+{
+    sx_export *e = ud;
+    sfile *f = r->user;
+    if (f->prev)
+        f->prev->next = f->next;
+    else
+        e->flying = f->next;
+    if (f->next)
+        f->next->prev = f->prev;
+    e->urls_done++;
+    if (r->disk_errno) {
+        fail(e, 0, "cannot write '%s': %s", f->path, strerror(r->disk_errno));
+        sfile_free(f);
+        return;
+    }
+    f->size = r->size;
+    if (!r->ok) {
+        sfile_discard(f);
+        e->network = 1;
+        char why[300];
+        snprintf(why, sizeof why, "cannot download: %s", r->error);
+        file_failed(e, f->cat, f->item, f->path, why, 1);
+    } else if (item_failed(e, f->item)) {
+        sfile_discard(f);
+        file_failed(e, f->cat, f->item, f->path, "another file of the item failed", 0);
+    } else {
+        const char *why = NULL;
+        int rc = sfile_publish(f, r->sha256, &why);
+        if (rc == 0) {
+            file_ok(e, f);
+        } else if (rc == 1) {
+            sfile_discard(f);
+            file_failed(e, f->cat, f->item, f->path, why, 1);
+        }
+    }
+    uint64_t total = e->total > e->urls ? e->total : e->urls;
+    emit(e, sx_rec_progress("original_file", e->urls_done, total));
+    sfile_free(f);
+}
+
+/* ---- records ---- */
+
+/* Refuses a file record: @item borrowed */
+static void refuse(sx_export *e, int cat, jv item, const char *path, const char *why, int text)
+{
+    if (text) {
+        free(e->skip_path);
+        e->skip_path = strdup(path);
+    }
+    file_failed(e, cat, item, path, why, 1);
+}
+
+static int64_t opt_size(jv rec)
+{
+    jv s = jv_object_get(jv_copy(rec), jv_string("size"));
+    int64_t v = jv_get_kind(s) == JV_KIND_NUMBER && jv_number_value(s) >= 0 ? (int64_t)jv_number_value(s) : -1;
+    jv_free(s);
+    return v;
+}
+
+/* @rec consumed */
+static int on_file(sx_export *e, jv rec)
+{
+    jv pj = jv_object_get(jv_copy(rec), jv_string("path"));
+    jv tj = jv_object_get(jv_copy(rec), jv_string("text"));
+    jv uj = jv_object_get(jv_copy(rec), jv_string("url"));
+    jv sj = jv_object_get(jv_copy(rec), jv_string("src"));
+    jv item = jv_object_get(jv_copy(rec), jv_string("item"));
+    if (jv_get_kind(item) == JV_KIND_INVALID) {
+        jv_free(item);
+        item = jv_null();
+    }
+    int append = jv_equal(jv_object_get(jv_copy(rec), jv_string("append")), jv_true());
+    int move = jv_equal(jv_object_get(jv_copy(rec), jv_string("move")), jv_true());
+    int kinds = (jv_get_kind(tj) == JV_KIND_STRING) + (jv_get_kind(uj) == JV_KIND_STRING) +
+                (jv_get_kind(sj) == JV_KIND_STRING);
+    int rc = 0;
+    if (jv_get_kind(pj) != JV_KIND_STRING || kinds != 1) {
+        fail(e, e->lineno, "file record needs a string 'path' and exactly one of 'text', 'url', 'src'");
+        rc = -1;
+        goto out;
+    }
+    int is_text = jv_get_kind(tj) == JV_KIND_STRING;
+    const char *path = jv_string_value(pj);
+    size_t plen = (size_t)jv_string_length_bytes(jv_copy(pj));
+    int cat = is_text ? CAT_DATA : CAT_ORIG;
+    const char *cs = sx_get_str(rec, "category");
+    if (cs && !strcmp(cs, "data_file"))
+        cat = CAT_DATA;
+    else if (cs && !strcmp(cs, "original_file"))
+        cat = CAT_ORIG;
+
+    if (append) {
+        if (!is_text) {
+            fail(e, e->lineno, "'append' is for text records");
+            rc = -1;
+        } else if (e->cur && !strcmp(e->cur->path, path)) {
+            rc = sfile_write(e->cur, jv_string_value(tj), (size_t)jv_string_length_bytes(jv_copy(tj)));
+        } else if (!(e->skip_path && !strcmp(e->skip_path, path))) {
+            fail(e, e->lineno, "'append' to '%s', which is not the file being written", path);
+            rc = -1;
+        }
+        goto out;
+    }
+    finish_text(e);
+    free(e->skip_path);
+    e->skip_path = NULL;
+    if (e->fatal) {
+        rc = -1;
+        goto out;
+    }
+    item_touch(e, item);
+    const char *bad = sx_path_check(path, plen);
+    char why[600];
+    if (bad) {
+        snprintf(why, sizeof why, "refused path: %s", bad);
+        refuse(e, cat, item, path, why, is_text);
+        goto out;
+    }
+    if (jv_object_has(jv_copy(e->seen), jv_copy(pj))) {
+        refuse(e, cat, item, path, "duplicate path: written already by an earlier record", is_text);
+        goto out;
+    }
+    e->seen = jv_object_set(e->seen, jv_copy(pj), jv_true());
+    if (item_failed(e, item)) {
+        if (is_text) {
+            free(e->skip_path);
+            e->skip_path = strdup(path);
+        }
+        file_failed(e, cat, item, path, "another file of the item failed", 0);
+        goto out;
+    }
+    if (!is_text) {
+        const sx_mf_entry *prev = sx_manifest_find(e->m, path);
+        const char *want_sha = sx_get_str(rec, "sha256");
+        int64_t want_size = opt_size(rec);
+        struct stat st;
+        if (e->o->resume && prev && prev->state == SX_MF_DONE &&
+            (want_size < 0 || want_size == prev->size) && (!want_sha || !strcasecmp(want_sha, prev->sha256)) &&
+            sx_stat_at(e->rootfd, path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == prev->size) {
+            /* done by the interrupted run: not fetched again */
+            sfile *f = sfile_new(e, path, jv_copy(item), cat);
+            if (!f) {
+                fail(e, e->lineno, "out of memory");
+                rc = -1;
+                goto out;
+            }
+            if (jv_get_kind(uj) == JV_KIND_STRING)
+                e->urls++, e->urls_done++;
+            file_ok(e, f);
+            sfile_free(f);
+            goto out;
+        }
+    }
+    sfile *f = sfile_new(e, path, jv_copy(item), cat);
+    if (!f) {
+        fail(e, e->lineno, "out of memory");
+        rc = -1;
+        goto out;
+    }
+    const char *whyp = NULL;
+    if (is_text) {
+        int r = sfile_begin(f, 1, &whyp);
+        if (r == 1) {
+            sfile_free(f);
+            refuse(e, cat, item, path, whyp, 1);
+        } else if (r < 0) {
+            sfile_free(f);
+            rc = -1;
+        } else {
+            e->cur = f;
+            rc = sfile_write(f, jv_string_value(tj), (size_t)jv_string_length_bytes(jv_copy(tj)));
+        }
+    } else if (jv_get_kind(sj) == JV_KIND_STRING) {
+        const char *src = jv_string_value(sj);
+        int r;
+        if (src[0] != '/') {
+            r = 1;
+            whyp = "'src' must be an absolute path";
+        } else {
+            r = do_src(e, f, src, move, &whyp, why, sizeof why);
+        }
+        if (r == 0)
+            file_ok(e, f);
+        else if (r == 1)
+            file_failed(e, cat, item, path, whyp, 1);
+        else
+            rc = -1;
+        sfile_free(f);
+    } else {
+        const char *url = jv_string_value(uj);
+        const char *sbad = sx_dl_url_ok(url);
+        e->urls++;
+        if (sbad) {
+            e->urls_done++;
+            sfile_free(f);
+            file_failed(e, cat, item, path, sbad, 1);
+            goto out;
+        }
+        int r = sfile_begin(f, 1, &whyp);
+        if (r) {
+            e->urls_done++;
+            sfile_free(f);
+            if (r == 1)
+                refuse(e, cat, item, path, whyp, 0);
+            else
+                rc = -1;
+            goto out;
+        }
+        if (sx_dl_add(e->dl, url, f->fd, opt_size(rec), sx_get_str(rec, "sha256"), f) < 0) {
+            sfile_discard(f);
+            sfile_free(f);
+            fail(e, e->lineno, "out of memory");
+            rc = -1;
+            goto out;
+        }
+        f->next = e->flying;
+        if (e->flying)
+            e->flying->prev = f;
+        e->flying = f;
+    }
+out:
+    jv_free(pj);
+    jv_free(tj);
+    jv_free(uj);
+    jv_free(sj);
+    jv_free(item);
+    jv_free(rec);
+    return rc < 0 || e->fatal ? -1 : 0;
+}
+
+static int on_line(sx_export *e, const char *line, size_t len)
+{
+    sx_kind k = sx_proto_kind(line, len);
+    if (k == SX_END) {
+        e->got_end = 1;
+        return 0;
+    }
+    e->got_end = 0;
+    if (k == SX_FILE) {
+        jv rec = sx_parse_object(line, len);
+        if (!jv_is_valid(rec)) {
+            jv msg = jv_invalid_get_msg(rec);
+            fail(e, e->lineno, "bad file record: %s",
+                 jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "not JSON");
+            jv_free(msg);
+            return -1;
+        }
+        return on_file(e, rec);
+    }
+    if (k == SX_DATA) {
+        if (!e->o->keep_going) {
+            fail(e, e->lineno, "not a file record");
+            return -1;
+        }
+        char msg[80];
+        snprintf(msg, sizeof msg, "line %llu: not a file record, skipped", (unsigned long long)e->lineno);
+        emit(e, sx_rec_error(jv_null(), "save", msg));
+        return 0;
+    }
+    if (k == SX_META || k == SX_ERROR) {
+        jv rec = sx_parse_object(line, len);
+        if (jv_is_valid(rec) && k == SX_META) {
+            double t = sx_get_num(rec, "total", -1);
+            if (t >= 0) {
+                e->total = (uint64_t)t;
+                e->have_total = 1;
+            }
+        } else if (jv_is_valid(rec)) {
+            /* an item that failed upstream counts as failed */
+            jv item = jv_object_get(jv_copy(rec), jv_string("item"));
+            if (jv_is_valid(item) && jv_get_kind(item) != JV_KIND_NULL) {
+                item_touch(e, item);
+                item_fail(e, item);
+            }
+            jv_free(item);
+        }
+        jv_free(rec);
+    }
+    emit_raw(e, line, len);
+    return 0;
+}
+
+/* ---- opening, committing, rolling back ---- */
+
+sx_export *sx_export_open(const sx_export_opts *o, char *err, size_t errlen)
+{
+    sx_export *e = calloc(1, sizeof *e);
+    if (!e || !(e->buf = malloc(COPY_BUF))) {
+        free(e);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    e->o = o;
+    e->rootfd = -1;
+    e->items = jv_object();
+    e->seen = jv_object();
+    e->errlist[0] = jv_array();
+    e->errlist[1] = jv_array();
+    srandom((unsigned)time(NULL) ^ (unsigned)getpid());
+    size_t dl = strlen(o->dir);
+    e->dir = malloc(dl + 24);
+    if (!e->dir) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    strcpy(e->dir, o->dir);
+    while (dl > 1 && e->dir[dl - 1] == '/')
+        e->dir[--dl] = 0;
+    struct stat st;
+    if (o->resume) {
+        e->rootfd = open(e->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (e->rootfd < 0) {
+            snprintf(err, errlen, "cannot resume '%s': %s", e->dir, strerror(errno));
+            goto fail;
+        }
+        e->m = sx_manifest_load(e->rootfd, 1, err, errlen);
+        if (!e->m) {
+            if (errno == ENOENT)
+                snprintf(err, errlen, "cannot resume '%s': it holds no %s", e->dir, SX_MANIFEST_NAME);
+            goto fail;
+        }
+        if (sx_manifest_committed(e->m)) {
+            snprintf(err, errlen, "cannot resume '%s': its export is complete already", e->dir);
+            goto fail;
+        }
+        e->created_root = sx_manifest_created_root(e->m);
+        if (sx_manifest_clean_pending(e->m, e->rootfd, err, errlen) < 0 || sx_manifest_resume(e->m) < 0)
+            goto fail;
+    } else {
+        if (o->unique && stat(e->dir, &st) == 0) {
+            char *base = strdup(e->dir);
+            if (!base) {
+                snprintf(err, errlen, "out of memory");
+                goto fail;
+            }
+            for (int i = 1;; i++) {
+                snprintf(e->dir, dl + 24, "%s(%d)", base, i);
+                if (stat(e->dir, &st) < 0 && errno == ENOENT)
+                    break;
+                if (i == 100000) {
+                    free(base);
+                    snprintf(err, errlen, "no free name like '%s(N)'", o->dir);
+                    goto fail;
+                }
+            }
+            free(base);
+        }
+        if (mkdir(e->dir, 0777) == 0) {
+            e->created_root = 1;
+        } else if (errno != EEXIST) {
+            snprintf(err, errlen, "cannot create '%s': %s", e->dir, strerror(errno));
+            goto fail;
+        }
+        e->rootfd = open(e->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (e->rootfd < 0) {
+            snprintf(err, errlen, "cannot open '%s': %s", e->dir, strerror(errno));
+            goto fail;
+        }
+        if (!e->created_root) {
+            if (fstatat(e->rootfd, SX_MANIFEST_NAME, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+                snprintf(err, errlen,
+                         "'%s' holds the export of an earlier run; use --resume to continue it or "
+                         "--rollback to undo it", e->dir);
+                goto fail;
+            }
+            if (!o->force && sx_dir_is_empty(e->rootfd) != 1) {
+                snprintf(err, errlen, "'%s' exists and is not empty (use --force, --resume or --unique)",
+                         e->dir);
+                goto fail;
+            }
+        }
+        e->m = sx_manifest_create(e->rootfd, e->created_root, err, errlen);
+        if (!e->m) {
+            if (e->created_root)
+                rmdir(e->dir);
+            goto fail;
+        }
+    }
+    e->dl = sx_dl_new(&o->dl);
+    if (!e->dl) {
+        snprintf(err, errlen, "cannot start libcurl");
+        goto fail;
+    }
+    return e;
+fail:
+    sx_export_free(e);
+    return NULL;
+}
+
+const char *sx_export_dir(const sx_export *e) { return e->dir; }
+
+static int write_small(sx_export *e, const char *path, const char *text)
+{
+    if (jv_object_has(jv_copy(e->seen), jv_string(path))) {
+        fail(e, 0, "'%s' was written by the stream; sx-save writes that name itself", path);
+        return -1;
+    }
+    sfile *f = sfile_new(e, path, jv_null(), CAT_DATA);
+    if (!f) {
+        fail(e, 0, "out of memory");
+        return -1;
+    }
+    const char *why = NULL;
+    int rc = sfile_begin(f, 1, &why);
+    if (rc == 1)
+        fail(e, 0, "cannot write '%s': %s", path, why);
+    if (rc == 0 && sfile_write(f, text, strlen(text)) == 0) {
+        char hex[65];
+        sx_sha256_hex(&f->sha, hex);
+        rc = sfile_publish(f, hex, &why);
+        if (rc == 1)
+            fail(e, 0, "cannot write '%s': %s", path, why);
+    }
+    sfile_free(f);
+    return e->fatal ? -1 : 0;
+}
+
+static void count_items(const sx_export *e, uint64_t *ok, uint64_t *bad)
+{
+    *ok = *bad = 0;
+    jv_object_foreach(jv_copy(e->items), k, v) {
+        if (jv_equal(jv_object_get(jv_copy(v), jv_string("failed")), jv_true()))
+            (*bad)++;
+        else
+            (*ok)++;
+        jv_free(k);
+        jv_free(v);
+    }
+}
+
+void sx_export_counts(const sx_export *e, uint64_t *exported, uint64_t *failed, uint64_t *failed_files)
+{
+    count_items(e, exported, failed);
+    *failed_files = e->bad[0] + e->bad[1];
+}
+
+static int commit(sx_export *e)
+{
+    uint64_t ok, bad;
+    count_items(e, &ok, &bad);
+    uint64_t nbad = e->bad[0] + e->bad[1];
+    if (nbad) {
+        jv l = jv_object_set(jv_object(), jv_string("json_file_name"), jv_copy(e->errlist[CAT_DATA]));
+        l = jv_object_set(l, jv_string("origin_file_name"), jv_copy(e->errlist[CAT_ORIG]));
+        jv s = jv_dump_string(l, JV_PRINT_INDENT_FLAGS(4));
+        int r = write_small(e, "error_file_list.json", jv_string_value(s));
+        jv_free(s);
+        if (r < 0)
+            return -1;
+    }
+    char real[PATH_MAX];
+    const char *path = realpath(e->dir, real) ? real : e->dir;
+    jv res = sx_rec("result");
+    res = jv_object_set(res, jv_string("export_path"), jv_string(path));
+    res = jv_object_set(res, jv_string("exported_count"), jv_number((double)ok));
+    res = jv_object_set(res, jv_string("failed_count"), jv_number((double)bad));
+    res = jv_object_set(res, jv_string("total_count"), jv_number((double)(e->have_total ? e->total : ok + bad)));
+    jv body = jv_object_delete(jv_copy(res), jv_string("sx"));
+    jv s = jv_dump_string(body, JV_PRINT_INDENT_FLAGS(4));
+    size_t n = (size_t)jv_string_length_bytes(jv_copy(s));
+    char *text = malloc(n + 2);
+    if (text) {
+        memcpy(text, jv_string_value(s), n);
+        text[n] = '\n';
+        text[n + 1] = 0;
+    }
+    jv_free(s);
+    int r = text ? write_small(e, "export.json", text) : (fail(e, 0, "out of memory"), -1);
+    free(text);
+    if (r < 0) {
+        jv_free(res);
+        return -1;
+    }
+    if (!e->o->no_sync) {
+        for (size_t i = 0; i < sx_manifest_count(e->m); i++) {
+            const sx_mf_entry *en = sx_manifest_entry(e->m, i);
+            if (en->state == SX_MF_DIR && sx_fsync_dir_at(e->rootfd, en->path) < 0 && errno != ENOENT) {
+                fail(e, 0, "cannot sync '%s': %s", en->path, strerror(errno));
+                jv_free(res);
+                return -1;
+            }
+        }
+        if (fsync(e->rootfd) < 0) {
+            fail(e, 0, "cannot sync '%s': %s", e->dir, strerror(errno));
+            jv_free(res);
+            return -1;
+        }
+    }
+    if (sx_manifest_commit(e->m, e->files_written) < 0) {
+        fail(e, 0, "cannot write the manifest: %s", strerror(errno));
+        jv_free(res);
+        return -1;
+    }
+    emit(e, res);
+    emit(e, sx_rec_end(0));
+    return 0;
+}
+
+static void rollback(sx_export *e)
+{
+    if (e->cur) {
+        sfile_free(e->cur);
+        e->cur = NULL;
+    }
+    sx_dl_free(e->dl);
+    e->dl = NULL;
+    for (sfile *f = e->flying, *n; f; f = n) {
+        n = f->next;
+        sfile_free(f);
+    }
+    e->flying = NULL;
+    char err[300] = "";
+    if (sx_manifest_rollback(e->m, e->rootfd, &e->removed, err, sizeof err) < 0) {
+        e->rollback_failed = 1;
+        size_t l = strlen(e->error);
+        snprintf(e->error + l, sizeof e->error - l, "; the rollback left something: %s", err);
+    }
+    if (e->created_root && !e->rollback_failed) {
+        close(e->rootfd);
+        e->rootfd = -1;
+        if (rmdir(e->dir) == 0)
+            e->removed++;
+    }
+}
+
+sx_export_status sx_export_run(sx_export *e, sx_feed *feed, sx_writer *out, volatile sig_atomic_t *stop,
+                               const char *input)
+{
+    e->out = out;
+    e->input = input;
+    int eof = 0;
+    int limit = e->o->dl.jobs * 2 + 8;
+    for (;;) {
+        if (stop && *stop)
+            break;
+        while (!eof && !e->fatal && sx_dl_pending(e->dl) < limit && !(stop && *stop)) {
+            sx_feed_line l;
+            int r = sx_feed_next(feed, &l);
+            if (r == 0)
+                break;
+            if (r < 0) {
+                eof = 1;
+                break;
+            }
+            e->lineno = l.lineno;
+            on_line(e, l.line, l.len);
+            free(l.line);
+        }
+        if (e->fatal || (stop && *stop))
+            break;
+        if (eof && sx_dl_pending(e->dl) == 0)
+            break;
+        if (!e->out_dead && sx_writer_flush(e->out) < 0)
+            e->out_dead = 1;
+        int wake = !eof && sx_dl_pending(e->dl) < limit ? sx_feed_fd(feed) : -1;
+        if (sx_dl_run(e->dl, wake, wake >= 0 ? 1000 : 100, on_download, e) < 0)
+            fail(e, 0, "libcurl failed");
+    }
+    sx_export_status st = SX_EXPORT_FAILED;
+    if (stop && *stop) {
+        st = SX_EXPORT_STOPPED;
+    } else if (!e->fatal) {
+        if (sx_feed_failed(feed)) {
+            fail(e, sx_feed_lineno(feed), "%s", sx_feed_error(feed));
+        } else if (!e->got_end) {
+            fail(e, 0, "the upstream was cut short (no end record)");
+        } else {
+            finish_text(e);
+            if (!e->fatal && e->o->strict && e->bad[0] + e->bad[1])
+                fail(e, 0, "a file failed under --strict");
+            if (!e->fatal && commit(e) == 0) {
+                if (!e->out_dead && sx_writer_flush(e->out) < 0)
+                    e->out_dead = 1;
+                return SX_EXPORT_DONE;
+            }
+        }
+    }
+    if (st == SX_EXPORT_FAILED && e->o->strict && e->network)
+        st = SX_EXPORT_NETWORK;
+    rollback(e);
+    if (!e->out_dead)
+        sx_writer_flush(e->out);
+    return st;
+}
+
+const char *sx_export_error(const sx_export *e) { return e->error; }
+
+uint64_t sx_export_error_line(const sx_export *e) { return e->error_line; }
+
+size_t sx_export_removed(const sx_export *e) { return e->removed; }
+
+int sx_export_rollback_failed(const sx_export *e) { return e->rollback_failed; }
+
+void sx_export_free(sx_export *e)
+{
+    if (!e)
+        return;
+    sfile_free(e->cur);
+    sx_dl_free(e->dl);
+    for (sfile *f = e->flying, *n; f; f = n) {
+        n = f->next;
+        sfile_free(f);
+    }
+    sx_manifest_free(e->m);
+    if (e->rootfd >= 0)
+        close(e->rootfd);
+    jv_free(e->items);
+    jv_free(e->seen);
+    jv_free(e->errlist[0]);
+    jv_free(e->errlist[1]);
+    free(e->skip_path);
+    free(e->buf);
+    free(e->dir);
+    free(e);
+}
+
+int sx_export_rollback_dir(const char *dir, size_t *removed, char *err, size_t errlen)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot open '%s': %s", dir, strerror(errno));
+        return -1;
+    }
+    sx_manifest *m = sx_manifest_load(fd, 0, err, errlen);
+    if (!m) {
+        if (errno == ENOENT)
+            snprintf(err, errlen, "'%s' holds no %s: nothing to roll back", dir, SX_MANIFEST_NAME);
+        close(fd);
+        return -1;
+    }
+    int created = sx_manifest_created_root(m);
+    int rc = sx_manifest_rollback(m, fd, removed, err, errlen);
+    sx_manifest_free(m);
+    close(fd);
+    if (rc == 0 && created && rmdir(dir) == 0 && removed)
+        (*removed)++;
+    return rc;
+}

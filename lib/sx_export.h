@@ -1,0 +1,97 @@
+/*
+ * sx_export.h : sx-save's engine: turns `file` records into an export
+ * directory that is all-or-nothing.
+ *
+ * Every file is written under a temporary name in its directory, fsync'd,
+ * and renamed into place without replacing anything; every directory and
+ * file is recorded in the write-ahead manifest (sx_manifest.h) before it
+ * appears. Text records (with `append` chunks) are written as they come,
+ * `src` records copied, hard-linked (`link`) or moved (`move`), `url`
+ * records downloaded in parallel (sx_download.h) while the stream goes on.
+ * The export is committed only after the upstream `end` arrived and every
+ * file is in place; any failure before that (a cut stream, a bad record, a
+ * full disk, a stop request) removes everything created, in reverse order.
+ *
+ * Per-item outcome follows the SDK: log/metrics/progress records on the
+ * output, a failed file fails its item (the item's other files are removed)
+ * but not the export, unless `strict`; error_file_list.json when anything
+ * failed; export.json and a `result` record at the end.
+ *
+ * The library never prints; sx_export_run() returns a status and leaves a
+ * message in sx_export_error().
+ */
+#ifndef SX_EXPORT_H
+#define SX_EXPORT_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sx_download.h"
+#include "sx_feed.h"
+#include "sx_stream.h"
+
+typedef struct {
+    const char *dir;       /* -o DIR */
+    int force;             /* write into an existing non-empty DIR */
+    int resume;            /* continue the export recorded in DIR */
+    int unique;            /* DIR exists: use DIR(1), DIR(2), … */
+    int link;              /* hard-link `src` files instead of copying */
+    int strict;            /* any failed file fails the export */
+    int keep_going;        /* skip non-file data records with an error record */
+    int no_sync;           /* skip fsync (tests, throw-away exports) */
+    sx_dl_opts dl;
+} sx_export_opts;
+
+typedef enum {
+    SX_EXPORT_DONE = 0,    /* committed (some items may have failed) */
+    SX_EXPORT_FAILED,      /* rolled back: bad input, I/O, cut stream */
+    SX_EXPORT_NETWORK,     /* rolled back: a download failed under strict */
+    SX_EXPORT_STOPPED      /* rolled back: *stop became non-zero */
+} sx_export_status;
+
+typedef struct sx_export sx_export;
+
+/*! sx_export_open() : prepares DIR (created when missing, refused when it
+ *  holds anything and neither force nor resume is set; with resume, the
+ *  manifest is loaded and what a crash left half-done is removed).
+ *  @o      borrowed (strings too) for the life of the export.
+ *  @return the export, or NULL with a message in err. */
+sx_export *sx_export_open(const sx_export_opts *o, char *err, size_t errlen);
+
+/*! sx_export_dir() : the directory written (DIR, or DIR(n) with unique). */
+const char *sx_export_dir(const sx_export *e);
+
+/*! sx_export_run() : reads `feed` to its end, writing log, metrics,
+ *  progress, forwarded control records, then `result` and `end` to `out`
+ *  (borrowed), and commits; or rolls back. `stop` (borrowed, may be NULL) is
+ *  polled: non-zero stops the run (a signal handler sets it and calls
+ *  sx_feed_wake()). @input names the input in messages ("<stdin>").
+ *  @return the outcome; details from the functions below. */
+sx_export_status sx_export_run(sx_export *e, sx_feed *feed, sx_writer *out, volatile sig_atomic_t *stop,
+                               const char *input);
+
+/*! sx_export_error() : what went wrong ("" when nothing did);
+ *  sx_export_error_line() its input line (0: not tied to a line). */
+const char *sx_export_error(const sx_export *e);
+uint64_t sx_export_error_line(const sx_export *e);
+
+/*! sx_export_removed() : after a rollback, files and directories removed;
+ *  sx_export_rollback_failed() 1 when the rollback itself left something
+ *  (its reason is appended to the error message). */
+size_t sx_export_removed(const sx_export *e);
+int sx_export_rollback_failed(const sx_export *e);
+
+/*! sx_export_counts() : items exported and failed, and failed files. */
+void sx_export_counts(const sx_export *e, uint64_t *exported, uint64_t *failed, uint64_t *failed_files);
+
+/*! sx_export_free() : frees (nothing on disk is changed). NULL accepted. */
+void sx_export_free(sx_export *e);
+
+/*! sx_export_rollback_dir() : `sx-save --rollback DIR`: undoes the export
+ *  recorded in DIR's manifest, committed or not, and removes DIR when the
+ *  export created it and it is empty.
+ *  @return 0, or -1 with a message in err. */
+int sx_export_rollback_dir(const char *dir, size_t *removed, char *err, size_t errlen);
+
+#endif
