@@ -21,7 +21,8 @@ struct slot {
     jv doc;             /* the page, when S_DONE */
     int code;           /* SX_PAGER_* when S_FAIL */
     char errbuf[CURL_ERROR_SIZE];
-    char why[768];
+    char reason[200];   /* the server's reason of the last error answer */
+    char why[1024];
 };
 
 typedef struct pager {
@@ -112,8 +113,8 @@ static int start(pager *p, struct slot *s)
 
 static void fail(pager *p, struct slot *s, int code, const char *what)
 {
-    fmt(s->why, sizeof s->why, "cannot list '%s': %s (page %llu)", p->o->path, what,
-        (unsigned long long)s->page);
+    fmt(s->why, sizeof s->why, "cannot list '%s': %s (page %llu%s%s)", p->o->path, what,
+        (unsigned long long)s->page, s->reason[0] ? ": " : "", s->reason);
     s->code = code;
     s->state = S_FAIL;
 }
@@ -137,6 +138,7 @@ static void retry(pager *p, struct slot *s, const char *what, long retry_after)
 /* A page that arrived whole: is it a DRF page? */
 static void parsed(pager *p, struct slot *s)
 {
+    s->reason[0] = 0;
     jv doc = s->body.len ? jv_parse_sized(s->body.p, (int)s->body.len) : jv_invalid();
     if (!jv_is_valid(doc) || jv_get_kind(doc) != JV_KIND_OBJECT) {
         jv_free(doc);
@@ -197,8 +199,12 @@ static void finished(pager *p, CURLMsg *msg)
     curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &status);
     int cls = sx_http_classify(rc, status);
     char what[600];
-    sx_http_describe(rc, status, &s->body, s->errbuf, what, sizeof what);
+    sx_http_describe(rc, status, NULL, s->errbuf, what, sizeof what);
+    s->reason[0] = 0;
+    if (rc == CURLE_OK && cls != SX_HTTP_OK)
+        sx_http_reason(&s->body, s->reason, sizeof s->reason);
     sx_conn_redact(p->o->conn, what);
+    sx_conn_redact(p->o->conn, s->reason);
     if (cls == SX_HTTP_OK) {
         parsed(p, s);
         return;
