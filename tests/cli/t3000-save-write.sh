@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# sx-save writes text, src and link records atomically, refuses hostile and
+# duplicate paths, and reports per-item outcomes like the SDK.
+. "$(dirname "$0")/../lib/test-lib.sh"
+check_manifest() { python3 "$TEST_DATA/save/check-manifest.py" "$@"; }
+
+cat >"$TRASH_ROOT/basic.ndjson" <<'IN'
+{"sx":"meta","target":"assignment","total":2}
+{"sx":"file","path":"json/a.json","text":"{\"a\":","item":1}
+{"sx":"file","path":"json/a.json","text":"1}\n","append":true,"item":1}
+{"sx":"progress","category":"dataset_conversion","current":1,"total":2}
+{"sx":"file","path":"json/b.json","text":"{\"b\":2}\n","item":2}
+{"sx":"file","path":"classes.txt","text":"car\nperson\n"}
+{"sx":"end","count":2}
+IN
+
+test_expect_success 'text records and append chunks become files; manifest committed' '
+    sx-save -o out <"$TRASH_ROOT/basic.ndjson" >stdout
+    assert_eq "{\"a\":1}" "$(cat out/json/a.json)"
+    assert_eq "car person" "$(echo $(cat out/classes.txt))"
+    check_manifest out --committed
+    assert_eq "{\"sx\":\"end\",\"count\":0}" "$(tail -n 1 stdout)"
+    test "$(jq -c "select(.sx==\"result\") | [.exported_count,.failed_count,.total_count]" stdout)" = "[2,0,2]"
+    test "$(jq -c "[.exported_count,.failed_count,.total_count]" out/export.json)" = "[2,0,2]"
+    test ! -e out/error_file_list.json
+'
+
+test_expect_success 'control records are forwarded in order, logs and metrics written' '
+    sx-save -o out <"$TRASH_ROOT/basic.ndjson" >stdout
+    assert_eq meta "$(head -n 1 stdout | jq -r .sx)"
+    assert_grep "\"sx\":\"progress\",\"category\":\"dataset_conversion\"" stdout
+    test "$(jq -c "select(.sx==\"log\") | [.event,.file,.status]" stdout | head -n 1)" = "[\"export_data_file\",\"json/a.json\",\"success\"]"
+    test "$(jq -c "select(.sx==\"metrics\")" stdout | tail -n 1)" = "{\"sx\":\"metrics\",\"category\":\"data_file\",\"stand_by\":0,\"success\":3,\"failed\":0}"
+'
+
+test_expect_success 'file modes follow the umask' '
+    (umask 027; sx-save -o out <"$TRASH_ROOT/basic.ndjson" >/dev/null)
+    assert_eq 640 "$(stat -c %a out/json/a.json)"
+    assert_eq 750 "$(stat -c %a out/json)"
+'
+
+test_expect_success 'src records are copied; --link hard-links; move hands the file over' '
+    printf "pixels" >img.bin; printf "moved" >tmp.bin
+    printf "%s\n" "{\"sx\":\"file\",\"path\":\"o/img.bin\",\"src\":\"$PWD/img.bin\",\"item\":1}" \
+        "{\"sx\":\"file\",\"path\":\"o/m.bin\",\"src\":\"$PWD/tmp.bin\",\"move\":true,\"item\":1}" \
+        "{\"sx\":\"end\",\"count\":1}" >in
+    sx-save -o copy <in >/dev/null
+    assert_eq pixels "$(cat copy/o/img.bin)"
+    assert_eq moved "$(cat copy/o/m.bin)"
+    test ! -e tmp.bin
+    test "$(stat -c %i img.bin)" != "$(stat -c %i copy/o/img.bin)"
+    printf moved >tmp.bin
+    sx-save --link -o linked <in >/dev/null
+    assert_eq "$(stat -c %i img.bin)" "$(stat -c %i linked/o/img.bin)"
+    check_manifest linked --committed
+'
+
+test_expect_success 'an existing non-empty DIR is refused; --force writes beside; --unique picks DIR(1)' '
+    mkdir out && echo mine >out/keep
+    expect_code 1 sx-save -o out <"$TRASH_ROOT/basic.ndjson" >/dev/null 2>err
+    assert_grep "not empty" err
+    sx-save --unique -o out <"$TRASH_ROOT/basic.ndjson" >stdout
+    test -f "out(1)/json/a.json"
+    assert_grep "out(1)" stdout
+    sx-save --force -o out <"$TRASH_ROOT/basic.ndjson" >/dev/null
+    assert_eq mine "$(cat out/keep)"
+    test -f out/json/b.json
+    check_manifest out --committed --force
+'
+
+test_expect_success 'an existing empty DIR is used and kept after a rollback' '
+    mkdir out
+    head -n 3 "$TRASH_ROOT/basic.ndjson" | expect_code 1 sx-save -o out >/dev/null 2>err
+    test -d out && test -z "$(ls -A out)"
+'
+
+test_expect_success 'hostile paths are refused with an error record, nothing written outside DIR' '
+    mkdir out outside && ln -s "$PWD/outside" out/evil
+    printf "%s\n" "{\"sx\":\"file\",\"path\":\"../x\",\"text\":\"a\",\"item\":1}" \
+        "{\"sx\":\"file\",\"path\":\"/tmp/sx-evil-$$\",\"text\":\"a\",\"item\":2}" \
+        "{\"sx\":\"file\",\"path\":\"evil/x\",\"text\":\"a\",\"item\":3}" \
+        "{\"sx\":\"file\",\"path\":\"evil\",\"text\":\"a\",\"item\":4}" \
+        "{\"sx\":\"file\",\"path\":\"a\\u0000b\",\"text\":\"a\",\"item\":5}" \
+        "{\"sx\":\"file\",\"path\":\"a/./b\",\"text\":\"a\",\"item\":6}" \
+        "{\"sx\":\"file\",\"path\":\"ok\",\"text\":\"fine\",\"item\":7}" \
+        "{\"sx\":\"end\",\"count\":7}" >in
+    sx-save --force -o out <in >stdout
+    test ! -e x && test ! -e "/tmp/sx-evil-$$" && test -z "$(ls -A outside)"
+    assert_eq 6 "$(jq -c "select(.sx==\"error\")" stdout | wc -l)"
+    assert_grep "..'"'"' in path" stdout
+    assert_grep "absolute path" stdout
+    assert_grep "passes through a link" stdout
+    assert_grep "NUL in path" stdout
+    assert_eq fine "$(cat out/ok)"
+    test "$(jq -c "[.exported_count,.failed_count]" out/export.json)" = "[1,6]"
+    test "$(jq -c ".json_file_name | length" out/error_file_list.json)" = 6
+'
+
+test_expect_success 'a hostile path under --strict fails the export (exit 1, rolled back)' '
+    printf "%s\n" "{\"sx\":\"file\",\"path\":\"ok\",\"text\":\"fine\"}" \
+        "{\"sx\":\"file\",\"path\":\"../x\",\"text\":\"a\"}" "{\"sx\":\"end\",\"count\":0}" >in
+    expect_code 1 sx-save --strict -o out <in >/dev/null 2>err
+    assert_grep "refused path" err
+    assert_grep "rolled back" err
+    test ! -e out && test ! -e x
+'
+
+test_expect_success 'a second record for the same path is an error, not an overwrite' '
+    printf "%s\n" "{\"sx\":\"file\",\"path\":\"a.txt\",\"text\":\"first\",\"item\":1}" \
+        "{\"sx\":\"file\",\"path\":\"a.txt\",\"text\":\"second\",\"item\":2}" \
+        "{\"sx\":\"file\",\"path\":\"a.txt\",\"text\":\"more\",\"append\":true,\"item\":2}" \
+        "{\"sx\":\"end\",\"count\":2}" >in
+    sx-save -o out <in >stdout
+    assert_eq first "$(cat out/a.txt)"
+    assert_grep "duplicate path" stdout
+    check_manifest out --committed
+    expect_code 1 sx-save --strict -o strict <in >/dev/null 2>err
+    assert_grep "duplicate path" err
+    test ! -e strict
+'
+
+test_expect_success 'a failed item does not leave its other files behind' '
+    printf "%s\n" "{\"sx\":\"meta\",\"total\":2}" \
+        "{\"sx\":\"file\",\"path\":\"json/1.json\",\"text\":\"{}\",\"item\":1}" \
+        "{\"sx\":\"file\",\"path\":\"img/1.jpg\",\"src\":\"$PWD/missing.jpg\",\"item\":1}" \
+        "{\"sx\":\"file\",\"path\":\"json/2.json\",\"text\":\"{}\",\"item\":2}" \
+        "{\"sx\":\"end\",\"count\":2}" >in
+    sx-save -o out <in >stdout 2>err
+    test ! -e out/json/1.json && test ! -e out/img/1.jpg && test -f out/json/2.json
+    test "$(jq -c "[.exported_count,.failed_count,.total_count]" out/export.json)" = "[1,1,2]"
+    test "$(jq -c ".origin_file_name[0][0]" out/error_file_list.json)" = "\"img/1.jpg\""
+    test "$(jq -c ".json_file_name[0]" out/error_file_list.json)" = "[\"json/1.json\",\"another file of the item failed\"]"
+    assert_grep "1 items" err
+    check_manifest out --committed
+'
+
+test_expect_success 'garbage lines stop the export with the line number; --keep-going skips them' '
+    printf "%s\n" "{\"sx\":\"file\",\"path\":\"a\",\"text\":\"x\"}" "{\"id\":1}" "not json" \
+        "{\"sx\":\"end\",\"count\":0}" >in
+    expect_code 1 sx-save -o out <in >/dev/null 2>err
+    assert_eq "sx-save: <stdin>:2: not a file record; the export to '"'"'out'"'"' was rolled back (2 files and directories removed)" "$(cat err)"
+    test ! -e out
+    sx-save --keep-going -o out <in >stdout
+    assert_eq 2 "$(jq -c "select(.sx==\"error\")" stdout | wc -l)"
+    assert_eq x "$(cat out/a)"
+'
+
+test_expect_success 'a broken file record stops the export' '
+    printf "%s\n" "{\"sx\":\"file\",\"path\":\"a\",\"text\":\"x\",\"url\":\"http://h/\"}" "{\"sx\":\"end\",\"count\":0}" >in
+    expect_code 1 sx-save -o out <in >/dev/null 2>err
+    assert_grep "exactly one of" err
+    printf "%s\n" "{\"sx\":\"file\",\"path\":\"a\",\"text\":\"x\",\"append\":true}" "{\"sx\":\"end\",\"count\":0}" >in
+    expect_code 1 sx-save -o out <in >/dev/null 2>err
+    assert_grep "not the file being written" err
+    test ! -e out
+'
+
+test_expect_success 'names that sx-save writes itself are not taken from the stream' '
+    printf "%s\n" "{\"sx\":\"file\",\"path\":\"export.json\",\"text\":\"x\"}" "{\"sx\":\"end\",\"count\":0}" >in
+    expect_code 1 sx-save -o out <in >/dev/null 2>err
+    assert_grep "sx-save writes that name itself" err
+    test ! -e out
+'
+
+test_expect_success '--help, --version and usage errors' '
+    sx-save --help >out && assert_grep "usage: sx-save" out && assert_grep -- "--rollback DIR" out && assert_grep "example" out
+    sx-save --version | grep -q "^sx-save (sx)"
+    expect_code 2 sx-save </dev/null 2>err && assert_grep "required" err
+    expect_code 2 sx-save -o x --bogus </dev/null 2>err
+    expect_code 2 sx-save -o x --jobs 0 </dev/null 2>err && assert_grep -- "--jobs" err
+    expect_code 2 sx-save -o x --resume --force </dev/null 2>err
+    test ! -e x
+'
+
+test_done
