@@ -1,0 +1,94 @@
+/*
+ * sx_dm.h : the Synapse DM annotation model, read from an item's `data`.
+ *
+ * Two layouts exist (SYNAPSE-API.md), detected per item:
+ *   DM v1: `annotations` and `annotationsData`, both keyed by asset
+ *          ("image_1", …) and joined by annotation `id`; the class is
+ *          `classification.class`, the other keys of `classification` are
+ *          attributes; a bounding box may carry `coordinate.rotation`.
+ *   DM v2: `images[0]` holding one list per tool; the class is
+ *          `classification`, attributes are `attrs` [{name, value}], `data`
+ *          holds the coordinates.
+ * A data object with an `images` array is v2, anything else is v1 (a v1
+ * object without `annotations` simply has no objects). For v1 the asset
+ * "image_1" is read, or when absent the first asset by name.
+ *
+ * Tools: bounding_box (x, y, width, height; a rotation in radians about the
+ * box centre is turned into the axis-aligned extent of the rotated box and
+ * kept as the attribute "rotation"), polygon (>= 3 points), polyline
+ * (>= 2 points), keypoint (one point). Coordinates are absolute pixels with
+ * the origin top-left. Any other tool, a missing class, a coordinate that is
+ * not a finite number of magnitude <= 1e7, a negative box size or too few
+ * points makes the whole item fail (sx_dm_parse() returns -1).
+ *
+ * Nothing is copied from the item: strings and attribute values are borrowed
+ * from the `data` value, which must outlive the parse result. A sx_dm is
+ * reused from item to item so that parsing allocates nothing in the steady
+ * state.
+ */
+#ifndef SX_DM_H
+#define SX_DM_H
+
+#include <stddef.h>
+#include <jv.h>
+
+#include "sx_fmt.h"
+
+typedef enum { SX_DM_BOX = 0, SX_DM_POLYGON, SX_DM_POLYLINE, SX_DM_KEYPOINT, SX_DM_NTOOLS } sx_dm_tool;
+
+/* Largest coordinate magnitude accepted, in pixels. */
+#define SX_DM_COORD_MAX 1e7
+
+typedef struct {
+    sx_dm_tool tool;
+    const char *id;         /* annotation id, "" when none (borrowed) */
+    const char *cls;        /* class name (borrowed), never NULL */
+    size_t cls_len;
+    double x, y, w, h;      /* axis-aligned extent: box (after rotation),
+                               points' extent, or the keypoint (w = h = 0) */
+    double rotation;        /* radians; meaningful when rotated != 0 */
+    int rotated;
+    size_t pt, npt;         /* points (x, y) at pts[2*pt] … for polygon and
+                               polyline; the keypoint itself for keypoint */
+    jv attrs;               /* borrowed: v1 classification object or v2 attrs
+                               array or jv_null() */
+} sx_dm_ann;
+
+typedef struct {
+    int version;            /* 1 or 2 */
+    double width, height;   /* image size from the data, 0 when not given */
+    size_t n;               /* annotations */
+    sx_dm_ann *ann;
+    double *pts;            /* point pairs referred to by sx_dm_ann.pt */
+    /* private */
+    size_t ann_cap, npts, pts_cap;
+    int *hash;
+    size_t hash_cap;
+    char err[256];
+} sx_dm;
+
+/*! sx_dm_new() : an empty model. @return it, or NULL when out of memory. */
+sx_dm *sx_dm_new(void);
+
+/*! sx_dm_parse() : reads DM data into the model, replacing what it held.
+ *  @data borrowed; strings and attrs in the result point into it.
+ *  @return 0, or -1 with the reason in sx_dm_error(): "data is Null",
+ *          "unknown tool 'circle' (annotation a3)", "polygon p1 has 2 points
+ *          (needs 3)", "annotation a1 has no class", … */
+int sx_dm_parse(sx_dm *dm, jv data);
+
+/*! sx_dm_error() : the reason of the last failed parse. */
+const char *sx_dm_error(const sx_dm *dm);
+
+/*! sx_dm_tool_name() : "bounding_box", "polygon", "polyline", "keypoint". */
+const char *sx_dm_tool_name(sx_dm_tool t);
+
+/*! sx_dm_attrs_json() : appends the annotation's attributes as a JSON
+ *  object ({} when none): v1 classification keys other than "class", v2
+ *  attrs by name, and "rotation" for a rotated box. @a borrowed. */
+void sx_dm_attrs_json(const sx_dm_ann *a, sx_strbuf *b);
+
+/*! sx_dm_free() : frees the model; NULL is accepted. */
+void sx_dm_free(sx_dm *dm);
+
+#endif

@@ -1,0 +1,275 @@
+#include "sx_spool.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SPOOL_BUF (1 << 20)
+#define MAX_NAMED 64
+
+struct sx_spool {
+    int fd;
+    char *path;              /* named spools only */
+    int kept, slot;
+    char *buf;
+    size_t len, pos, cap;    /* write: buf[0,len); read: buf[pos,len) */
+    int reading, eof;
+    uint64_t size;
+};
+
+/* Live named spools, for sx_spool_unlink_all(). */
+static char *volatile named[MAX_NAMED];
+
+static const char *tmpdir(void)
+{
+    const char *t = getenv("TMPDIR");
+    return t && *t ? t : "/tmp";
+}
+
+static sx_spool *alloc_spool(void)
+{
+    sx_spool *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->buf = malloc(SPOOL_BUF);
+    if (!s->buf) {
+        free(s);
+        errno = ENOMEM;
+        return NULL;
+    }
+    s->cap = SPOOL_BUF;
+    s->fd = -1;
+    s->slot = -1;
+    return s;
+}
+
+static char *make_template(void)
+{
+    const char *d = tmpdir();
+    size_t n = strlen(d) + 32;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s/sx-spool.XXXXXX", d);
+    return p;
+}
+
+sx_spool *sx_spool_new(void)
+{
+    sx_spool *s = alloc_spool();
+    if (!s)
+        return NULL;
+#ifdef O_TMPFILE
+    s->fd = open(tmpdir(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+#endif
+    if (s->fd < 0) {
+        char *t = make_template();
+        if (!t) {
+            sx_spool_free(s);
+            errno = ENOMEM;
+            return NULL;
+        }
+        s->fd = mkostemp(t, O_CLOEXEC);
+        if (s->fd >= 0)
+            unlink(t);
+        free(t);
+    }
+    if (s->fd < 0) {
+        int e = errno;
+        sx_spool_free(s);
+        errno = e;
+        return NULL;
+    }
+    return s;
+}
+
+sx_spool *sx_spool_new_named(void)
+{
+    sx_spool *s = alloc_spool();
+    if (!s)
+        return NULL;
+    int slot = -1;
+    for (int i = 0; i < MAX_NAMED; i++)
+        if (!named[i]) {
+            slot = i;
+            break;
+        }
+    s->path = make_template();
+    if (slot < 0 || !s->path) {
+        sx_spool_free(s);
+        errno = slot < 0 ? EMFILE : ENOMEM;
+        return NULL;
+    }
+    s->fd = mkostemp(s->path, O_CLOEXEC);
+    if (s->fd < 0) {
+        int e = errno;
+        free(s->path);
+        s->path = NULL;
+        sx_spool_free(s);
+        errno = e;
+        return NULL;
+    }
+    mode_t um = umask(0);
+    umask(um);
+    fchmod(s->fd, 0644 & ~um);
+    s->slot = slot;
+    named[slot] = s->path;
+    return s;
+}
+
+const char *sx_spool_path(const sx_spool *s) { return s->path; }
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t k = write(fd, p, n);
+        if (k < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+int sx_spool_write(sx_spool *s, const void *p, size_t n)
+{
+    if (s->reading) {
+        errno = EINVAL;
+        return -1;
+    }
+    s->size += n;
+    if (s->len + n > s->cap) {
+        if (write_all(s->fd, s->buf, s->len) < 0)
+            return -1;
+        s->len = 0;
+        if (n >= s->cap)
+            return write_all(s->fd, p, n);
+    }
+    memcpy(s->buf + s->len, p, n);
+    s->len += n;
+    return 0;
+}
+
+uint64_t sx_spool_size(const sx_spool *s) { return s->size; }
+
+int sx_spool_finish(sx_spool *s)
+{
+    if (!s->reading) {
+        if (write_all(s->fd, s->buf, s->len) < 0)
+            return -1;
+        s->reading = 1;
+    }
+    s->len = s->pos = 0;
+    s->eof = 0;
+    return lseek(s->fd, 0, SEEK_SET) < 0 ? -1 : 0;
+}
+
+static int fill(sx_spool *s)
+{
+    if (s->pos > 0) {
+        memmove(s->buf, s->buf + s->pos, s->len - s->pos);
+        s->len -= s->pos;
+        s->pos = 0;
+    }
+    if (s->len == s->cap) {
+        char *b = realloc(s->buf, s->cap * 2);
+        if (!b) {
+            errno = ENOMEM;
+            return -1;
+        }
+        s->buf = b;
+        s->cap *= 2;
+    }
+    for (;;) {
+        ssize_t k = read(s->fd, s->buf + s->len, s->cap - s->len);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0)
+            return -1;
+        if (k == 0)
+            s->eof = 1;
+        s->len += (size_t)k;
+        return (int)(k > 0);
+    }
+}
+
+long sx_spool_read(sx_spool *s, void *p, size_t n)
+{
+    if (s->pos == s->len && !s->eof) {
+        s->pos = s->len = 0;
+        if (fill(s) < 0)
+            return -1;
+    }
+    size_t k = s->len - s->pos;
+    if (k > n)
+        k = n;
+    memcpy(p, s->buf + s->pos, k);
+    s->pos += k;
+    return (long)k;
+}
+
+int sx_spool_line(sx_spool *s, const char **line, size_t *len)
+{
+    size_t scan = s->pos;
+    for (;;) {
+        char *nl = memchr(s->buf + scan, '\n', s->len - scan);
+        if (nl) {
+            *line = s->buf + s->pos;
+            *len = (size_t)(nl - (s->buf + s->pos));
+            s->pos = (size_t)(nl - s->buf) + 1;
+            return 1;
+        }
+        if (s->eof) {
+            if (s->pos == s->len)
+                return 0;
+            *line = s->buf + s->pos; /* last line without '\n' */
+            *len = s->len - s->pos;
+            s->pos = s->len;
+            return 1;
+        }
+        size_t off = scan - s->pos;
+        if (fill(s) < 0)
+            return -1;
+        scan = s->pos + off;
+    }
+}
+
+void sx_spool_keep(sx_spool *s)
+{
+    s->kept = 1;
+    if (s->slot >= 0)
+        named[s->slot] = NULL;
+    s->slot = -1;
+}
+
+void sx_spool_free(sx_spool *s)
+{
+    if (!s)
+        return;
+    if (s->fd >= 0)
+        close(s->fd);
+    if (s->path) {
+        if (s->slot >= 0)
+            named[s->slot] = NULL;
+        if (!s->kept)
+            unlink(s->path);
+        free(s->path);
+    }
+    free(s->buf);
+    free(s);
+}
+
+void sx_spool_unlink_all(void)
+{
+    for (int i = 0; i < MAX_NAMED; i++) {
+        char *p = named[i];
+        if (p)
+            unlink(p);
+    }
+}

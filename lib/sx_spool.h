@@ -1,0 +1,67 @@
+/*
+ * sx_spool.h : temporary spool files in $TMPDIR (default /tmp).
+ *
+ * A spool is written once, front to back, then read back front to back: the
+ * converters' way of holding COCO's images and annotations (or labels whose
+ * class ids are not known yet) on disk instead of in memory.
+ *
+ * An anonymous spool has no name from the start (O_TMPFILE, or mkstemp()
+ * followed by unlink()), so it disappears on every exit path, even SIGKILL.
+ * A named spool is a finished file meant to be handed over to another
+ * program (sx-save's `src` + `move: true`): it keeps its name until
+ * sx_spool_free(), which unlinks it unless sx_spool_keep() was called; the
+ * names of live named spools can also be unlinked from a signal handler with
+ * sx_spool_unlink_all().
+ */
+#ifndef SX_SPOOL_H
+#define SX_SPOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct sx_spool sx_spool;
+
+/*! sx_spool_new() : an anonymous spool. @return it, or NULL with errno set. */
+sx_spool *sx_spool_new(void);
+
+/*! sx_spool_new_named() : a named spool "$TMPDIR/sx-spool.XXXXXX" (mode
+ *  0600 & ~umask, widened to 0644 & ~umask so that it can be moved into an
+ *  export as is). @return it, or NULL with errno set. */
+sx_spool *sx_spool_new_named(void);
+
+/*! sx_spool_path() : the file name of a named spool, NULL for an anonymous
+ *  one. */
+const char *sx_spool_path(const sx_spool *s);
+
+/*! sx_spool_write() : appends bytes (buffered). @return 0, or -1 with errno. */
+int sx_spool_write(sx_spool *s, const void *p, size_t n);
+
+/*! sx_spool_size() : bytes written so far. */
+uint64_t sx_spool_size(const sx_spool *s);
+
+/*! sx_spool_finish() : flushes what is buffered and rewinds for reading.
+ *  @return 0, or -1 with errno. */
+int sx_spool_finish(sx_spool *s);
+
+/*! sx_spool_read() : after sx_spool_finish(), reads up to `n` bytes.
+ *  @return bytes read, 0 at the end, -1 with errno. */
+long sx_spool_read(sx_spool *s, void *p, size_t n);
+
+/*! sx_spool_line() : after sx_spool_finish(), the next `\n`-terminated line
+ *  without its `\n`, valid until the next call.
+ *  @return 1, 0 at the end, -1 with errno. */
+int sx_spool_line(sx_spool *s, const char **line, size_t *len);
+
+/*! sx_spool_keep() : a named spool was handed over: sx_spool_free() leaves
+ *  the file in place. */
+void sx_spool_keep(sx_spool *s);
+
+/*! sx_spool_free() : closes, unlinks a named spool unless kept, frees.
+ *  NULL is accepted. */
+void sx_spool_free(sx_spool *s);
+
+/*! sx_spool_unlink_all() : unlinks every live named spool that was not
+ *  kept. Async-signal-safe: for SIGINT/SIGTERM handlers. */
+void sx_spool_unlink_all(void);
+
+#endif
