@@ -137,7 +137,10 @@ class State:
         for name in ("slow_page", "cut_page", "bad_json_page", "html_page", "no_results_page", "not_found_page"):
             v = getattr(a, name)
             self.faults[name] = Fault(v) if v else None
-        self.logf = open(a.log, "w", buffering=1) if a.log else None
+        self.logf = None
+        if a.log:
+            open(a.log, "w").close()  # truncated once; appended to, so that a test may truncate it too
+            self.logf = open(a.log, "a", buffering=1)
 
     def fault(self, name, page):
         f = self.faults.get(name)
