@@ -1,6 +1,7 @@
 /* sx-jq: runs a jq program on the data records of a stream. */
 #include "sx_cli.h"
 #include "sx_jqprog.h"
+#include "sx_json.h"
 #include "sx_proto.h"
 #include "sx_stream.h"
 
@@ -130,6 +131,7 @@ struct run {
     sx_writer *out;
     sx_jqprog *prog;
     uint64_t written, failed;
+    sx_buf text; /* a result's JSON text */
 };
 
 static void put(struct run *r, jv v)
@@ -183,14 +185,14 @@ static void run_record(struct run *r, const char *line, size_t len)
             jv_free(msg);
             continue;
         }
-        jv s = jv_dump_string(res, 0);
-        const char *p = jv_string_value(s);
-        size_t n = (size_t)jv_string_length_bytes(jv_copy(s));
-        if (sx_proto_kind(p, n) == SX_DATA)
+        r->text.len = 0;
+        if (sx_json_dump(&r->text, res) < 0)
+            sx_die(SX_EXIT_FAIL, "out of memory");
+        jv_free(res);
+        if (sx_proto_kind(r->text.p, r->text.len) == SX_DATA)
             r->written++;
-        if (sx_writer_line(r->out, p, n) < 0)
+        if (sx_writer_line(r->out, r->text.p, r->text.len) < 0)
             sx_write_failed(r->o->output ? r->o->output : "stdout");
-        jv_free(s);
     }
     jv_free(id);
 }
@@ -244,5 +246,6 @@ int main(int argc, char **argv)
         sx_write_failed(o.output ? o.output : "stdout");
     sx_reader_free(r.in);
     sx_jqprog_free(r.prog);
+    sx_buf_free(&r.text);
     return status;
 }

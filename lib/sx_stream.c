@@ -1,4 +1,5 @@
 #include "sx_stream.h"
+#include "sx_json.h"
 #include "sx_proto.h"
 
 #include <errno.h>
@@ -324,6 +325,7 @@ struct sx_writer {
     ZSTD_CCtx *zc;
     char *zout;
     size_t zout_cap;
+    sx_buf scratch; /* text of the jv being written */
 };
 
 sx_writer *sx_writer_open(const char *path, int zstd)
@@ -438,10 +440,14 @@ int sx_writer_line(sx_writer *w, const void *p, size_t n)
 
 int sx_writer_jv(sx_writer *w, jv v)
 {
-    jv s = jv_dump_string(v, 0);
-    int rc = sx_writer_line(w, jv_string_value(s), (size_t)jv_string_length_bytes(jv_copy(s)));
-    jv_free(s);
-    return rc;
+    w->scratch.len = 0;
+    int rc = sx_json_dump(&w->scratch, v);
+    jv_free(v);
+    if (rc < 0) {
+        errno = ENOMEM;
+        return -1;
+    }
+    return sx_writer_line(w, w->scratch.p, w->scratch.len);
 }
 
 int sx_writer_flush(sx_writer *w)
@@ -472,6 +478,7 @@ void sx_writer_discard(sx_writer *w)
     if (w->own_fd)
         close(w->fd);
     ZSTD_freeCCtx(w->zc);
+    sx_buf_free(&w->scratch);
     free(w->zout);
     free(w->buf);
     free(w);

@@ -1,0 +1,148 @@
+#include "sx_json.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int sx_buf_reserve(sx_buf *b, size_t n)
+{
+    if (b->cap - b->len >= n)
+        return 0;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap - b->len < n)
+        cap *= 2;
+    char *p = realloc(b->p, cap);
+    if (!p)
+        return -1;
+    b->p = p;
+    b->cap = cap;
+    return 0;
+}
+
+void sx_buf_free(sx_buf *b)
+{
+    free(b->p);
+    b->p = NULL;
+    b->len = b->cap = 0;
+}
+
+static int put(sx_buf *b, const char *s, size_t n)
+{
+    if (sx_buf_reserve(b, n) < 0)
+        return -1;
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    return 0;
+}
+
+int sx_json_string(sx_buf *b, const char *s, size_t n)
+{
+    /* worst case: every byte becomes \u00XX */
+    if (sx_buf_reserve(b, n * 6 + 2) < 0)
+        return -1;
+    char *o = b->p + b->len;
+    *o++ = '"';
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f) {
+            *o++ = (char)c;
+            continue;
+        }
+        *o++ = '\\';
+        switch (c) {
+        case '"': *o++ = '"'; break;
+        case '\\': *o++ = '\\'; break;
+        case '\b': *o++ = 'b'; break;
+        case '\f': *o++ = 'f'; break;
+        case '\n': *o++ = 'n'; break;
+        case '\r': *o++ = 'r'; break;
+        case '\t': *o++ = 't'; break;
+        default: {
+            static const char hex[] = "0123456789abcdef";
+            *o++ = 'u';
+            *o++ = '0';
+            *o++ = '0';
+            *o++ = hex[c >> 4];
+            *o++ = hex[c & 15];
+        }
+        }
+    }
+    *o++ = '"';
+    b->len = (size_t)(o - b->p);
+    return 0;
+}
+
+int sx_json_number(sx_buf *b, double d)
+{
+    char tmp[40];
+    int n;
+    if (isnan(d))
+        return put(b, "null", 4);
+    if (isinf(d))
+        d = d > 0 ? DBL_MAX : -DBL_MAX;
+    if (d == floor(d) && fabs(d) < 9007199254740992.0) {
+        n = snprintf(tmp, sizeof tmp, "%lld", (long long)d);
+        if (d == 0 && signbit(d))
+            n = snprintf(tmp, sizeof tmp, "-0");
+    } else {
+        /* shortest of 15, 16, 17 significant digits that reads back equal */
+        n = snprintf(tmp, sizeof tmp, "%.15g", d);
+        if (strtod(tmp, NULL) != d) {
+            n = snprintf(tmp, sizeof tmp, "%.16g", d);
+            if (strtod(tmp, NULL) != d)
+                n = snprintf(tmp, sizeof tmp, "%.17g", d);
+        }
+    }
+    return put(b, tmp, (size_t)n);
+}
+
+int sx_json_dump(sx_buf *b, jv v)
+{
+    switch (jv_get_kind(v)) {
+    case JV_KIND_NULL: return put(b, "null", 4);
+    case JV_KIND_TRUE: return put(b, "true", 4);
+    case JV_KIND_FALSE: return put(b, "false", 5);
+    case JV_KIND_NUMBER: return sx_json_number(b, jv_number_value(v));
+    case JV_KIND_STRING:
+        return sx_json_string(b, jv_string_value(v), (size_t)jv_string_length_bytes(jv_copy(v)));
+    case JV_KIND_ARRAY: {
+        int n = jv_array_length(jv_copy(v));
+        if (put(b, "[", 1) < 0)
+            return -1;
+        for (int i = 0; i < n; i++) {
+            jv e = jv_array_get(jv_copy(v), i);
+            int rc = (i && put(b, ",", 1) < 0) ? -1 : sx_json_dump(b, e);
+            jv_free(e);
+            if (rc < 0)
+                return -1;
+        }
+        return put(b, "]", 1);
+    }
+    case JV_KIND_OBJECT: {
+        if (put(b, "{", 1) < 0)
+            return -1;
+        int first = 1;
+        for (int i = jv_object_iter(v); jv_object_iter_valid(v, i); i = jv_object_iter_next(v, i)) {
+            jv k = jv_object_iter_key(v, i);
+            jv e = jv_object_iter_value(v, i);
+            int rc = (!first && put(b, ",", 1) < 0) ? -1 : 0;
+            first = 0;
+            if (rc == 0)
+                rc = sx_json_string(b, jv_string_value(k), (size_t)jv_string_length_bytes(jv_copy(k)));
+            if (rc == 0)
+                rc = put(b, ":", 1);
+            if (rc == 0)
+                rc = sx_json_dump(b, e);
+            jv_free(k);
+            jv_free(e);
+            if (rc < 0)
+                return -1;
+        }
+        return put(b, "}", 1);
+    }
+    default:
+        return -1;
+    }
+}

@@ -1,0 +1,29 @@
+# lib.sh : helpers shared by the benchmarks.
+#   measure NAME CMD...   runs a shell command line 3 times and keeps the best
+#                         wall time and the peak RSS in $T_<NAME> (seconds)
+#                         and $M_<NAME> (KiB)
+set -u
+SX_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+: "${SX_BUILD:=$SX_ROOT/build}"
+export PATH="$SX_BUILD/bin:$SX_ROOT/pipelines:$PATH"
+BENCH_DATA=${BENCH_DATA:-$SX_BUILD/bench-data}
+mkdir -p "$BENCH_DATA"
+BENCH_RUNS=${BENCH_RUNS:-3}
+
+measure() {
+    local name=$1 cmd=$2 best="" peak=0 i t m
+    for i in $(seq 1 "$BENCH_RUNS"); do
+        /usr/bin/time -f "%e %M" -o "$BENCH_DATA/.time" bash -c "$cmd" || { echo "failed: $cmd" >&2; return 1; }
+        read -r t m < <(tail -1 "$BENCH_DATA/.time")
+        if [ -z "$best" ] || awk "BEGIN{exit !($t < $best)}"; then best=$t; fi
+        [ "$m" -gt "$peak" ] && peak=$m
+    done
+    printf -v "T_$name" '%s' "$best"
+    printf -v "M_$name" '%s' "$peak"
+}
+
+# ratio A B: A/B with two decimals
+ratio() { awk "BEGIN{ if ($2 > 0) printf \"%.2f\", $1 / $2; else print \"inf\" }"; }
+
+# rate BYTES SECONDS: MB/s
+rate() { awk "BEGIN{ if ($2 > 0) printf \"%.0f\", $1 / 1e6 / $2; else print \"inf\" }"; }
