@@ -11,10 +11,13 @@ mkdir -p "$BENCH_DATA"
 BENCH_RUNS=${BENCH_RUNS:-3}
 
 measure() {
-    local name=$1 cmd=$2 best="" peak=0 i t m
+    local name=$1 cmd=$2 best="" peak=0 i t m t0 t1
     for i in $(seq 1 "$BENCH_RUNS"); do
-        /usr/bin/time -f "%e %M" -o "$BENCH_DATA/.time" bash -c "$cmd" || { echo "failed: $cmd" >&2; return 1; }
-        read -r t m < <(tail -1 "$BENCH_DATA/.time")
+        t0=$EPOCHREALTIME
+        /usr/bin/time -f "%M" -o "$BENCH_DATA/.time" bash -c "$cmd" || { echo "failed: $cmd" >&2; return 1; }
+        t1=$EPOCHREALTIME
+        t=$(awk "BEGIN{printf \"%.3f\", $t1 - $t0}")
+        m=$(tail -1 "$BENCH_DATA/.time")
         if [ -z "$best" ] || awk "BEGIN{exit !($t < $best)}"; then best=$t; fi
         [ "$m" -gt "$peak" ] && peak=$m
     done

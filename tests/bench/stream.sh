@@ -6,21 +6,30 @@
 data=$BENCH_DATA/stream-200mb.ndjson
 if [ ! -s "$data" ]; then
     python3 - "$data" <<'PY'
-import json, sys
-ann = lambda i, k: {"id": "a%d" % k, "tool": "bounding_box", "isLocked": False, "isVisible": True,
-                    "classification": {"class": ["car", "person", "bicycle"][k % 3]}}
-coord = lambda k: {"id": "a%d" % k, "coordinate": {"x": 10 + k, "y": 20 + k, "width": 30.5, "height": 40.25}}
-tmpl = {"id": 0, "files": {"url": "http://127.0.0.1:1/media/img.jpg", "file_name_original": "img.jpg",
-                           "width": 1920, "height": 1080},
-        "data": {"annotations": {"image_1": [ann(0, k) for k in range(4)]},
-                 "annotationsData": {"image_1": [coord(k) for k in range(4)]},
-                 "relations": {}, "annotationGroups": {}, "extra": {}}}
-line = json.dumps(tmpl, separators=(",", ":"))
-head, tail = line.split('"id":0', 1)
-n = 200_000_000 // (len(line) + 1)
+import json, random, sys
+rng = random.Random(7)
+classes = ["car", "person", "bicycle", "truck", "traffic light"]
+def item(i):
+    anns, coords = [], []
+    for k in range(rng.randint(1, 8)):
+        aid = "%08x" % rng.getrandbits(32)
+        anns.append({"id": aid, "tool": "bounding_box", "isLocked": False, "isVisible": True,
+                     "classification": {"class": rng.choice(classes)}})
+        coords.append({"id": aid, "coordinate": {"x": round(rng.uniform(0, 1800), 2), "y": round(rng.uniform(0, 1000), 2),
+                                                "width": round(rng.uniform(5, 300), 2), "height": round(rng.uniform(5, 300), 2)}})
+    return {"id": i, "files": {"url": "http://127.0.0.1:1/media/%d.jpg" % i, "file_name_original": "%d.jpg" % i,
+                               "width": 1920, "height": 1080},
+            "data": {"annotations": {"image_1": anns}, "annotationsData": {"image_1": coords},
+                     "relations": {}, "annotationGroups": {}, "extra": {}}}
+size, n, lines = 0, 0, []
+while size < 200_000_000:
+    n += 1
+    line = json.dumps(item(n), separators=(",", ":"))
+    size += len(line) + 1
+    lines.append(line)
 with open(sys.argv[1], "w") as f:
     f.write('{"sx":"meta","target":"bench","total":%d}\n' % n)
-    f.writelines('%s"id":%d%s\n' % (head, i, tail) for i in range(1, n + 1))
+    f.write("\n".join(lines) + "\n")
     f.write('{"sx":"end","count":%d}\n' % n)
 PY
     zstd -q -f -3 "$data" -o "$data.zst"
