@@ -62,11 +62,12 @@ static jv read_config(void)
         return jv_null();
     char path[4096];
     snprintf(path, sizeof path, "%s/.synapse/config.json", home);
-    jv v = jv_load_file(path, 1);
-    if (!jv_is_valid(v)) {
+    jv v = jv_load_file(path, 0); /* an array of the file's values */
+    if (!jv_is_valid(v) || jv_array_length(jv_copy(v)) != 1) {
         jv_free(v);
         return jv_null();
     }
+    v = jv_array_get(v, 0);
     if (jv_get_kind(v) != JV_KIND_OBJECT) {
         jv_free(v);
         return jv_null();
@@ -367,9 +368,9 @@ oom:
     return NULL;
 }
 
-size_t sx_buf_write(char *p, size_t size, size_t n, void *arg)
+size_t sx_http_body_write(char *p, size_t size, size_t n, void *arg)
 {
-    sx_buf *b = arg;
+    sx_http_body *b = arg;
     size_t add = size * n;
     size_t max = b->max ? b->max : ((size_t)1 << 30);
     if (b->len + add + 1 > max)
@@ -390,7 +391,7 @@ size_t sx_buf_write(char *p, size_t size, size_t n, void *arg)
     return add;
 }
 
-void sx_buf_free(sx_buf *b)
+void sx_http_body_free(sx_http_body *b)
 {
     free(b->p);
     b->p = NULL;
@@ -444,7 +445,7 @@ static void one_line(const char *s, size_t len, char *out, size_t n)
     out[j] = 0;
 }
 
-void sx_http_reason(const sx_buf *body, char *out, size_t n)
+void sx_http_reason(const sx_http_body *body, char *out, size_t n)
 {
     if (!n)
         return;
@@ -505,7 +506,7 @@ void sx_http_reason(const sx_buf *body, char *out, size_t n)
     *q = 0;
 }
 
-void sx_http_describe(CURLcode rc, long status, const sx_buf *body, const char *errbuf, char *out, size_t n)
+void sx_http_describe(CURLcode rc, long status, const sx_http_body *body, const char *errbuf, char *out, size_t n)
 {
     if (rc != CURLE_OK) {
         const char *e = curl_easy_strerror(rc);
@@ -558,7 +559,7 @@ int sx_http_get_json(const sx_conn *c, const sx_http_opts *o, const char *path, 
     CURL *h = curl_easy_init();
     struct curl_slist *hdr = sx_http_auth_headers(c, NULL);
     char errbuf[CURL_ERROR_SIZE];
-    sx_buf body = {0};
+    sx_http_body body = {0};
     uint64_t seed = (uint64_t)sx_now_ms() ^ (uint64_t)(uintptr_t)&body;
     int rc = -1;
     if (!url || !h || !hdr || sx_http_setup(h, o, errbuf) < 0) {
@@ -567,7 +568,7 @@ int sx_http_get_json(const sx_conn *c, const sx_http_opts *o, const char *path, 
     }
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sx_buf_write);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sx_http_body_write);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
     char why[512];
     for (int attempt = 0;; attempt++) {
@@ -610,7 +611,7 @@ int sx_http_get_json(const sx_conn *c, const sx_http_opts *o, const char *path, 
 done:
     if (err)
         sx_conn_redact(c, err);
-    sx_buf_free(&body);
+    sx_http_body_free(&body);
     curl_slist_free_all(hdr);
     if (h)
         curl_easy_cleanup(h);

@@ -111,18 +111,18 @@ int sx_http_setup(CURL *h, const sx_http_opts *o, char *errbuf);
 struct curl_slist *sx_http_auth_headers(const sx_conn *c, struct curl_slist *list);
 
 /* A body received into memory. */
-typedef struct sx_buf {
+typedef struct sx_http_body {
     char *p;
     size_t len, cap;
     size_t max; /* refuse bodies larger than this (0: 1 GiB) */
-} sx_buf;
+} sx_http_body;
 
-/*! sx_buf_write() : a CURLOPT_WRITEFUNCTION appending to the sx_buf given as
+/*! sx_http_body_write() : a CURLOPT_WRITEFUNCTION appending to the sx_http_body given as
  *  CURLOPT_WRITEDATA; keeps the buffer NUL-terminated. */
-size_t sx_buf_write(char *p, size_t size, size_t n, void *buf);
+size_t sx_http_body_write(char *p, size_t size, size_t n, void *buf);
 
-/*! sx_buf_free() : frees and zeroes. */
-void sx_buf_free(sx_buf *b);
+/*! sx_http_body_free() : frees and zeroes. */
+void sx_http_body_free(sx_http_body *b);
 
 /* What to do after a request. */
 enum {
@@ -138,12 +138,12 @@ int sx_http_classify(CURLcode rc, long status);
 /*! sx_http_reason() : the server's reason in an error answer: `detail` (or
  *  `message`, `error`) of a JSON body, else the body's text on one line, at
  *  most 160 bytes; "" when none. @body may be NULL. */
-void sx_http_reason(const sx_buf *body, char *out, size_t n);
+void sx_http_reason(const sx_http_body *body, char *out, size_t n);
 
 /*! sx_http_describe() : "HTTP 404: Not found." or libcurl's reason
  *  ("couldn't connect to server: Failed to connect to 127.0.0.1 port 9: ...").
  *  @errbuf  libcurl's error buffer or NULL. */
-void sx_http_describe(CURLcode rc, long status, const sx_buf *body, const char *errbuf, char *out, size_t n);
+void sx_http_describe(CURLcode rc, long status, const sx_http_body *body, const char *errbuf, char *out, size_t n);
 
 /*! sx_http_retry_after() : the wait a 429/503 answer asks for through its
  *  Retry-After header, in ms; -1 when none. */

@@ -15,7 +15,7 @@ struct slot {
     uint64_t j;         /* index in the shard's page sequence */
     uint64_t page;      /* page number */
     CURL *h;
-    sx_buf body;
+    sx_http_body body;
     int tries;
     long long due;      /* when S_WAIT may start */
     jv doc;             /* the page, when S_DONE */
@@ -354,7 +354,7 @@ static int setup(pager *p, char *err, size_t errlen)
             return -1;
         }
         curl_easy_setopt(s->h, CURLOPT_HTTPHEADER, p->hdr);
-        curl_easy_setopt(s->h, CURLOPT_WRITEFUNCTION, sx_buf_write);
+        curl_easy_setopt(s->h, CURLOPT_WRITEFUNCTION, sx_http_body_write);
         curl_easy_setopt(s->h, CURLOPT_WRITEDATA, &s->body);
         curl_easy_setopt(s->h, CURLOPT_PRIVATE, (char *)s);
     }
@@ -372,7 +372,7 @@ static void teardown(pager *p)
         }
         if (s->state == S_DONE)
             jv_free(s->doc);
-        sx_buf_free(&s->body);
+        sx_http_body_free(&s->body);
     }
     free(p->slots);
     if (p->m)

@@ -471,5 +471,13 @@ jv sx_target_map(sx_target *t, jv record)
         jv_free(out);
         return jv_invalid_with_msg(jv_string("item mapping gave no output"));
     }
+    if (jv_get_kind(out) != JV_KIND_OBJECT) {
+        char buf[200];
+        snprintf(buf, sizeof buf, "item mapping gave %s %s, not an object",
+                 jv_get_kind(out) == JV_KIND_ARRAY || jv_get_kind(out) == JV_KIND_OBJECT ? "an" : "a",
+                 jv_kind_name(jv_get_kind(out)));
+        jv_free(out);
+        return jv_invalid_with_msg(jv_string(buf));
+    }
     return out;
 }

@@ -80,7 +80,8 @@ int sx_target_check(const sx_target *t, jv filter, char *err, size_t errlen);
 char *sx_target_query(const sx_target *t, jv filter, unsigned page_size);
 
 /*! sx_target_map() : runs the item mapping on `record` (consumed).
- *  @return the item, or an invalid jv with jq's message. */
+ *  @return the item (the mapping's first output, which must be an object),
+ *          or an invalid jv with jq's message. */
 jv sx_target_map(sx_target *t, jv record);
 
 #endif

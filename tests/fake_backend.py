@@ -41,10 +41,13 @@ always): --slow-page P (sleeps --slow-ms), --cut-page P, --bad-json-page P,
 --html-page P, --no-results-page P, --not-found-page P. --fail-first K makes
 the first K listing requests answer --fail-status (503) with --retry-after V
 when given. --grow-after-page P adds --grow-by G items once page P was served.
---foreign-next makes next URLs point to another host.
+--foreign-next makes next URLs point to another host. --tls-cert and --tls-key
+serve HTTPS. A request in absolute form (GET http://host/path, as sent to a
+proxy) is served too, so a second instance can stand for a proxy.
 
 --log FILE: one line per request:
-  METHOD PATH?QUERY STATUS auth=synapse|authorization|none tenant=yes|no enc=gzip|identity ua=UA
+  METHOD PATH?QUERY STATUS auth=synapse|authorization|none tenant=yes|no enc=gzip|identity|cut
+  conn=CLIENT_PORT ua=USER_AGENT
 (the token itself is never logged).
 """
 import argparse
@@ -164,7 +167,10 @@ class Handler(BaseHTTPRequestHandler):
 
     # -- helpers --
     def base(self):
-        return "http://127.0.0.1:%d" % self.server.server_address[1]
+        if self.path.startswith("http://") or self.path.startswith("https://"):
+            u = urllib.parse.urlsplit(self.path)  # absolute form: we stand for a proxy
+            return "%s://%s" % (u.scheme, u.netloc)
+        return "%s://127.0.0.1:%d" % (self.server.scheme, self.server.server_address[1])
 
     def finish_log(self, status, enc="identity"):
         h = self.headers
@@ -173,9 +179,9 @@ class Handler(BaseHTTPRequestHandler):
             auth = "synapse"
         elif h.get("Authorization"):
             auth = "authorization"
-        self.server.st.log("%s %s %d auth=%s tenant=%s enc=%s ua=%s" % (
+        self.server.st.log("%s %s %d auth=%s tenant=%s enc=%s conn=%d ua=%s" % (
             self.command, self.path, status, auth, "yes" if h.get("Synapse-Tenant") else "no", enc,
-            (h.get("User-Agent") or "-").replace(" ", "_")))
+            self.client_address[1], (h.get("User-Agent") or "-").replace(" ", "_")))
 
     def send(self, status, body, ctype="application/json", extra=None, compress=False):
         enc = "identity"
@@ -397,6 +403,8 @@ def main():
     p.add_argument("--grow-by", type=int, default=37)
     p.add_argument("--foreign-next", action="store_true")
     p.add_argument("--log")
+    p.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM)")
+    p.add_argument("--tls-key", help="and this key (PEM)")
     p.add_argument("--print-media", nargs=2, metavar=("NAME", "SIZE"))
     a = p.parse_args()
     if a.print_media:
@@ -406,6 +414,13 @@ def main():
     srv.daemon_threads = True
     srv.request_queue_size = 128
     srv.st = State(a)
+    srv.scheme = "http"
+    if a.tls_cert:
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(a.tls_cert, a.tls_key)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+        srv.scheme = "https"
     print(srv.server_address[1], flush=True)
     try:
         srv.serve_forever(poll_interval=0.2)

@@ -6,7 +6,7 @@
 #
 # fake_backend_start [OPTIONS]: starts the fake backend in the background with
 # OPTIONS (see tests/fake_backend.py), waits for its port, exports
-# SYNAPSE_HOST=http://127.0.0.1:PORT, FAKE_PORT, FAKE_PID, FAKE_TOKEN and
+# SYNAPSE_HOST=http://127.0.0.1:PORT (https with --tls-cert), FAKE_PORT, FAKE_PID, FAKE_TOKEN and
 # SYNAPSE_ACCESS_TOKEN=$FAKE_TOKEN (unset it to test without), and stops the
 # server when the script exits (test_at_exit). Call it again to restart with
 # other options: the previous server is stopped first.
@@ -25,7 +25,8 @@ fake_backend_stop() {
 
 fake_backend_start() {
     fake_backend_stop
-    local out i port=
+    local out i port= scheme=http a
+    for a in "$@"; do [ "$a" = --tls-cert ] && scheme=https; done
     out=$(mktemp "${TMPDIR:-/tmp}/sx-fake.XXXXXX")
     FAKE_TOKEN=fake-token-$$-$RANDOM
     python3 "$FAKE_BACKEND_PY" --token "$FAKE_TOKEN" "$@" >"$out" 2>&1 &
@@ -40,7 +41,7 @@ fake_backend_start() {
     rm -f "$out"
     [ -n "$port" ] || { echo "fake backend did not start" >&2; return 1; }
     FAKE_PORT=$port
-    SYNAPSE_HOST=http://127.0.0.1:$port
+    SYNAPSE_HOST=$scheme://127.0.0.1:$port
     SYNAPSE_ACCESS_TOKEN=$FAKE_TOKEN
     export SYNAPSE_HOST SYNAPSE_ACCESS_TOKEN FAKE_PID FAKE_PORT FAKE_TOKEN
     if [ -z "${_fake_backend_hooked:-}" ]; then
