@@ -123,6 +123,16 @@ struct run {
     char why[700];
 };
 
+/* What a run holds until it ends. Static, so that an exit on the way (a usage
+ * error, a closed pipe, a failed backend) leaves it reachable, not leaked. */
+static struct {
+    sx_target *t;
+    sx_conn conn;
+    char *query, *host;
+    sx_dataset *d;
+    sx_writer *w;
+} res;
+
 static void parse_shard(struct opts *o, const char *s)
 {
     uint64_t i, n;
@@ -249,7 +259,7 @@ static const char *out_name(const struct opts *o)
 
 static sx_writer *open_output(const struct opts *o)
 {
-    sx_writer *w = sx_writer_open(o->output, o->zstd);
+    sx_writer *w = res.w = sx_writer_open(o->output, o->zstd);
     if (!w)
         sx_die(SX_EXIT_FAIL, "cannot open '%s': %s", out_name(o), strerror(errno));
     return w;
@@ -264,7 +274,7 @@ static void close_output(const struct opts *o, sx_writer *w)
 static int run_dir(const struct opts *o)
 {
     char err[1024];
-    sx_dataset *d = sx_dataset_open(o->dir, err, sizeof err);
+    sx_dataset *d = res.d = sx_dataset_open(o->dir, err, sizeof err);
     if (!d)
         sx_die(SX_EXIT_FAIL, "%s", err);
     sx_writer *w = open_output(o);
@@ -298,6 +308,7 @@ static int run_dir(const struct opts *o)
         count++;
     }
     sx_dataset_free(d);
+    res.d = NULL;
     if (rc == SX_EXIT_OK && sx_writer_jv(w, sx_rec_end(count)) < 0)
         sx_write_failed(out_name(o));
     close_output(o, w);
@@ -377,15 +388,15 @@ static jv project_configuration(const struct opts *o, const sx_conn *c, const sx
 static int run_backend(const struct opts *o)
 {
     char err[1024];
-    sx_target *t = sx_target_open(o->target, o->target_file, err, sizeof err);
+    sx_target *t = res.t = sx_target_open(o->target, o->target_file, err, sizeof err);
     if (!t)
         sx_usage_error("%s", err);
     if (sx_target_check(t, o->filter, err, sizeof err) < 0)
         sx_usage_error("%s", err);
-    sx_conn conn;
-    if (sx_conn_init(&conn, o->host, o->token_file, err, sizeof err) < 0)
+    sx_conn *conn = &res.conn;
+    if (sx_conn_init(conn, o->host, o->token_file, err, sizeof err) < 0)
         sx_usage_error("%s", err);
-    if (conn.auth == SX_AUTH_NONE)
+    if (conn->auth == SX_AUTH_NONE)
         sx_usage_error("no access token: set SYNAPSE_ACCESS_TOKEN or use --token-file FILE");
 
     sx_http_opts http = sx_http_opts_default();
@@ -395,8 +406,8 @@ static int run_backend(const struct opts *o)
     http.insecure = o->insecure;
     http.retries = (int)o->retries;
     http.retry_base_ms = (long)(o->retry_delay * 1000);
-    char *query = sx_target_query(t, o->filter, o->page_size);
-    char *host = sx_url_public(conn.host);
+    char *query = res.query = sx_target_query(t, o->filter, o->page_size);
+    char *host = res.host = sx_url_public(conn->host);
     if (!query || !host)
         sx_die(SX_EXIT_FAIL, "out of memory");
     size_t hl = strlen(host);
@@ -404,7 +415,7 @@ static int run_backend(const struct opts *o)
         host[--hl] = 0;
 
     sx_writer *w = open_output(o);
-    jv conf = project_configuration(o, &conn, &http);
+    jv conf = project_configuration(o, conn, &http);
 
     jv source = jv_object();
     source = jv_object_set(source, jv_string("host"), jv_string(host));
@@ -425,7 +436,7 @@ static int run_backend(const struct opts *o)
         jv_free(conf);
 
     struct run r = {.o = o, .target = t, .w = w, .meta = meta};
-    sx_pager_opts po = {.conn = &conn,
+    sx_pager_opts po = {.conn = conn,
                         .http = http,
                         .path = sx_target_path(t),
                         .query = query,
@@ -439,8 +450,10 @@ static int run_backend(const struct opts *o)
     jv_free(r.meta);
     free(query);
     free(host);
-    sx_conn_clear(&conn);
+    sx_conn_clear(conn);
     sx_target_free(t);
+    res.t = NULL;
+    res.query = res.host = NULL;
     if (r.write_failed)
         sx_write_failed(out_name(o));
     int code = SX_EXIT_OK;

@@ -555,6 +555,8 @@ int sx_http_get_json(const sx_conn *c, const sx_http_opts *o, const char *path, 
                      size_t errlen)
 {
     *out = jv_invalid();
+    if (err && errlen)
+        err[0] = 0;
     char *url = sx_conn_url(c, path);
     CURL *h = curl_easy_init();
     struct curl_slist *hdr = sx_http_auth_headers(c, NULL);
