@@ -25,7 +25,8 @@ static const char usage_text[] =
 "options:\n"
 "  -f, --from-file FILE     read the program from FILE\n"
 "      --arg NAME VALUE     set $NAME to the string VALUE\n"
-"      --argjson NAME JSON  set $NAME to the JSON value\n"
+"      --argjson NAME JSON  set $NAME to the JSON value (all named values are\n"
+"                           also in $ARGS.named, as in jq)\n"
 "  -o, --output FILE        write to FILE instead of standard output; a name\n"
 "                           ending in .zst is written zstd-compressed\n"
 "      --zstd               compress the output with zstd\n"
@@ -123,6 +124,10 @@ static void parse_options(struct opts *o, int argc, char **argv)
     }
     o->inputs = argv;
     o->ninputs = argc;
+    /* $ARGS as jq defines it, so that a program can read optional args */
+    jv all = jv_object_set(jv_object(), jv_string("positional"), jv_array());
+    all = jv_object_set(all, jv_string("named"), jv_copy(o->args));
+    o->args = jv_object_set(o->args, jv_string("ARGS"), all);
 }
 
 struct run {
