@@ -2,7 +2,7 @@
 # sx-save writes text, src and link records atomically, refuses hostile and
 # duplicate paths, and reports per-item outcomes like the SDK.
 . "$(dirname "$0")/../lib/test-lib.sh"
-check_manifest() { python3 "$TEST_DATA/save/check-manifest.py" "$@"; }
+. "$TEST_DATA/save/lib.sh"
 
 cat >"$TRASH_ROOT/basic.ndjson" <<'IN'
 {"sx":"meta","target":"assignment","total":2}
@@ -14,7 +14,7 @@ cat >"$TRASH_ROOT/basic.ndjson" <<'IN'
 {"sx":"end","count":2}
 IN
 
-test_expect_success 'text records and append chunks become files; manifest committed' '
+save_test 'text records and append chunks become files; manifest committed' '
     sx-save -o out <"$TRASH_ROOT/basic.ndjson" >stdout
     assert_eq "{\"a\":1}" "$(cat out/json/a.json)"
     assert_eq "car person" "$(echo $(cat out/classes.txt))"
@@ -25,7 +25,7 @@ test_expect_success 'text records and append chunks become files; manifest commi
     test ! -e out/error_file_list.json
 '
 
-test_expect_success 'control records are forwarded in order, logs and metrics written' '
+save_test 'control records are forwarded in order, logs and metrics written' '
     sx-save -o out <"$TRASH_ROOT/basic.ndjson" >stdout
     assert_eq meta "$(head -n 1 stdout | jq -r .sx)"
     assert_grep "\"sx\":\"progress\",\"category\":\"dataset_conversion\"" stdout
@@ -33,13 +33,13 @@ test_expect_success 'control records are forwarded in order, logs and metrics wr
     test "$(jq -c "select(.sx==\"metrics\")" stdout | tail -n 1)" = "{\"sx\":\"metrics\",\"category\":\"data_file\",\"stand_by\":0,\"success\":3,\"failed\":0}"
 '
 
-test_expect_success 'file modes follow the umask' '
+save_test 'file modes follow the umask' '
     (umask 027; sx-save -o out <"$TRASH_ROOT/basic.ndjson" >/dev/null)
     assert_eq 640 "$(stat -c %a out/json/a.json)"
     assert_eq 750 "$(stat -c %a out/json)"
 '
 
-test_expect_success 'src records are copied; --link hard-links; move hands the file over' '
+save_test 'src records are copied; --link hard-links; move hands the file over' '
     printf "pixels" >img.bin; printf "moved" >tmp.bin
     printf "%s\n" "{\"sx\":\"file\",\"path\":\"o/img.bin\",\"src\":\"$PWD/img.bin\",\"item\":1}" \
         "{\"sx\":\"file\",\"path\":\"o/m.bin\",\"src\":\"$PWD/tmp.bin\",\"move\":true,\"item\":1}" \
@@ -55,7 +55,7 @@ test_expect_success 'src records are copied; --link hard-links; move hands the f
     check_manifest linked --committed
 '
 
-test_expect_success 'an existing non-empty DIR is refused; --force writes beside; --unique picks DIR(1)' '
+save_test 'an existing non-empty DIR is refused; --force writes beside; --unique picks DIR(1)' '
     mkdir out && echo mine >out/keep
     expect_code 1 sx-save -o out <"$TRASH_ROOT/basic.ndjson" >/dev/null 2>err
     assert_grep "not empty" err
@@ -68,13 +68,13 @@ test_expect_success 'an existing non-empty DIR is refused; --force writes beside
     check_manifest out --committed --force
 '
 
-test_expect_success 'an existing empty DIR is used and kept after a rollback' '
+save_test 'an existing empty DIR is used and kept after a rollback' '
     mkdir out
     head -n 3 "$TRASH_ROOT/basic.ndjson" | expect_code 1 sx-save -o out >/dev/null 2>err
     test -d out && test -z "$(ls -A out)"
 '
 
-test_expect_success 'hostile paths are refused with an error record, nothing written outside DIR' '
+save_test 'hostile paths are refused with an error record, nothing written outside DIR' '
     mkdir out outside && ln -s "$PWD/outside" out/evil
     printf "%s\n" "{\"sx\":\"file\",\"path\":\"../x\",\"text\":\"a\",\"item\":1}" \
         "{\"sx\":\"file\",\"path\":\"/tmp/sx-evil-$$\",\"text\":\"a\",\"item\":2}" \
@@ -96,7 +96,7 @@ test_expect_success 'hostile paths are refused with an error record, nothing wri
     test "$(jq -c ".json_file_name | length" out/error_file_list.json)" = 6
 '
 
-test_expect_success 'a hostile path under --strict fails the export (exit 1, rolled back)' '
+save_test 'a hostile path under --strict fails the export (exit 1, rolled back)' '
     printf "%s\n" "{\"sx\":\"file\",\"path\":\"ok\",\"text\":\"fine\"}" \
         "{\"sx\":\"file\",\"path\":\"../x\",\"text\":\"a\"}" "{\"sx\":\"end\",\"count\":0}" >in
     expect_code 1 sx-save --strict -o out <in >/dev/null 2>err
@@ -105,7 +105,7 @@ test_expect_success 'a hostile path under --strict fails the export (exit 1, rol
     test ! -e out && test ! -e x
 '
 
-test_expect_success 'a second record for the same path is an error, not an overwrite' '
+save_test 'a second record for the same path is an error, not an overwrite' '
     printf "%s\n" "{\"sx\":\"file\",\"path\":\"a.txt\",\"text\":\"first\",\"item\":1}" \
         "{\"sx\":\"file\",\"path\":\"a.txt\",\"text\":\"second\",\"item\":2}" \
         "{\"sx\":\"file\",\"path\":\"a.txt\",\"text\":\"more\",\"append\":true,\"item\":2}" \
@@ -119,7 +119,7 @@ test_expect_success 'a second record for the same path is an error, not an overw
     test ! -e strict
 '
 
-test_expect_success 'a failed item does not leave its other files behind' '
+save_test 'a failed item does not leave its other files behind' '
     printf "%s\n" "{\"sx\":\"meta\",\"total\":2}" \
         "{\"sx\":\"file\",\"path\":\"json/1.json\",\"text\":\"{}\",\"item\":1}" \
         "{\"sx\":\"file\",\"path\":\"img/1.jpg\",\"src\":\"$PWD/missing.jpg\",\"item\":1}" \
@@ -134,18 +134,18 @@ test_expect_success 'a failed item does not leave its other files behind' '
     check_manifest out --committed
 '
 
-test_expect_success 'garbage lines stop the export with the line number; --keep-going skips them' '
+save_test 'garbage lines stop the export with the line number; --keep-going skips them' '
     printf "%s\n" "{\"sx\":\"file\",\"path\":\"a\",\"text\":\"x\"}" "{\"id\":1}" "not json" \
         "{\"sx\":\"end\",\"count\":0}" >in
     expect_code 1 sx-save -o out <in >/dev/null 2>err
-    assert_eq "sx-save: <stdin>:2: not a file record; the export to '"'"'out'"'"' was rolled back (2 files and directories removed)" "$(cat err)"
+    assert_grep "^sx-save: <stdin>:2: not a file record; the export to .out. was rolled back" err
     test ! -e out
     sx-save --keep-going -o out <in >stdout
     assert_eq 2 "$(jq -c "select(.sx==\"error\")" stdout | wc -l)"
     assert_eq x "$(cat out/a)"
 '
 
-test_expect_success 'a broken file record stops the export' '
+save_test 'a broken file record stops the export' '
     printf "%s\n" "{\"sx\":\"file\",\"path\":\"a\",\"text\":\"x\",\"url\":\"http://h/\"}" "{\"sx\":\"end\",\"count\":0}" >in
     expect_code 1 sx-save -o out <in >/dev/null 2>err
     assert_grep "exactly one of" err
@@ -155,19 +155,19 @@ test_expect_success 'a broken file record stops the export' '
     test ! -e out
 '
 
-test_expect_success 'names that sx-save writes itself are not taken from the stream' '
+save_test 'names that sx-save writes itself are not taken from the stream' '
     printf "%s\n" "{\"sx\":\"file\",\"path\":\"export.json\",\"text\":\"x\"}" "{\"sx\":\"end\",\"count\":0}" >in
     expect_code 1 sx-save -o out <in >/dev/null 2>err
     assert_grep "sx-save writes that name itself" err
     test ! -e out
 '
 
-test_expect_success '--help, --version and usage errors' '
-    sx-save --help >out && assert_grep "usage: sx-save" out && assert_grep -- "--rollback DIR" out && assert_grep "example" out
+save_test '--help, --version and usage errors' '
+    sx-save --help >out && assert_grep "usage: sx-save" out && assert_grep "rollback DIR" out && assert_grep "example" out
     sx-save --version | grep -q "^sx-save (sx)"
     expect_code 2 sx-save </dev/null 2>err && assert_grep "required" err
     expect_code 2 sx-save -o x --bogus </dev/null 2>err
-    expect_code 2 sx-save -o x --jobs 0 </dev/null 2>err && assert_grep -- "--jobs" err
+    expect_code 2 sx-save -o x --jobs 0 </dev/null 2>err && assert_grep "jobs" err
     expect_code 2 sx-save -o x --resume --force </dev/null 2>err
     test ! -e x
 '

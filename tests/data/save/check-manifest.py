@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
-"""check-manifest.py DIR [--committed]: DIR holds exactly what its sx-save
+"""check-manifest.py DIR [--committed] [--force]: DIR holds exactly what its sx-save
 manifest says: every file recorded done exists with its size and sha256, no
-other regular file or link exists under DIR (besides the manifest), no
-temporary file is left, and every directory is recorded. With --committed,
+other regular file or link exists under DIR (besides the manifest; with
+--force, files the manifest never named are allowed), no temporary file is
+left but that of a file still pending (a crash), and every directory is
+recorded. With --committed,
 the manifest must end with a commit record. Prints what differs; exit 1."""
 import hashlib, json, os, sys
 
 d = sys.argv[1]
 committed = "--committed" in sys.argv
 bad = []
-files, dirs, last = {}, set(), None
+files, dirs, last, tmps = {}, set(), None, {}
 with open(os.path.join(d, ".sx-manifest.ndjson")) as f:
     for line in f:
         if not line.endswith("\n"):
@@ -20,6 +22,7 @@ with open(os.path.join(d, ".sx-manifest.ndjson")) as f:
             dirs.add(r["path"])
         elif r["op"] == "file":
             files[r["path"]] = None
+            tmps[r.get("tmp")] = r["path"]
         elif r["op"] == "done":
             files[r["path"]] = (r["size"], r["sha256"])
         elif r["op"] == "drop":
@@ -39,7 +42,9 @@ for root, ds, fs in os.walk(d):
             continue
         seen.add(p)
         if ".sx-" in n:
-            bad.append("temporary file left: " + p)
+            # a crash (SIGKILL) may leave the temporary file of a pending one
+            if committed or p not in tmps or files.get(tmps[p]) is not None:
+                bad.append("temporary file left: " + p)
             continue
         st = files.get(p, "absent")
         if st == "absent" or st == "dropped" or st is None:
