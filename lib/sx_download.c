@@ -320,13 +320,16 @@ static void ended(sx_dl *d, xfer *x, CURLcode rc, sx_dl_done_fn done, void *ud)
         finish(d, x, 0, why, done, ud);
         return;
     }
-    /* keep what arrived when the server can continue from there */
+    /* keep what arrived and ask for the rest (a 206 continues, a 200
+     * starts over), unless the server said it cannot */
     int ranges = 0;
     struct curl_header *h;
-    if (!http_bad && x->written > 0 &&
-        curl_easy_header(x->e, "Accept-Ranges", 0, CURLH_HEADER, -1, &h) == CURLHE_OK &&
-        !strcasecmp(h->value, "bytes"))
+    if (!http_bad && x->written > 0) {
         ranges = 1;
+        if (curl_easy_header(x->e, "Accept-Ranges", 0, CURLH_HEADER, -1, &h) == CURLHE_OK &&
+            !strcasecmp(h->value, "none"))
+            ranges = 0;
+    }
     if (!ranges && x->written > 0) {
         if (ftruncate(x->fd, 0) < 0) {
             x->disk_errno = errno;

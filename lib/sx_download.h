@@ -5,8 +5,9 @@
  * At most `jobs` transfers run at a time; more wait in a queue. A transfer
  * is retried with backoff (sx_retry.h) on 408/425/429/5xx answers, time-outs,
  * refused or reset connections and bodies cut short, honouring Retry-After;
- * a body cut short is continued with a range request when the server
- * announced `Accept-Ranges: bytes` (a 200 answer to it starts over). A
+ * a body cut short is continued with a range request unless the server
+ * said `Accept-Ranges: none` (a 206 answer continues the file, a 200 answer
+ * starts it over). A
  * non-2xx answer is a failure and its body is never written. Only http,
  * https and file URLs are fetched (redirects to http and https only). No
  * authentication header or credential of any kind is sent. The bytes are
