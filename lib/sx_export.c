@@ -945,7 +945,8 @@ static int write_small(sx_export *e, const char *path, const char *text)
 static void count_items(const sx_export *e, uint64_t *ok, uint64_t *bad)
 {
     *ok = *bad = 0;
-    jv_object_foreach(jv_copy(e->items), k, v) {
+    jv items = jv_copy(e->items);   /* the macro evaluates its object often */
+    jv_object_foreach(items, k, v) {
         if (jv_equal(jv_object_get(jv_copy(v), jv_string("failed")), jv_true()))
             (*bad)++;
         else
@@ -953,6 +954,7 @@ static void count_items(const sx_export *e, uint64_t *ok, uint64_t *bad)
         jv_free(k);
         jv_free(v);
     }
+    jv_free(items);
 }
 
 void sx_export_counts(const sx_export *e, uint64_t *exported, uint64_t *failed, uint64_t *failed_files)
