@@ -1,0 +1,165 @@
+/* test_save_fs.c : path checks, safe opening under a root, the manifest's
+ * records, loading (a cut last line included) and rollback. */
+#include "sx_manifest.h"
+#include "sx_safefs.h"
+#include "unit.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char root[256];
+
+static int rootfd(void)
+{
+    return open(root, O_RDONLY | O_DIRECTORY);
+}
+
+static void test_path_check(void)
+{
+    CHECK(sx_path_check("a/b.txt", 7) == NULL);
+    CHECK(sx_path_check("a..b/c", 6) == NULL);
+    CHECK(sx_path_check(".hidden", 7) == NULL);
+    CHECK(sx_path_check("", 0) != NULL);
+    CHECK(sx_path_check("/etc/x", 6) != NULL);
+    CHECK(sx_path_check("../x", 4) != NULL);
+    CHECK(sx_path_check("a/../x", 6) != NULL);
+    CHECK(sx_path_check("a/..", 4) != NULL);
+    CHECK(sx_path_check("a/./x", 5) != NULL);
+    CHECK(sx_path_check("a//x", 4) != NULL);
+    CHECK(sx_path_check("a/", 2) != NULL);
+    CHECK(sx_path_check("a\0b", 3) != NULL);
+}
+
+static int dirs_seen;
+static int count_dir(void *ud, const char *d)
+{
+    (void)ud;
+    (void)d;
+    dirs_seen++;
+    return 0;
+}
+
+static void test_open_parent_refuses_links(void)
+{
+    int fd = rootfd();
+    char p[512];
+    snprintf(p, sizeof p, "%s/link", root);
+    CHECK(symlink("/tmp", p) == 0);
+    const char *base;
+    errno = 0;
+    CHECK(sx_open_parent(fd, "link/x", 1, count_dir, NULL, &base) < 0);
+    CHECK(errno == ELOOP || errno == ENOTDIR);
+    dirs_seen = 0;
+    int d = sx_open_parent(fd, "a/b/c.txt", 1, count_dir, NULL, &base);
+    CHECK(d >= 0);
+    CHECK(dirs_seen == 2);
+    CHECK(!strcmp(base, "c.txt"));
+    char tmp[300];
+    int t = sx_tmp_create(d, base, tmp, sizeof tmp);
+    CHECK(t >= 0);
+    CHECK(write(t, "x", 1) == 1);
+    close(t);
+    CHECK(sx_publish(d, tmp, base) == 0);
+    t = sx_tmp_create(d, base, tmp, sizeof tmp);
+    CHECK(sx_publish(d, tmp, base) < 0 && errno == EEXIST);   /* never replaces */
+    unlinkat(d, tmp, 0);
+    close(t);
+    close(d);
+    struct stat st;
+    CHECK(sx_stat_at(fd, "a/b/c.txt", &st) == 0 && st.st_size == 1);
+    CHECK(sx_unlink_at(fd, "a/b/c.txt") == 0);
+    CHECK(sx_unlink_at(fd, "a/b/c.txt") == 0);   /* gone already: fine */
+    CHECK(sx_rmdir_at(fd, "a/b") == 0 && sx_rmdir_at(fd, "a") == 0);
+    CHECK(sx_unlink_at(fd, "link/passwd") < 0);  /* not through the link */
+    unlink(p);
+    close(fd);
+}
+
+static void test_manifest_roundtrip_and_rollback(void)
+{
+    int fd = rootfd();
+    char err[256];
+    sx_manifest *m = sx_manifest_create(fd, 0, err, sizeof err);
+    CHECK(m != NULL);
+    CHECK(sx_manifest_create(fd, 0, err, sizeof err) == NULL);   /* one at a time */
+    CHECK(sx_manifest_dir(m, "d") == 0 && mkdirat(fd, "d", 0777) == 0);
+    CHECK(sx_manifest_file(m, "d/a", "d/.a.sx-1") == 0);
+    int f = openat(fd, "d/a", O_WRONLY | O_CREAT, 0666);
+    close(f);
+    CHECK(sx_manifest_done(m, "d/a", 0, "e3b0") == 0);
+    CHECK(sx_manifest_file(m, "d/b", "d/.b.sx-2") == 0);
+    f = openat(fd, "d/.b.sx-2", O_WRONLY | O_CREAT, 0666);   /* a crash here */
+    close(f);
+    CHECK(sx_manifest_sync(m) == 0);
+    sx_manifest_free(m);
+    /* a record cut by the crash */
+    f = openat(fd, SX_MANIFEST_NAME, O_WRONLY | O_APPEND);
+    CHECK(write(f, "{\"op\":\"file\",\"pa", 16) == 16);
+    close(f);
+    f = openat(fd, "d/user", O_WRONLY | O_CREAT, 0666);   /* not ours */
+    close(f);
+
+    m = sx_manifest_load(fd, 1, err, sizeof err);
+    CHECK(m != NULL);
+    CHECK(sx_manifest_count(m) == 3);
+    const sx_mf_entry *a = sx_manifest_find(m, "d/a");
+    CHECK(a && a->state == SX_MF_DONE && !strcmp(a->sha256, "e3b0"));
+    const sx_mf_entry *b = sx_manifest_find(m, "d/b");
+    CHECK(b && b->state == SX_MF_PENDING && !strcmp(b->tmp, "d/.b.sx-2"));
+    CHECK(!sx_manifest_committed(m) && !sx_manifest_created_root(m));
+    CHECK(sx_manifest_clean_pending(m, fd, err, sizeof err) == 0);
+    struct stat st;
+    CHECK(fstatat(fd, "d/.b.sx-2", &st, 0) < 0);
+    CHECK(sx_manifest_find(m, "d/b")->state == SX_MF_DROPPED);
+    CHECK(sx_manifest_commit(m, 1) == 0 && sx_manifest_committed(m));
+    sx_manifest_free(m);
+
+    m = sx_manifest_load(fd, 0, err, sizeof err);
+    CHECK(m && sx_manifest_committed(m));
+    size_t removed = 0;
+    CHECK(sx_manifest_rollback(m, fd, &removed, err, sizeof err) == 0);
+    CHECK(removed == 1);                          /* d/a; d holds d/user */
+    CHECK(fstatat(fd, "d/a", &st, 0) < 0);
+    CHECK(fstatat(fd, "d/user", &st, 0) == 0);
+    CHECK(fstatat(fd, SX_MANIFEST_NAME, &st, 0) < 0);
+    sx_manifest_free(m);
+    unlinkat(fd, "d/user", 0);
+    unlinkat(fd, "d", AT_REMOVEDIR);
+    close(fd);
+}
+
+static void test_manifest_ignores_hostile_records(void)
+{
+    int fd = rootfd();
+    int f = openat(fd, SX_MANIFEST_NAME, O_WRONLY | O_CREAT, 0666);
+    const char *text = "{\"op\":\"begin\",\"version\":1,\"created_root\":false}\n"
+                       "{\"op\":\"file\",\"path\":\"../outside\",\"tmp\":\"x\"}\n"
+                       "{\"op\":\"dir\",\"path\":\"/etc\"}\n";
+    CHECK(write(f, text, strlen(text)) == (ssize_t)strlen(text));
+    close(f);
+    char err[256];
+    sx_manifest *m = sx_manifest_load(fd, 0, err, sizeof err);
+    CHECK(m && sx_manifest_count(m) == 0);
+    size_t removed = 9;
+    CHECK(sx_manifest_rollback(m, fd, &removed, err, sizeof err) == 0 && removed == 0);
+    sx_manifest_free(m);
+    close(fd);
+}
+
+int main(void)
+{
+    snprintf(root, sizeof root, "%s/sx-test-save-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (!mkdtemp(root))
+        return 1;
+    RUN(test_path_check);
+    RUN(test_open_parent_refuses_links);
+    RUN(test_manifest_roundtrip_and_rollback);
+    RUN(test_manifest_ignores_hostile_records);
+    rmdir(root);
+    return UNIT_DONE();
+}
