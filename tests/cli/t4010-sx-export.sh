@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# sx-export --params: the synapse-sdk export params as a drop-in.
+. "$(dirname "$0")/../lib/test-lib.sh"
+. "$(dirname "$0")/../lib/fake-backend.sh"
+
+fake_backend_start --items 80 --log "$TRASH_ROOT/fake.log"
+
+sdk_params='{"storage": "st", "name": "My Export", "save_original_file": true,
+  "path": "exports/my-export", "target": "assignment", "filter": {"project": 3}, "extra_params": {}}'
+
+test_expect_success 'sx-export --help names every key; --version' '
+    sx-export --help > out 2> err && test ! -s err &&
+    assert_grep "^usage: sx-export --params JSON" out &&
+    for k in storage name save_original_file path target filter format extra_params; do
+        assert_grep "^  $k " out || exit 1; done &&
+    assert_grep "^ *-h, --help" out && assert_grep "^example:" out &&
+    assert_eq "sx-export (sx) $(sx-jq --version | sed "s/.* //")" "$(sx-export --version)"
+'
+
+test_expect_success 'the SDK params run export-coco under storage/path; the result is the last line' '
+    mkdir st &&
+    sx-export -q --no-sync --params "$sdk_params" > stdout &&
+    test -f st/exports/my-export/annotations.json && test -d st/exports/my-export/images &&
+    tail -n 1 stdout > result &&
+    assert_eq "\"$PWD/st/exports/my-export\"" "$(jq .export_path result)" &&
+    jq -e ".total_count == 80 and .exported_count + .failed_count == 80" result &&
+    grep -q "project=3" "$TRASH_ROOT/fake.log"
+'
+
+test_expect_success 'same export as export-coco with the same filter' '
+    mkdir st && sx-export -q --no-sync --params "$sdk_params" > /dev/null &&
+    export-coco -q --no-sync -o direct -f project=3 > /dev/null &&
+    jq -c "del(.info) | .annotations[]" st/exports/my-export/annotations.json > a &&
+    jq -c "del(.info) | .annotations[]" direct/annotations.json > b && cmp a b &&
+    jq -c .categories st/exports/my-export/annotations.json > a &&
+    jq -c .categories direct/annotations.json > b && cmp a b
+'
+
+test_expect_success 'a second run gets a unique path, like the SDK' '
+    mkdir st && sx-export -q --no-sync --params "$sdk_params" > /dev/null &&
+    sx-export -q --no-sync --params "$sdk_params" > stdout &&
+    assert_eq "\"$PWD/st/exports/my-export(1)\"" "$(jq .export_path stdout)"
+'
+
+test_expect_success '--params @FILE; format, save_original_file, extra_params' '
+    cat > p.json <<-P &&
+	{"storage": "st", "name": "n", "save_original_file": false, "path": "y",
+	 "target": "assignment", "filter": {"project": 3}, "format": "yolo",
+	 "extra_params": {"split": "train=0.5,val=0.5", "classes": ["car", "person"],
+	                  "task": "detect", "jq": "select(.id <= 40)", "page_size": 10, "jobs": 2, "limit": 30}}
+	P
+    mkdir st && sx-export -q --no-sync --params @p.json > stdout &&
+    printf "car\nperson\n" | cmp - st/y/classes.txt &&
+    test ! -e st/y/images && test -d st/y/labels/train && test -d st/y/labels/val &&
+    jq -e ".total_count == 30" stdout &&
+    grep -q "page_size=10" "$TRASH_ROOT/fake.log"
+'
+
+test_expect_success 'format dm is the raw layout; a numeric storage id is $SX_STORAGE_<id>' '
+    mkdir s7 && SX_STORAGE_7=$PWD/s7 sx-export -q --no-sync --params \
+        "{\"storage\": 7, \"name\": \"raw\", \"target\": \"assignment\", \"filter\": {\"project\": 3}, \"format\": \"dm\"}" \
+        > stdout &&
+    test -d s7/raw/json && test -d s7/raw/origin_files &&
+    assert_eq "\"$PWD/s7/raw\"" "$(jq .export_path stdout)"
+'
+
+test_expect_success 'format csv and voc' '
+    mkdir st &&
+    sx-export -q --no-sync --params "{\"storage\":\"st\",\"path\":\"c\",\"target\":\"assignment\",\"filter\":{\"project\":3},\"format\":\"csv\",\"save_original_file\":false}" > /dev/null &&
+    head -n 1 st/c/annotations.csv | grep -q "^image,width,height,class" &&
+    sx-export -q --no-sync --params "{\"storage\":\"st\",\"path\":\"v\",\"target\":\"assignment\",\"filter\":{\"project\":3},\"format\":\"voc\",\"save_original_file\":false}" > /dev/null &&
+    test -d st/v/Annotations
+'
+
+bad() { # bad NAME PARAMS MESSAGE
+    test_expect_success "bad params: $1 (exit 2, nothing fetched or written)" '
+        : > "$TRASH_ROOT/fake.log" &&
+        expect_code 2 sx-export --params '"'$2'"' > stdout 2> err &&
+        test ! -s stdout && test ! -e x && test ! -e st &&
+        assert_grep "^sx-export: --params: '"$3"'" err &&
+        test ! -s "$TRASH_ROOT/fake.log"
+    '
+}
+bad 'an unknown key' '{"target":"task","filter":{"project":1},"path":"x","storge":"/tmp"}' "unknown key .storge."
+bad 'no target' '{"filter":{"project":1},"path":"x"}' "missing .target."
+bad 'no filter' '{"target":"task","path":"x"}' "missing .filter."
+bad 'an empty filter' '{"target":"task","path":"x","filter":{}}' ".filter. must be a non-empty JSON object"
+bad 'not JSON' '{"target":' "not a JSON object"
+bad 'not an object' '[1,2]' "the params must be a JSON object"
+bad 'an unknown format' '{"target":"task","filter":{"project":1},"path":"x","format":"xml"}' ".format. must be coco, yolo"
+bad 'an unknown extra_params key' '{"target":"task","filter":{"project":1},"path":"x","extra_params":{"splt":1}}' "unknown extra_params key .splt."
+bad 'a bad extra_params value' '{"target":"task","filter":{"project":1},"path":"x","extra_params":{"limit":-1}}' "extra_params.limit must be"
+bad 'no path nor name' '{"target":"task","filter":{"project":1}}' "missing .path."
+
+test_expect_success 'an unknown target is refused by sx-fetch, nothing written' '
+    expect_code 2 sx-export --params "{\"target\":\"tsk\",\"filter\":{\"project\":1},\"path\":\"x\"}" > stdout 2> err &&
+    test ! -e x && test ! -s stdout
+'
+
+test_expect_success 'a path that cannot be written: exit 1, nothing written, nothing fetched' '
+    : > "$TRASH_ROOT/fake.log" && echo x > file &&
+    expect_code 1 sx-export --params "{\"storage\":\"file\",\"path\":\"out\",\"target\":\"task\",\"filter\":{\"project\":1}}" \
+        > stdout 2> err &&
+    assert_grep "^sx-export: cannot write .file/out." err &&
+    test ! -s stdout && test ! -s "$TRASH_ROOT/fake.log"
+'
+
+test_expect_success 'a backend failure: exit 3, rolled back' '
+    mkdir st &&
+    expect_code 3 sx-export -q --params "{\"storage\":\"st\",\"path\":\"x\",\"target\":\"task\",\"filter\":{\"project\":404}}" \
+        > stdout 2> err && test ! -e st/x && test ! -s stdout
+'
+
+test_done
