@@ -120,6 +120,8 @@ struct run {
     jv meta;        /* consumed by begin */
     uint64_t count; /* data records written */
     int write_failed, item_failed;
+    char *buf;      /* the item being written */
+    size_t cap;
     char why[700];
 };
 
@@ -328,10 +330,28 @@ static int on_begin(void *ctx, uint64_t total)
     return 0;
 }
 
-static int on_record(void *ctx, jv rec)
+static int on_record(void *ctx, const char *text, size_t len)
 {
     struct run *r = ctx;
-    jv item = r->o->raw ? rec : sx_target_map(r->target, jv_copy(rec));
+    long n = -1;
+    if (r->o->raw) {
+        if (r->cap < len && !(r->buf = realloc(r->buf, r->cap = len)))
+            sx_die(SX_EXIT_FAIL, "out of memory");
+        n = (long)sx_json_compact(text, len, r->buf);
+    } else {
+        n = sx_target_map_text(r->target, text, len, &r->buf, &r->cap);
+    }
+    if (n >= 0) {
+        if (sx_writer_line(r->w, r->buf, (size_t)n) < 0) {
+            r->write_failed = 1;
+            return -1;
+        }
+        r->count++;
+        return 0;
+    }
+    /* a mapping jq has to run */
+    jv rec = jv_parse_sized(text, (int)len);
+    jv item = sx_target_map(r->target, jv_copy(rec));
     if (!jv_is_valid(item)) {
         jv m = jv_invalid_get_msg(item);
         jv id = sx_item_id(rec);
@@ -352,8 +372,7 @@ static int on_record(void *ctx, jv rec)
         }
         return 0;
     }
-    if (!r->o->raw)
-        jv_free(rec);
+    jv_free(rec);
     if (sx_writer_jv(r->w, item) < 0) {
         r->write_failed = 1;
         return -1;
@@ -448,6 +467,7 @@ static int run_backend(const struct opts *o)
     sx_pager_cb cb = {.begin = on_begin, .record = on_record};
     int rc = sx_pager_run(&po, &cb, &r, err, sizeof err);
     jv_free(r.meta);
+    free(r.buf);
     free(query);
     free(host);
     sx_conn_clear(conn);

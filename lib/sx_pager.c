@@ -18,7 +18,10 @@ struct slot {
     sx_http_body body;
     int tries;
     long long due;      /* when S_WAIT may start */
-    jv doc;             /* the page, when S_DONE */
+    const char *results; /* the page's results array (in body), when S_DONE */
+    size_t results_len;
+    double count;
+    int more;           /* next is a link */
     int code;           /* SX_PAGER_* when S_FAIL */
     char errbuf[CURL_ERROR_SIZE];
     char reason[200];   /* the server's reason of the last error answer */
@@ -84,9 +87,7 @@ static int may_ask(const pager *p, uint64_t j)
 
 static void slot_reset(struct slot *s)
 {
-    if (s->state == S_DONE)
-        jv_free(s->doc);
-    s->doc = jv_null();
+    s->results = NULL;
     s->state = S_FREE;
     s->tries = 0;
     s->body.len = 0;
@@ -139,52 +140,74 @@ static void retry(pager *p, struct slot *s, const char *what, long retry_after)
 static void parsed(pager *p, struct slot *s)
 {
     s->reason[0] = 0;
-    jv doc = s->body.len ? jv_parse_sized(s->body.p, (int)s->body.len) : jv_invalid();
-    if (!jv_is_valid(doc) || jv_get_kind(doc) != JV_KIND_OBJECT) {
-        jv_free(doc);
+    const char *b = s->body.p, *e = b ? b + s->body.len : NULL, *end = b ? sx_json_scan(b, e) : NULL;
+    while (end && end < e && (*end == ' ' || *end == '\n' || *end == '\r' || *end == '\t'))
+        end++;
+    const char *t = b;
+    while (t && t < e && (*t == ' ' || *t == '\n' || *t == '\r' || *t == '\t'))
+        t++;
+    if (!end || end != e || *t != '{') {
         char what[200];
         struct curl_header *ct;
         if (curl_easy_header(s->h, "Content-Type", 0, CURLH_HEADER, -1, &ct) == CURLHE_OK &&
             !strstr(ct->value, "json"))
             snprintf(what, sizeof what, "the answer is not JSON (%.80s)", ct->value);
         else
-            snprintf(what, sizeof what, "the answer is not a JSON object");
+            snprintf(what, sizeof what, end ? "the answer is not a JSON object" : "the answer is not valid JSON");
         retry(p, s, what, -1);
         return;
     }
-    jv results = jv_object_get(jv_copy(doc), jv_string("results"));
-    jv count = jv_object_get(jv_copy(doc), jv_string("count"));
-    jv next = jv_object_get(jv_copy(doc), jv_string("next"));
-    jv_kind rk = jv_get_kind(results), ck = jv_get_kind(count), nk = jv_get_kind(next);
-    jv_free(results);
-    jv_free(count);
-    if (rk != JV_KIND_ARRAY || ck != JV_KIND_NUMBER || (nk != JV_KIND_NULL && nk != JV_KIND_STRING)) {
-        jv_free(next);
-        jv_free(doc);
-        retry(p, s,
-              rk != JV_KIND_ARRAY    ? "the answer has no 'results' array"
-              : ck != JV_KIND_NUMBER ? "the answer has no 'count' number"
-                                     : "the answer has no 'next' link",
-              -1);
+    const char *res, *cnt, *nxt;
+    size_t rl, cl, nl;
+    int hr = sx_json_member(b, s->body.len, "results", &res, &rl);
+    int hc = sx_json_member(b, s->body.len, "count", &cnt, &cl);
+    int hn = sx_json_member(b, s->body.len, "next", &nxt, &nl);
+    const char *what = NULL;
+    if (hr != 1 || *res != '[')
+        what = "the answer has no 'results' array";
+    else if (hc != 1 || !(*cnt == '-' || (*cnt >= '0' && *cnt <= '9')))
+        what = "the answer has no 'count' number";
+    else if (hn != 1 || (*nxt != '"' && *nxt != 'n'))
+        what = "the answer has no 'next' link";
+    if (!what) {
+        /* every record must be an object */
+        const char *q = res + 1, *re = res + rl;
+        for (;;) {
+            while (q < re && (*q == ' ' || *q == '\n' || *q == '\r' || *q == '\t' || *q == ','))
+                q++;
+            if (q >= re || *q == ']')
+                break;
+            if (*q != '{') {
+                what = "the answer's 'results' holds something else than objects";
+                break;
+            }
+            q = sx_json_scan(q, re);
+        }
+    }
+    if (what) {
+        retry(p, s, what, -1);
         return;
     }
-    if (nk == JV_KIND_STRING) {
+    s->more = *nxt == '"';
+    if (s->more) {
+        jv link = jv_parse_sized(nxt, (int)nl);
         char *host = sx_conn_url(p->o->conn, "");
-        int same = host && sx_url_same_origin(host, jv_string_value(next));
+        int same = host && jv_get_kind(link) == JV_KIND_STRING && sx_url_same_origin(host, jv_string_value(link));
         free(host);
         if (!same) {
-            char *pub = sx_url_public(jv_string_value(next));
+            char *pub = jv_get_kind(link) == JV_KIND_STRING ? sx_url_public(jv_string_value(link)) : NULL;
             char m[600];
             snprintf(m, sizeof m, "refusing 'next' link to another host '%.300s'", pub ? pub : "(not a URL)");
             free(pub);
-            jv_free(next);
-            jv_free(doc);
+            jv_free(link);
             fail(p, s, SX_PAGER_BACKEND, m);
             return;
         }
+        jv_free(link);
     }
-    jv_free(next);
-    s->doc = doc;
+    s->count = strtod(cnt, NULL);
+    s->results = res;
+    s->results_len = rl;
     s->state = S_DONE;
 }
 
@@ -240,8 +263,7 @@ static int hand_out(pager *p)
         if (!p->known) {
             uint64_t total = 0;
             if (s->state == S_DONE) {
-                double c = sx_get_num(s->doc, "count", 0);
-                uint64_t count = c > 0 ? (uint64_t)c : 0;
+                uint64_t count = s->count > 0 ? (uint64_t)s->count : 0;
                 unsigned ps = p->o->page_size;
                 uint64_t pages = (count + ps - 1) / ps;
                 p->expect_j = pages >= p->shard_i ? (pages - p->shard_i) / p->shard_n + 1 : 0;
@@ -255,26 +277,26 @@ static int hand_out(pager *p)
         }
         if (s->state == S_END)
             return 0;
-        jv next = jv_object_get(jv_copy(s->doc), jv_string("next"));
-        int more = jv_get_kind(next) == JV_KIND_STRING;
-        jv_free(next);
+        int more = s->more;
         if (more && (int64_t)s->j > p->more_j)
             p->more_j = (int64_t)s->j;
-        jv results = jv_object_get(jv_copy(s->doc), jv_string("results"));
-        int n = jv_array_length(jv_copy(results));
+        const char *q = s->results + 1, *re = s->results + s->results_len;
         int stop = 0;
-        for (int i = 0; i < n; i++) {
+        for (;;) {
+            while (q < re && (*q == ' ' || *q == '\n' || *q == '\r' || *q == '\t' || *q == ','))
+                q++;
+            if (q >= re || *q == ']')
+                break;
             if (p->o->limit && p->written >= p->o->limit) {
                 stop = 1;
                 break;
             }
+            const char *qe = sx_json_scan(q, re);
             p->written++;
-            if (p->cb->record(p->ctx, jv_array_get(jv_copy(results), i)) < 0) {
-                jv_free(results);
+            if (p->cb->record(p->ctx, q, (size_t)(qe - q)) < 0)
                 return SX_PAGER_STOPPED;
-            }
+            q = qe;
         }
-        jv_free(results);
         slot_reset(s);
         p->wj++;
         if (stop || !more || (p->o->limit && p->written >= p->o->limit))
@@ -347,7 +369,6 @@ static int setup(pager *p, char *err, size_t errlen)
     curl_multi_setopt(p->m, CURLMOPT_MAXCONNECTS, (long)p->nslots);
     for (unsigned i = 0; i < p->nslots; i++) {
         struct slot *s = &p->slots[i];
-        s->doc = jv_null();
         s->h = curl_easy_init();
         if (!s->h || sx_http_setup(s->h, &o->http, s->errbuf) < 0) {
             fmt(err, errlen, "cannot set up an HTTP request");
@@ -370,8 +391,6 @@ static void teardown(pager *p)
                 curl_multi_remove_handle(p->m, s->h);
             curl_easy_cleanup(s->h);
         }
-        if (s->state == S_DONE)
-            jv_free(s->doc);
         sx_http_body_free(&s->body);
     }
     free(p->slots);
@@ -429,4 +448,248 @@ int sx_pager_run(const sx_pager_opts *o, const sx_pager_cb *cb, void *ctx, char 
 done:
     teardown(&p);
     return rc;
+}
+
+/* ---- JSON text without jv ---- */
+
+static const char *ws(const char *p, const char *e)
+{
+    while (p < e && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+        p++;
+    return p;
+}
+
+static int hex(char c) { return (c >= '0' && c <= '9') || ((c | 32) >= 'a' && (c | 32) <= 'f'); }
+
+/* p at '"'; @return after the closing quote, or NULL */
+static const char *scan_string(const char *p, const char *e)
+{
+    p++;
+    while (p < e) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '"')
+            return p + 1;
+        if (c == '\\') {
+            if (++p >= e)
+                return NULL;
+            if (*p == 'u') {
+                if (e - p < 5 || !hex(p[1]) || !hex(p[2]) || !hex(p[3]) || !hex(p[4]))
+                    return NULL;
+                p += 5;
+            } else if (strchr("\"\\/bfnrt", *p) && *p) {
+                p++;
+            } else {
+                return NULL;
+            }
+        } else if (c < 0x20) {
+            return NULL;
+        } else if (c < 0x80) {
+            p++;
+        } else {
+            int n = c >= 0xC2 && c <= 0xDF ? 1 : c >= 0xE0 && c <= 0xEF ? 2 : c >= 0xF0 && c <= 0xF4 ? 3 : -1;
+            if (n < 0 || e - p <= n)
+                return NULL;
+            for (int i = 1; i <= n; i++)
+                if (((unsigned char)p[i] & 0xC0) != 0x80)
+                    return NULL;
+            p += n + 1;
+        }
+    }
+    return NULL;
+}
+
+static const char *scan_number(const char *p, const char *e)
+{
+    if (p < e && *p == '-')
+        p++;
+    if (p >= e || *p < '0' || *p > '9')
+        return NULL;
+    if (*p == '0')
+        p++;
+    else
+        while (p < e && *p >= '0' && *p <= '9')
+            p++;
+    if (p < e && *p == '.') {
+        p++;
+        if (p >= e || *p < '0' || *p > '9')
+            return NULL;
+        while (p < e && *p >= '0' && *p <= '9')
+            p++;
+    }
+    if (p < e && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < e && (*p == '+' || *p == '-'))
+            p++;
+        if (p >= e || *p < '0' || *p > '9')
+            return NULL;
+        while (p < e && *p >= '0' && *p <= '9')
+            p++;
+    }
+    return p;
+}
+
+static const char *literal(const char *p, const char *e, const char *word)
+{
+    size_t n = strlen(word);
+    return (size_t)(e - p) >= n && memcmp(p, word, n) == 0 ? p + n : NULL;
+}
+
+static const char *scan_value(const char *p, const char *e, int depth)
+{
+    p = ws(p, e);
+    if (p >= e || depth > 1000)
+        return NULL;
+    switch (*p) {
+    case '{':
+        p = ws(p + 1, e);
+        if (p < e && *p == '}')
+            return p + 1;
+        for (;;) {
+            if (p >= e || *p != '"' || !(p = scan_string(p, e)))
+                return NULL;
+            p = ws(p, e);
+            if (p >= e || *p != ':' || !(p = scan_value(p + 1, e, depth + 1)))
+                return NULL;
+            p = ws(p, e);
+            if (p < e && *p == ',') {
+                p = ws(p + 1, e);
+                continue;
+            }
+            return p < e && *p == '}' ? p + 1 : NULL;
+        }
+    case '[':
+        p = ws(p + 1, e);
+        if (p < e && *p == ']')
+            return p + 1;
+        for (;;) {
+            if (!(p = scan_value(p, e, depth + 1)))
+                return NULL;
+            p = ws(p, e);
+            if (p < e && *p == ',') {
+                p++;
+                continue;
+            }
+            return p < e && *p == ']' ? p + 1 : NULL;
+        }
+    case '"':
+        return scan_string(p, e);
+    case 't':
+        return literal(p, e, "true");
+    case 'f':
+        return literal(p, e, "false");
+    case 'n':
+        return literal(p, e, "null");
+    default:
+        return scan_number(p, e);
+    }
+}
+
+const char *sx_json_scan(const char *p, const char *end) { return scan_value(p, end, 0); }
+
+/* Walks the members of a validated object; calls fn(key, klen, v, vlen) for
+ * each until it returns non-zero. */
+static int members(const char *obj, size_t len, int (*fn)(void *, const char *, size_t, const char *, size_t),
+                   void *arg)
+{
+    const char *p = obj, *e = obj + len;
+    p = ws(p, e);
+    if (p >= e || *p != '{')
+        return -1;
+    p = ws(p + 1, e);
+    while (p < e && *p == '"') {
+        const char *k = p + 1, *ke = scan_string(p, e);
+        if (!ke)
+            return -1;
+        p = ws(ke, e);
+        if (p >= e || *p != ':')
+            return -1;
+        const char *v = ws(p + 1, e), *ve = scan_value(v, e, 1);
+        if (!ve)
+            return -1;
+        int r = fn(arg, k, (size_t)(ke - 1 - k), v, (size_t)(ve - v));
+        if (r)
+            return r;
+        p = ws(ve, e);
+        if (p < e && *p == ',')
+            p = ws(p + 1, e);
+    }
+    return 0;
+}
+
+struct find {
+    const char *key;
+    size_t klen;
+    const char *v;
+    size_t vlen;
+    int found, unsure;
+};
+
+static int find_cb(void *arg, const char *k, size_t kl, const char *v, size_t vl)
+{
+    struct find *f = arg;
+    if (memchr(k, '\\', kl))
+        f->unsure = 1;
+    else if (kl == f->klen && memcmp(k, f->key, kl) == 0) {
+        f->v = v;
+        f->vlen = vl;
+        f->found = 1;
+    }
+    return 0;
+}
+
+int sx_json_member(const char *obj, size_t len, const char *key, const char **v, size_t *vlen)
+{
+    struct find f = {key, strlen(key), NULL, 0, 0, 0};
+    if (members(obj, len, find_cb, &f) < 0 || f.unsure)
+        return -1;
+    if (f.found) {
+        *v = f.v;
+        *vlen = f.vlen;
+    }
+    return f.found;
+}
+
+static int first_cb(void *arg, const char *k, size_t kl, const char *v, size_t vl)
+{
+    (void)k, (void)kl;
+    struct find *f = arg;
+    f->v = v;
+    f->vlen = vl;
+    f->found = 1;
+    return 1;
+}
+
+int sx_json_first(const char *obj, size_t len, const char **v, size_t *vlen)
+{
+    struct find f = {0};
+    if (members(obj, len, first_cb, &f) < 0)
+        return 0;
+    if (f.found) {
+        *v = f.v;
+        *vlen = f.vlen;
+    }
+    return f.found;
+}
+
+size_t sx_json_compact(const char *p, size_t len, char *out)
+{
+    const char *e = p + len;
+    char *o = out;
+    while (p < e) {
+        char c = *p;
+        if (c == '"') {
+            const char *q = p + 1;
+            while (q < e && *q != '"')
+                q += *q == '\\' ? 2 : 1;
+            q = q < e ? q + 1 : e;
+            memcpy(o, p, (size_t)(q - p));
+            o += q - p;
+            p = q;
+        } else {
+            if (c != ' ' && c != '\n' && c != '\r' && c != '\t')
+                *o++ = c;
+            p++;
+        }
+    }
+    return (size_t)(o - out);
 }

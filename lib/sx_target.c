@@ -1,6 +1,7 @@
 #include "sx_target.h"
 
 #include "sx_http.h" /* sx_url_escape */
+#include "sx_pager.h" /* JSON text helpers */
 #include "sx_proto.h"
 
 #include <jq.h>
@@ -9,11 +10,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A mapping that only picks fields, run on the record's text. */
+#define PROJ_FIELDS 16
+#define PROJ_DEPTH 8
+#define PROJ_NAME 64
+struct proj_step {
+    char key[PROJ_NAME]; /* "" for to_entries[0].value */
+};
+struct proj_field {
+    char name[PROJ_NAME];
+    int n;
+    struct proj_step step[PROJ_DEPTH];
+};
+
 struct sx_target {
     jv def;        /* the target object */
     char *name, *path;
     jq_state *jq;
     char jqerr[512];
+    int nproj;     /* fields of the projection; 0: none, run jq */
+    struct proj_field proj[PROJ_FIELDS];
 };
 
 static const char builtin[] =
@@ -169,6 +185,138 @@ static void jq_err_cb(void *data, jv msg)
     jv_free(msg);
 }
 
+/* ---- mappings that only pick fields ---- */
+
+static const char *skip_ws(const char *p)
+{
+    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+        p++;
+    return p;
+}
+
+static const char *ident(const char *p, char *out)
+{
+    size_t n = 0;
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_'))
+        return NULL;
+    while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_') {
+        if (n + 1 >= PROJ_NAME)
+            return NULL;
+        out[n++] = *p++;
+    }
+    out[n] = 0;
+    return p;
+}
+
+/* (.a.b) or .a.b, with an optional `| to_entries[0].value` inside parentheses */
+static const char *path(const char *p, struct proj_field *f)
+{
+    int paren = *p == '(';
+    if (paren)
+        p = skip_ws(p + 1);
+    if (*p != '.')
+        return NULL;
+    while (*p == '.') {
+        if (f->n >= PROJ_DEPTH || !(p = ident(p + 1, f->step[f->n].key)))
+            return NULL;
+        f->n++;
+    }
+    p = skip_ws(p);
+    if (paren) {
+        static const char first[] = "to_entries[0].value";
+        if (*p == '|') {
+            p = skip_ws(p + 1);
+            if (strncmp(p, first, sizeof first - 1) != 0 || f->n >= PROJ_DEPTH)
+                return NULL;
+            f->step[f->n++].key[0] = 0;
+            p = skip_ws(p + sizeof first - 1);
+        }
+        if (*p != ')')
+            return NULL;
+        p = skip_ws(p + 1);
+    }
+    return p;
+}
+
+/* The fields of `{name: PATH, name, ...}`, or 0 when prog is anything else. */
+static int parse_projection(const char *prog, struct proj_field *proj)
+{
+    const char *p = skip_ws(prog);
+    int n = 0;
+    if (*p++ != '{')
+        return 0;
+    for (;;) {
+        p = skip_ws(p);
+        if (n >= PROJ_FIELDS)
+            return 0;
+        struct proj_field *f = &proj[n];
+        memset(f, 0, sizeof *f);
+        if (!(p = ident(p, f->name)))
+            return 0;
+        for (int i = 0; i < n; i++)
+            if (strcmp(proj[i].name, f->name) == 0)
+                return 0;
+        p = skip_ws(p);
+        if (*p == ':') {
+            if (!(p = path(skip_ws(p + 1), f)))
+                return 0;
+        } else {
+            snprintf(f->step[0].key, PROJ_NAME, "%s", f->name);
+            f->n = 1;
+        }
+        n++;
+        if (*p == ',') {
+            p++;
+            continue;
+        }
+        if (*p != '}')
+            return 0;
+        p = skip_ws(p + 1);
+        return *p ? 0 : n;
+    }
+}
+
+long sx_target_map_text(const sx_target *t, const char *rec, size_t len, char **out, size_t *cap)
+{
+    if (!t->nproj)
+        return -1;
+    size_t need = len + 16 + (size_t)t->nproj * (PROJ_NAME + 8);
+    if (*cap < need) {
+        char *b = realloc(*out, need);
+        if (!b)
+            return -1;
+        *out = b;
+        *cap = need;
+    }
+    char *o = *out;
+    *o++ = '{';
+    for (int i = 0; i < t->nproj; i++) {
+        const struct proj_field *f = &t->proj[i];
+        const char *v = rec;
+        size_t vl = len;
+        for (int k = 0; k < f->n; k++) {
+            while (vl && (*v == ' ' || *v == '\n' || *v == '\r' || *v == '\t'))
+                v++, vl--;
+            int first = f->step[k].key[0] == 0;
+            if (*v == 'n' && !first) /* null.key is null */
+                continue;
+            if (*v != '{') /* jq fails here: let it say so */
+                return -1;
+            int r = first ? sx_json_first(v, vl, &v, &vl) : sx_json_member(v, vl, f->step[k].key, &v, &vl);
+            if (r < 0)
+                return -1;
+            if (r == 0) {
+                v = "null";
+                vl = 4;
+            }
+        }
+        o += sprintf(o, "%s\"%s\":", i ? "," : "", f->name);
+        o += sx_json_compact(v, vl, o);
+    }
+    *o++ = '}';
+    return (long)(o - *out);
+}
+
 sx_target *sx_target_open(const char *name, const char *file, char *err, size_t errlen)
 {
     jv list = sx_target_list(file);
@@ -212,6 +360,7 @@ sx_target *sx_target_open(const char *name, const char *file, char *err, size_t 
         return NULL;
     }
     jq_set_error_cb(t->jq, jq_err_cb, t);
+    t->nproj = parse_projection(item ? item : ".", t->proj);
     if (!jq_compile(t->jq, item ? item : ".")) {
         fmt(err, errlen, "%s%s%starget '%s': the item mapping does not compile: %s", file ? "'" : "",
             file ? file : "", file ? "': " : "", t->name, t->jqerr[0] ? t->jqerr : "jq error");

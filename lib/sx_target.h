@@ -79,6 +79,18 @@ int sx_target_check(const sx_target *t, jv filter, char *err, size_t errlen);
  *  page_size=N when page_size > 0. @return malloc'ed, or NULL. */
 char *sx_target_query(const sx_target *t, jv filter, unsigned page_size);
 
+/*! sx_target_map_text() :
+ *  The item for the record text rec[0..len) (one validated JSON object, see
+ *  sx_pager.h) without parsing it, when the mapping only picks fields:
+ *  `{name: .a.b, name: (.a.b | to_entries[0].value), name, ...}` (the
+ *  built-in mappings are such). The item is written compact into *out
+ *  (malloc'ed, grown as needed; *cap its size), numbers and strings as the
+ *  backend wrote them.
+ *  @return the item's length, or -1 when the mapping must run through jq
+ *          (another kind of program, or a record it would fail on): parse
+ *          the record and call sx_target_map(). */
+long sx_target_map_text(const sx_target *t, const char *rec, size_t len, char **out, size_t *cap);
+
 /*! sx_target_map() : runs the item mapping on `record` (consumed).
  *  @return the item (the mapping's first output, which must be an object),
  *          or an invalid jv with jq's message. */

@@ -402,6 +402,11 @@ class Handler(BaseHTTPRequestHandler):
         self.send(status, body, ctype="application/octet-stream", extra=extra)
 
 
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # listen() backlog: --jobs N connections arrive at once
+
+
 def main():
     p = argparse.ArgumentParser(description="fake Synapse backend for sx tests")
     p.add_argument("--port", type=int, default=0)
@@ -431,9 +436,7 @@ def main():
     if a.print_media:
         sys.stdout.buffer.write(media_bytes(a.print_media[0], int(a.print_media[1])))
         return
-    srv = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
-    srv.daemon_threads = True
-    srv.request_queue_size = 128
+    srv = Server(("127.0.0.1", a.port), Handler)
     srv.st = State(a)
     srv.scheme = "http"
     if a.tls_cert:
