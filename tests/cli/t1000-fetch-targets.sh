@@ -42,6 +42,15 @@ test_expect_success 'ground_truth: filter renamed to ground_truth_dataset_versio
     ! grep -q "ground_truth_dataset_version=" "$LOG"
 '
 
+test_expect_success 'items are exactly the jq item mapping of the raw records, for every target' '
+    for t in "assignment -f project=1" "task -f project=1" "ground_truth -f ground_truth_dataset_version=7"; do
+        sx-fetch -t $t > items && sx-fetch -t $t --raw > raw &&
+        case $t in assignment*) m="{id: .id, files: .file, data: .data}" ;;
+                   *) m="{id: .id, files: (.data_unit.files | to_entries[0].value), data: .data}" ;; esac &&
+        grep -v "^{\"sx\"" raw | jq -c "$m" > want && grep -v "^{\"sx\"" items > got && cmp want got || return 1
+    done
+'
+
 test_expect_success '--raw writes the backend records unchanged' '
     sx-fetch -f project=1 --raw > out &&
     sed -n 2p out | jq -e ".file.url and .status == \"completed\" and .project == 1 and (has(\"files\") | not)" &&

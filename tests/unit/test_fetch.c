@@ -331,6 +331,85 @@ static void test_dataset(void)
     CHECK(system(cmd) == 0);
 }
 
+static int scans(const char *s)
+{
+    const char *e = s + strlen(s), *end = sx_json_scan(s, e);
+    return end == e;
+}
+
+static void test_json_scan(void)
+{
+    CHECK(scans("{\"a\": [1, -2.5e+3, true, false, null, \"x\\u00e9\\n\"], \"b\": {}}"));
+    CHECK(scans(" [ ] ") == 0); /* trailing space is not part of the value */
+    CHECK(scans("\"caf\xc3\xa9\""));
+    CHECK(!scans("{\"a\": 1,}"));
+    CHECK(!scans("[1 2]"));
+    CHECK(!scans("{\"a\" 1}"));
+    CHECK(!scans("\"\\x\""));
+    CHECK(!scans("\"a\tb\""));          /* raw control character */
+    CHECK(!scans("\"\xc3\""));            /* cut UTF-8 */
+    CHECK(!scans("01"));
+    CHECK(!scans("1."));
+    CHECK(!scans("tru"));
+    CHECK(!scans("{\"a\": "));
+    CHECK(!scans("<html>"));
+    const char *o = "{ \"a\" : 1, \"b\": { \"c\": [1, 2] }, \"a\": \"last\" }";
+    const char *v;
+    size_t vl;
+    CHECK(sx_json_member(o, strlen(o), "a", &v, &vl) == 1 && vl == 6 && strncmp(v, "\"last\"", 6) == 0);
+    CHECK(sx_json_member(o, strlen(o), "b", &v, &vl) == 1 && v[0] == '{');
+    char out[64];
+    size_t n = sx_json_compact(v, vl, out);
+    CHECK(n == 11 && strncmp(out, "{\"c\":[1,2]}", n) == 0);
+    CHECK(sx_json_member(o, strlen(o), "zz", &v, &vl) == 0);
+    CHECK(sx_json_member("{\"a\\u0062\": 1}", 13, "ab", &v, &vl) == -1);
+    CHECK(sx_json_first(o, strlen(o), &v, &vl) == 1 && vl == 1 && *v == '1');
+    CHECK(sx_json_first("{}", 2, &v, &vl) == 0);
+    const char *sp = "{\"s\": \"a b\\\" c\"}";
+    n = sx_json_compact(sp, strlen(sp), out);
+    CHECK(n == strlen(sp) - 1 && strncmp(out, "{\"s\":\"a b\\\" c\"}", n) == 0);
+}
+
+/* the text path of a mapping gives what jq gives */
+static void same_as_jq(sx_target *t, const char *rec)
+{
+    char *buf = NULL;
+    size_t cap = 0;
+    long n = sx_target_map_text(t, rec, strlen(rec), &buf, &cap);
+    jv item = sx_target_map(t, jv_parse(rec));
+    if (n < 0) {
+        CHECK(!jv_is_valid(item)); /* the text path gives up only where jq fails */
+    } else {
+        jv dumped = jv_dump_string(item, 0);
+        CHECK((size_t)n == strlen(jv_string_value(dumped)) && memcmp(buf, jv_string_value(dumped), (size_t)n) == 0);
+        if ((size_t)n != strlen(jv_string_value(dumped)) || memcmp(buf, jv_string_value(dumped), (size_t)n) != 0)
+            printf("#   text %.*s\n#   jq   %s\n", (int)n, buf, jv_string_value(dumped));
+        item = dumped;
+    }
+    jv_free(item);
+    free(buf);
+}
+
+static void test_map_text(void)
+{
+    char err[256];
+    sx_target *a = sx_target_open("assignment", NULL, err, sizeof err);
+    sx_target *g = sx_target_open("ground_truth", NULL, err, sizeof err);
+    same_as_jq(a, "{\"id\": 7, \"file\": {\"url\": \"u\", \"w\": 3}, \"data\": {\"x\": [1, 2]}}");
+    same_as_jq(a, "{\"id\": 7}");
+    same_as_jq(a, "{ \"data\" : null , \"id\" : \"s\\\"q\" , \"file\" : [ ] }");
+    same_as_jq(g, "{\"id\": 1, \"data\": {}, \"data_unit\": {\"files\": {\"image_1\": {\"url\": \"a\"}, \"image_2\": 2}}}");
+    same_as_jq(g, "{\"id\": 1, \"data_unit\": {\"files\": {}}}");
+    same_as_jq(g, "{\"id\": 1, \"data\": {}}");                   /* no data_unit: jq fails */
+    same_as_jq(g, "{\"id\": 1, \"data_unit\": 5}");               /* not an object: jq fails */
+    char *buf = NULL;
+    size_t cap = 0;
+    CHECK(sx_target_map_text(g, "{\"id\": 1, \"data\": {}}", 22, &buf, &cap) == -1);
+    free(buf);
+    sx_target_free(a);
+    sx_target_free(g);
+}
+
 int main(void)
 {
     RUN(test_filter_pairs);
@@ -343,5 +422,7 @@ int main(void)
     RUN(test_auth_headers);
     RUN(test_shard_total);
     RUN(test_dataset);
+    RUN(test_json_scan);
+    RUN(test_map_text);
     return UNIT_DONE();
 }
