@@ -1,5 +1,7 @@
 #include "sx_dataset.h"
 
+#include "sx_imgsize.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -253,6 +255,11 @@ int sx_dataset_next(sx_dataset *d, jv *item, char *err, size_t errlen)
         const char *base = strrchr(e->image, '/');
         files = jv_object_set(files, jv_string("path"), jv_string(e->image));
         files = jv_object_set(files, jv_string("file_name_original"), jv_string(base ? base + 1 : e->image));
+        unsigned w, h;
+        if (sx_imgsize_file(e->image, &w, &h) == 0) {
+            files = jv_object_set(files, jv_string("width"), jv_number(w));
+            files = jv_object_set(files, jv_string("height"), jv_number(h));
+        }
     }
     jv it = jv_object();
     it = jv_object_set(it, jv_string("id"), jv_string(e->stem));

@@ -8,11 +8,12 @@
  * (train, valid, test), then in sorted file-name order (bytewise), as
  *
  *   {"id": "<stem>", "files": {"path": "<absolute path of the image>",
- *    "file_name_original": "<image name>"}, "data": <the JSON file>,
- *    "split": "train"}
+ *    "file_name_original": "<image name>", "width": W, "height": H},
+ *    "data": <the JSON file>, "split": "train"}
  *
- * (`split` only when the dataset has splits; `files` is {} when no image has
- * the stem). The listing is made once at open time (names only); each JSON
+ * (`split` only when the dataset has splits; `width` and `height` when the
+ * image is a PNG or JPEG whose header says them; `files` is {} when no image
+ * has the stem). The listing is made once at open time (names only); each JSON
  * file is read when its item is asked for.
  */
 #ifndef SX_DATASET_H
