@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# sx-save downloading 2,000 files of 50 KB from the fake backend, which adds
+# 20 ms to every media request: `sx-save --jobs 16` beside one-at-a-time
+# (`sx-save --jobs 1`) and beside `curl --parallel --parallel-max 16` on the
+# same URL list. Then sx-save's peak memory for a small file and for a 1 GB
+# file (file:// URLs): it must not grow with the file.
+#   SX_BUILD=build-save bash tests/bench/save.sh
+#   SAVE_BENCH_FILES=500 … for a quicker run
+. "$(dirname "$0")/lib.sh"
+
+FAKE=$SX_ROOT/tests/fake_backend.py
+N=${SAVE_BENCH_FILES:-2000}
+SIZE=51200
+pids=()
+cleanup() {
+    local p
+    for p in "${pids[@]+"${pids[@]}"}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+    rm -rf "$BENCH_DATA/save"
+}
+trap cleanup EXIT
+
+out=$BENCH_DATA/.fake-port.$$
+python3 "$FAKE" --media-delay-ms 20 >"$out" 2>/dev/null &
+pids+=($!)
+port=
+for i in $(seq 1 100); do port=$(head -1 "$out" 2>/dev/null); [ -n "$port" ] && break; sleep 0.05; done
+rm -f "$out"
+[ -n "$port" ] || { echo "fake backend did not start" >&2; exit 1; }
+host=http://127.0.0.1:$port
+
+rm -rf "$BENCH_DATA/save" && mkdir -p "$BENCH_DATA/save"
+W=$(cd "$BENCH_DATA/save" && pwd)
+{
+    echo "{\"sx\":\"meta\",\"total\":$N}"
+    for i in $(seq 1 "$N"); do
+        printf '{"sx":"file","path":"img/%d.jpg","url":"%s/media/b%d.jpg?size=%d","item":%d}\n' "$i" "$host" "$i" "$SIZE" "$i"
+    done
+    echo "{\"sx\":\"end\",\"count\":$N}"
+} >"$W/in.ndjson"
+: >"$W/curl.cfg"
+for i in $(seq 1 "$N"); do
+    printf 'url = "%s/media/b%d.jpg?size=%d"\noutput = "%s/curl/%d.jpg"\n' "$host" "$i" "$SIZE" "$W" "$i" >>"$W/curl.cfg"
+done
+
+measure sx16 "rm -rf '$W/o16'; sx-save -q --jobs 16 -o '$W/o16' <'$W/in.ndjson' >/dev/null"
+n=$(find "$W/o16/img" -type f | wc -l)
+[ "$n" = "$N" ] || { echo "sx-save --jobs 16 wrote $n of $N files" >&2; exit 1; }
+measure sx16ns "rm -rf '$W/o16'; sx-save -q --jobs 16 --no-sync -o '$W/o16' <'$W/in.ndjson' >/dev/null"
+measure curl16 "rm -rf '$W/curl'; mkdir -p '$W/curl'; curl -s --no-progress-meter --fail --parallel --parallel-max 16 -K '$W/curl.cfg' 2>/dev/null"
+runs=$BENCH_RUNS
+BENCH_RUNS=1   # 2,000 x 20 ms: once is enough
+measure sx1 "rm -rf '$W/o1'; sx-save -q --jobs 1 -o '$W/o1' <'$W/in.ndjson' >/dev/null"
+BENCH_RUNS=$runs
+
+bytes=$((N * SIZE))
+printf '%d files of %d KB, fake backend adding 20 ms per file (best of %s; one-at-a-time run once)\n' "$N" $((SIZE / 1024)) "$BENCH_RUNS"
+printf '  %-34s %8ss %6s MB/s %8s KiB peak\n' "sx-save --jobs 16" "$T_sx16" "$(rate $bytes $T_sx16)" "$M_sx16"
+printf '  %-34s %8ss %6s MB/s %8s KiB peak\n' "sx-save --jobs 16 --no-sync" "$T_sx16ns" "$(rate $bytes $T_sx16ns)" "$M_sx16ns"
+printf '  %-34s %8ss %6s MB/s %8s KiB peak\n' "curl --parallel --parallel-max 16" "$T_curl16" "$(rate $bytes $T_curl16)" "$M_curl16"
+printf '  %-34s %8ss %6s MB/s %8s KiB peak\n' "sx-save --jobs 1 (one at a time)" "$T_sx1" "$(rate $bytes $T_sx1)" "$M_sx1"
+printf '  speed-up over one at a time: %sx (target >= 10x)\n' "$(ratio $T_sx1 $T_sx16)"
+printf '  time against curl --parallel:  %sx (target <= 1.5x)\n' "$(ratio $T_sx16 $T_curl16)"
+
+# flat memory: a small file against a 1 GB file
+head -c 1024 /dev/urandom >"$W/small.bin"
+head -c $((1 << 30)) /dev/zero >"$W/big.bin"
+for f in small big; do
+    printf '{"sx":"file","path":"%s.bin","url":"file://%s/%s.bin","item":1}\n{"sx":"end","count":1}\n' "$f" "$W" "$f" >"$W/$f.ndjson"
+done
+BENCH_RUNS=1
+measure small "rm -rf '$W/os'; sx-save -q -o '$W/os' <'$W/small.ndjson' >/dev/null"
+measure big "rm -rf '$W/ob'; sx-save -q -o '$W/ob' <'$W/big.ndjson' >/dev/null"
+BENCH_RUNS=$runs
+[ "$(stat -c %s "$W/ob/big.bin")" = $((1 << 30)) ] || { echo "the 1 GB file was not written whole" >&2; exit 1; }
+printf 'peak memory, one download: 1 KB file %s KiB, 1 GB file %s KiB (ratio %s; %ss for 1 GB, %s MB/s)\n' \
+    "$M_small" "$M_big" "$(ratio $M_big $M_small)" "$T_big" "$(rate $((1 << 30)) $T_big)"
