@@ -108,6 +108,14 @@ save_test 'only http, https and file URLs are fetched' '
     assert_grep "only http, https and file" out/error_file_list.json
 '
 
+save_test 'a full disk during a download (ulimit -f) rolls back the export' '
+    { url small.jpg 1000 "" 1; url large.jpg 400000 "" 2; echo "{\"sx\":\"end\",\"count\":2}"; } >in
+    (ulimit -f 200; expect_code 1 sx-save -o out <in >/dev/null 2>err)
+    assert_grep "large.jpg.: File too large" err
+    assert_grep "rolled back" err
+    test ! -e out
+'
+
 for sig in INT TERM; do
     case $sig in INT) code=130 ;; TERM) code=143 ;; esac
     save_test "SIG$sig mid-download rolls back, leaves no temporary file" '
