@@ -70,6 +70,19 @@ save_test 'a flaky server (503 twice) is retried until the file arrives' '
     test ! -e out/error_file_list.json
 '
 
+save_test 'Retry-After is honoured (a server of its own: the fake sends none for media)' '
+    python3 "$TEST_DATA/save/retry-after-server.py" 2 >port &
+    spid=$!
+    trap "kill $spid" EXIT
+    wait_for port; sleep 0.2
+    printf "{\"sx\":\"file\",\"path\":\"r\",\"url\":\"http://127.0.0.1:%s/r\"}\n{\"sx\":\"end\",\"count\":0}\n" "$(head -n 1 port)" >in
+    t0=$(date +%s%N)
+    sx-save --retries 1 -o out <in >/dev/null
+    t1=$(date +%s%N)
+    assert_eq ok "$(cat out/r)"
+    test $(( (t1 - t0) / 1000000 )) -ge 1900
+'
+
 save_test 'a body cut short is continued with range requests' '
     url cut.jpg 100000 fault=cut >in; echo "{\"sx\":\"end\",\"count\":1}" >>in
     sx-save --retries 3 -o out <in >stdout
