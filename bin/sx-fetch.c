@@ -15,7 +15,7 @@
 #include <string.h>
 
 static const char help[] =
-    "Usage: sx-fetch [OPTIONS] [-f KEY=VALUE]...\n"
+    "usage: sx-fetch [OPTIONS] [-f KEY=VALUE]...\n"
     "       sx-fetch --dir DATASET [OPTIONS]\n"
     "       sx-fetch --list-targets [--target-file FILE]\n"
     "\n"

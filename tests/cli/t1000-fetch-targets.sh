@@ -131,7 +131,7 @@ test_expect_success 'a project that does not exist: exit 3 with path and reason,
 '
 
 test_expect_success '--help and --version on stdout, exit 0' '
-    sx-fetch --help > out && assert_grep "^Usage: sx-fetch" out && assert_grep "[-]-shard I/N" out &&
+    sx-fetch --help > out && assert_grep "^usage: sx-fetch" out && assert_grep "[-]-shard I/N" out &&
     assert_grep "[-]-token-file" out && assert_grep "Examples:" out &&
     sx-fetch --version > out && assert_grep "^sx-fetch (sx) " out
 '
