@@ -38,7 +38,8 @@ K requests for that exact path+query answer 503).
 
 Listing faults (options), each firing once unless given as P:K (K times, 0 =
 always): --slow-page P (sleeps --slow-ms), --cut-page P, --bad-json-page P,
---html-page P, --no-results-page P, --not-found-page P. --fail-first K makes
+--html-page P, --no-results-page P, --not-found-page P, --reset-page P (the
+connection is reset, no answer). --fail-first K makes
 the first K listing requests answer --fail-status (503) with --retry-after V
 when given. --grow-after-page P adds --grow-by G items once page P was served.
 --foreign-next makes next URLs point to another host. --tls-cert and --tls-key
@@ -52,10 +53,12 @@ proxy) is served too, so a second instance can stand for a proxy.
 """
 import argparse
 import gzip
+import io
 import hashlib
 import json
 import random
 import socket
+import struct
 import sys
 import threading
 import time
@@ -139,7 +142,8 @@ class State:
         self.cache = {}
         self.grown = False
         self.faults = {}
-        for name in ("slow_page", "cut_page", "bad_json_page", "html_page", "no_results_page", "not_found_page"):
+        for name in ("slow_page", "cut_page", "bad_json_page", "html_page", "no_results_page", "not_found_page",
+                     "reset_page"):
             v = getattr(a, name)
             self.faults[name] = Fault(v) if v else None
         self.logf = None
@@ -278,6 +282,13 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(a.delay_ms / 1000.0)
         if st.fault("slow_page", page):
             time.sleep(a.slow_ms / 1000.0)
+        if st.fault("reset_page", page):
+            # no answer: the connection is reset (RST, SO_LINGER 0)
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.finish_log(0, "reset")
+            self.close_connection = True
+            self.wfile = io.BytesIO()  # nothing more is written to the socket
+            return
         if st.fault("not_found_page", page):
             return self.send_json(404, {"detail": "Not found."})
         count = st.items
@@ -425,6 +436,7 @@ def main():
     p.add_argument("--html-page")
     p.add_argument("--no-results-page")
     p.add_argument("--not-found-page")
+    p.add_argument("--reset-page", help="reset the connection instead of answering page P")
     p.add_argument("--grow-after-page", type=int, default=0)
     p.add_argument("--grow-by", type=int, default=37)
     p.add_argument("--foreign-next", action="store_true")

@@ -51,6 +51,13 @@ test_expect_success 'a cut body (Content-Length not reached) is retried; no page
     assert_eq "" "$(grep -v "enc=cut" "$LOG" | awk "\$3 == 200 {print \$2}" | sort | uniq -d)" twice
 '
 
+fake_backend_start --items 23 --log "$LOG" --reset-page 4:2
+test_expect_success 'a connection reset without an answer is retried' '
+    $F > out 2> err && ids_ok out 23 && test ! -s err &&
+    assert_eq 2 "$(grep -c "page=4 0 .*enc=reset" "$LOG")" resets &&
+    assert_eq 1 "$(grep -c "page=4 200" "$LOG")" "page 4 answers"
+'
+
 fake_backend_start --items 23 --log "$LOG" --bad-json-page 2
 test_expect_success 'a page whose JSON does not parse is retried, never skipped' '
     $F > out && ids_ok out 23 &&
