@@ -191,7 +191,11 @@ static int coco_item(void *ctx, sx_conv *cv, const sx_conv_item *it)
         if (a->tool == SX_DM_KEYPOINT)
             continue;
         size_t mark = b->len;
-        sx_sb_printf(b, "A %d %llu ", c->cls[i], (unsigned long long)image_id);
+        sx_sb_puts(b, "A ");
+        sx_sb_i64(b, c->cls[i]);
+        sx_sb_putc(b, ' ');
+        sx_sb_u64(b, image_id);
+        sx_sb_putc(b, ' ');
         if (a->tool == SX_DM_BOX) {
             double x0 = clamp(a->x, 0, W), y0 = clamp(a->y, 0, H);
             double x1 = clamp(a->x + a->w, 0, W), y1 = clamp(a->y + a->h, 0, H);
@@ -252,7 +256,9 @@ static int coco_item(void *ctx, sx_conv *cv, const sx_conv_item *it)
                 }
                 continue;
             }
-            sx_sb_printf(&tok, " %d:", c->cls[i]);
+            sx_sb_putc(&tok, ' ');
+            sx_sb_i64(&tok, c->cls[i]);
+            sx_sb_putc(&tok, ':');
             sx_sb_num(&tok, a->x);
             sx_sb_putc(&tok, ':');
             sx_sb_num(&tok, a->y);

@@ -163,6 +163,8 @@ struct sx_conv {
     sx_textout *open_text;    /* the one big file being written, if any */
 };
 
+static void fkeys_init(void);
+
 struct sx_textout {
     sx_conv *cv;
     char *path;
@@ -187,6 +189,7 @@ sx_conv *sx_conv_new(const sx_conv_opts *o, const sx_conv_ops *ops, sx_writer *w
     cv->dm = sx_dm_new();
     cv->bloom = calloc(BLOOM_BITS / 8, 1);
     cv->cur_id = jv_null();
+    fkeys_init();
     if (!cv->dm || !cv->bloom) {
         sx_conv_free(cv);
         return NULL;
@@ -454,6 +457,43 @@ int sx_textout_end(sx_textout *t)
     return rc;
 }
 
+/* ---- field access with keys made once (no allocation per lookup) ---- */
+
+enum { F_ID, F_DATA, F_FILES, F_SPLIT, F_URL, F_PATH, F_NAME, F_WIDTH, F_HEIGHT, F_SIZE, F_SHA, F_N };
+static const char *const fnames[F_N] = {"id", "data", "files", "split", "url", "path", "file_name_original",
+                                        "width", "height", "size", "sha256"};
+static jv fkeys[F_N];
+
+static void fkeys_init(void)
+{
+    if (jv_is_valid(fkeys[0]) && jv_get_kind(fkeys[0]) == JV_KIND_STRING)
+        return;
+    for (int i = 0; i < F_N; i++)
+        fkeys[i] = jv_string(fnames[i]);
+}
+
+/* A borrowed field: invalid when absent or obj is not an object. */
+static jv fget(jv obj, int k)
+{
+    if (jv_get_kind(obj) != JV_KIND_OBJECT)
+        return jv_invalid();
+    jv v = jv_object_get(jv_copy(obj), jv_copy(fkeys[k]));
+    jv_free(v); /* obj keeps it alive */
+    return v;
+}
+
+static const char *fstr(jv obj, int k)
+{
+    jv v = fget(obj, k);
+    return jv_get_kind(v) == JV_KIND_STRING ? jv_string_value(v) : NULL;
+}
+
+static double fnum(jv obj, int k, double dflt)
+{
+    jv v = fget(obj, k);
+    return jv_get_kind(v) == JV_KIND_NUMBER ? jv_number_value(v) : dflt;
+}
+
 /* ---- names ---- */
 
 static uint64_t bloom_hash(const char *split, const char *stem, size_t n, uint64_t *h2)
@@ -516,11 +556,11 @@ static void put_safe(sx_strbuf *b, const char *s, size_t n)
 /* Chooses the item's image name into cv->name; sets *stem_len. */
 static void choose_name(sx_conv *cv, jv files, const char *split, const char *idtext, size_t *stem_len)
 {
-    const char *src = sx_get_str(files, "file_name_original");
+    const char *src = fstr(files, F_NAME);
     if (!src || !*src)
-        src = sx_get_str(files, "path");
+        src = fstr(files, F_PATH);
     if (!src || !*src)
-        src = sx_get_str(files, "url");
+        src = fstr(files, F_URL);
     const char *p = idtext;
     size_t n = strlen(idtext);
     if (src) {
@@ -587,8 +627,8 @@ static int image_record(sx_conv *cv, const sx_conv_item *it)
 {
     if (cv->o.images == SX_IMG_NONE)
         return 0;
-    const char *url = sx_get_str(it->files, "url");
-    const char *local = sx_get_str(it->files, "path");
+    const char *url = fstr(it->files, F_URL);
+    const char *local = fstr(it->files, F_PATH);
     if (!url && !local)
         return 0;
     sx_img_mode m = cv->o.images;
@@ -608,12 +648,12 @@ static int image_record(sx_conv *cv, const sx_conv_item *it)
         if (m == SX_IMG_LINK || m == SX_IMG_AUTO)
             sx_sb_puts(&cv->rec, ",\"link\":true");
     }
-    double size = sx_get_num(it->files, "size", -1);
+    double size = fnum(it->files, F_SIZE, -1);
     if (size >= 0 && size == floor(size)) {
         sx_sb_puts(&cv->rec, ",\"size\":");
         sx_sb_u64(&cv->rec, (unsigned long long)size);
     }
-    const char *sha = sx_get_str(it->files, "sha256");
+    const char *sha = fstr(it->files, F_SHA);
     if (sha) {
         sx_sb_puts(&cv->rec, ",\"sha256\":");
         sx_sb_json_cstr(&cv->rec, sha);
@@ -625,9 +665,9 @@ static int image_record(sx_conv *cv, const sx_conv_item *it)
 
 /* ---- items ---- */
 
-static int positive(jv obj, const char *k, double *out)
+static int positive(jv obj, int k, double *out)
 {
-    double d = sx_get_num(obj, k, NAN);
+    double d = fnum(obj, k, NAN);
     if (!isfinite(d))
         return 0;
     *out = d;
@@ -639,25 +679,27 @@ static int convert_item(sx_conv *cv, jv rec)
 {
     sx_conv_item it = {.rec = rec, .split = ""};
     char idtext[64];
-    it.id = sx_item_id(rec); /* a new reference: freed below */
-    jv_free(it.id);          /* rec keeps it alive */
+    it.id = fget(rec, F_ID);
+    if (!jv_is_valid(it.id))
+        it.id = jv_null();
     cv->cur_id = it.id;
     if (jv_get_kind(it.id) == JV_KIND_NULL)
         return sx_conv_item_fail(cv, "not an item (no id)");
-    jv data = jv_object_get(jv_copy(rec), jv_string("data"));
-    int has_data = jv_is_valid(data);
-    jv_free(data);
-    if (!has_data)
+    jv data = fget(rec, F_DATA);
+    if (!jv_is_valid(data))
         return sx_conv_item_fail(cv, "not an item (no data)");
     it.data = data;
     if (jv_get_kind(data) == JV_KIND_NULL)
         return sx_conv_item_fail(cv, "data is Null");
-    jv files = jv_object_get(jv_copy(rec), jv_string("files"));
-    jv_free(files);
+    jv files = fget(rec, F_FILES);
     it.files = jv_is_valid(files) ? files : jv_null();
     if (jv_get_kind(it.id) == JV_KIND_STRING)
         snprintf(idtext, sizeof idtext, "%s", jv_string_value(it.id));
-    else if (jv_get_kind(it.id) == JV_KIND_NUMBER)
+    else if (jv_get_kind(it.id) == JV_KIND_NUMBER && jv_number_value(it.id) == floor(jv_number_value(it.id)) &&
+             fabs(jv_number_value(it.id)) < 1e15) {
+        sx_strbuf t = {idtext, 0, sizeof idtext, 0};
+        sx_sb_i64(&t, (long long)jv_number_value(it.id));
+    } else if (jv_get_kind(it.id) == JV_KIND_NUMBER)
         snprintf(idtext, sizeof idtext, "%.17g", jv_number_value(it.id));
     else
         return sx_conv_item_fail(cv, "not an item (id is %s)", jv_kind_name(jv_get_kind(it.id)));
@@ -666,7 +708,7 @@ static int convert_item(sx_conv *cv, jv rec)
     if (cv->o.split) {
         it.split = sx_split_pick(cv->o.split, idtext, strlen(idtext));
     } else {
-        const char *s = sx_get_str(rec, "split");
+        const char *s = fstr(rec, F_SPLIT);
         if (s && *s) {
             if (!sx_split_name_ok(s))
                 return sx_conv_item_fail(cv, "split '%s' is not a safe directory name", s);
@@ -680,19 +722,19 @@ static int convert_item(sx_conv *cv, jv rec)
     }
     double w = 0, h = 0;
     int have = 0;
-    if (positive(it.files, "width", &w) && positive(it.files, "height", &h)) {
+    if (positive(it.files, F_WIDTH, &w) && positive(it.files, F_HEIGHT, &h)) {
         have = 1;
     } else if (it.dm && it.dm->width != 0 && it.dm->height != 0) {
         w = it.dm->width, h = it.dm->height, have = 1;
-    } else if (cv->o.need_size && sx_get_str(it.files, "path")) {
+    } else if (cv->o.need_size && fstr(it.files, F_PATH)) {
         unsigned iw, ih;
-        if (sx_imgsize_file(sx_get_str(it.files, "path"), &iw, &ih) == 0)
+        if (sx_imgsize_file(fstr(it.files, F_PATH), &iw, &ih) == 0)
             w = iw, h = ih, have = 1;
     }
     if (cv->o.need_size) {
         if (!have)
             return sx_conv_item_fail(cv, "image size unknown (no files.width/height, none in the data%s)",
-                                     sx_get_str(it.files, "path") ? ", no readable PNG/JPEG header" : "");
+                                     fstr(it.files, F_PATH) ? ", no readable PNG/JPEG header" : "");
         if (!(w >= 1 && h >= 1) || w > SX_DM_COORD_MAX || h > SX_DM_COORD_MAX || w != floor(w) || h != floor(h))
             return sx_conv_item_fail(cv, "image size %gx%g is not a positive whole number of pixels", w, h);
     }

@@ -65,14 +65,27 @@ void sx_sb_printf(sx_strbuf *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
+static const char digits2[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
 void sx_sb_u64(sx_strbuf *b, unsigned long long v)
 {
     char tmp[24];
     int i = sizeof tmp;
-    do {
-        tmp[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
+    while (v >= 100) {
+        unsigned d = (unsigned)(v % 100) * 2;
+        v /= 100;
+        tmp[--i] = digits2[d + 1];
+        tmp[--i] = digits2[d];
+    }
+    if (v >= 10) {
+        tmp[--i] = digits2[v * 2 + 1];
+        tmp[--i] = digits2[v * 2];
+    } else {
+        tmp[--i] = (char)('0' + v);
+    }
     sx_sb_put(b, tmp + i, sizeof tmp - (size_t)i);
 }
 
@@ -106,14 +119,16 @@ static void put_micro(sx_strbuf *b, long long m, int trim)
         m = -m;
     }
     sx_sb_u64(b, (unsigned long long)(m / 1000000));
-    long long f = m % 1000000;
+    unsigned f = (unsigned)(m % 1000000);
     if (trim && f == 0)
         return;
-    char d[8];
+    char d[7];
     d[0] = '.';
-    for (int i = 6; i >= 1; i--) {
-        d[i] = (char)('0' + f % 10);
-        f /= 10;
+    for (int i = 5; i >= 1; i -= 2) {
+        unsigned q = (f % 100) * 2;
+        f /= 100;
+        d[i] = digits2[q];
+        d[i + 1] = digits2[q + 1];
     }
     size_t n = 7;
     if (trim)
@@ -162,6 +177,13 @@ void sx_sb_num(sx_strbuf *b, double v)
         sx_sb_put(b, tmp, n);
 }
 
+/* 1 for the bytes a JSON string must escape */
+static const unsigned char json_esc[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
+};
+
 void sx_sb_json_str(sx_strbuf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
@@ -171,7 +193,7 @@ void sx_sb_json_str(sx_strbuf *b, const char *s, size_t n)
     size_t i = 0;
     while (i < n) {
         size_t j = i;
-        while (j < n && (unsigned char)s[j] >= 0x20 && s[j] != '"' && s[j] != '\\')
+        while (j < n && !json_esc[(unsigned char)s[j]])
             j++;
         sx_sb_put(b, s + i, j - i);
         if (j == n)

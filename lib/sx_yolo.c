@@ -127,9 +127,11 @@ static int render_file(sx_yolo *y, sx_conv *cv, const char *path, const char *it
         const char *nl = memchr(p, '\n', (size_t)(e - p));
         if (!nl)
             nl = e;
-        char *q;
-        long cls = strtol(p, &q, 10);
-        sx_sb_u64(o, (unsigned long long)sx_classmap_final(y->cm, (int)cls));
+        const char *q = p;
+        int cls = 0;
+        while (q < nl && *q >= '0' && *q <= '9')
+            cls = cls * 10 + (*q++ - '0');
+        sx_sb_u64(o, (unsigned long long)sx_classmap_final(y->cm, cls));
         const char *bar = memchr(q, '|', (size_t)(nl - q));
         if (!bar) {
             sx_sb_put(o, q, (size_t)(nl - q));
@@ -273,7 +275,7 @@ static int yolo_item(void *ctx, sx_conv *cv, const sx_conv_item *it)
             continue;
         double x0 = clamp(a->x, 0, W), y0 = clamp(a->y, 0, H);
         double x1 = clamp(a->x + a->w, 0, W), y1 = clamp(a->y + a->h, 0, H);
-        sx_sb_printf(b, "%d", y->cls[i]);
+        sx_sb_i64(b, y->cls[i]);
         if (y->o.task == SX_YOLO_SEGMENT) {
             if (a->tool == SX_DM_POLYGON) {
                 const double *p = dm->pts + 2 * a->pt;
@@ -293,7 +295,9 @@ static int yolo_item(void *ctx, sx_conv *cv, const sx_conv_item *it)
             sx_sb_puts(b, " |");
             for (size_t k = 0; k < dm->n; k++)
                 if (dm->ann[k].tool == SX_DM_KEYPOINT && y->owner[k] == (int)i) {
-                    sx_sb_printf(b, " %d:", y->cls[k]);
+                    sx_sb_putc(b, ' ');
+                    sx_sb_i64(b, y->cls[k]);
+                    sx_sb_putc(b, ':');
                     sx_sb_fixed6(b, dm->ann[k].x / W);
                     sx_sb_putc(b, ':');
                     sx_sb_fixed6(b, dm->ann[k].y / H);
