@@ -276,20 +276,30 @@ static int parse_projection(const char *prog, struct proj_field *proj)
     }
 }
 
+/* Makes *buf (of *cap bytes) hold at least `need` bytes. */
+static int grow(char **buf, size_t *cap, size_t need)
+{
+    if (*cap >= need)
+        return 0;
+    size_t n = *cap ? *cap : 4096;
+    while (n < need)
+        n *= 2;
+    char *b = realloc(*buf, n);
+    if (!b)
+        return -1;
+    *buf = b;
+    *cap = n;
+    return 0;
+}
+
 long sx_target_map_text(const sx_target *t, const char *rec, size_t len, char **out, size_t *cap)
 {
     if (!t->nproj)
         return -1;
-    size_t need = len + 16 + (size_t)t->nproj * (PROJ_NAME + 8);
-    if (*cap < need) {
-        char *b = realloc(*out, need);
-        if (!b)
-            return -1;
-        *out = b;
-        *cap = need;
-    }
-    char *o = *out;
-    *o++ = '{';
+    size_t used = 0;
+    if (grow(out, cap, 2) < 0)
+        return -1;
+    (*out)[used++] = '{';
     for (int i = 0; i < t->nproj; i++) {
         const struct proj_field *f = &t->proj[i];
         const char *v = rec;
@@ -310,11 +320,14 @@ long sx_target_map_text(const sx_target *t, const char *rec, size_t len, char **
                 vl = 4;
             }
         }
-        o += sprintf(o, "%s\"%s\":", i ? "," : "", f->name);
-        o += sx_json_compact(v, vl, o);
+        /* a value may be picked twice: room for each as it comes */
+        if (grow(out, cap, used + vl + PROJ_NAME + 8) < 0)
+            return -1;
+        used += (size_t)sprintf(*out + used, "%s\"%s\":", i ? "," : "", f->name);
+        used += sx_json_compact(v, vl, *out + used);
     }
-    *o++ = '}';
-    return (long)(o - *out);
+    (*out)[used++] = '}';
+    return (long)used;
 }
 
 sx_target *sx_target_open(const char *name, const char *file, char *err, size_t errlen)

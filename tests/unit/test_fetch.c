@@ -406,6 +406,21 @@ static void test_map_text(void)
     size_t cap = 0;
     CHECK(sx_target_map_text(g, "{\"id\": 1, \"data\": {}}", 22, &buf, &cap) == -1);
     free(buf);
+    /* one big value picked several times */
+    char path[] = "/tmp/sx-test-target-XXXXXX";
+    int fd = mkstemp(path);
+    const char *txt = "{\"name\": \"t\", \"path\": \"x/\", \"item\": \"{a: .d, b: .d, c: .d, d, id: .i.j}\"}";
+    CHECK(fd >= 0 && write(fd, txt, strlen(txt)) == (ssize_t)strlen(txt));
+    close(fd);
+    sx_target *m = sx_target_open(NULL, path, err, sizeof err);
+    CHECK(m != NULL);
+    char big[20000];
+    int n = snprintf(big, sizeof big, "{\"d\": \"");
+    memset(big + n, 'x', 15000);
+    snprintf(big + n + 15000, sizeof big - (size_t)n - 15000, "\", \"i\": null}");
+    same_as_jq(m, big);
+    sx_target_free(m);
+    unlink(path);
     sx_target_free(a);
     sx_target_free(g);
 }
