@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,6 +36,8 @@ typedef struct sfile {
     char prev_sha[65];
     sx_sha256 sha;
     int64_t size;
+    int64_t want_size;           /* the record's size, or -1 */
+    char want_sha[65];           /* the record's sha256, or "" */
 } sfile;
 
 struct sx_export {
@@ -262,6 +265,7 @@ static sfile *sfile_new(sx_export *e, const char *path, jv item, int cat)
     f->item = item;
     f->cat = cat;
     f->parentfd = f->fd = -1;
+    f->want_size = -1;
     sx_sha256_init(&f->sha);
     return f;
 }
@@ -369,6 +373,14 @@ static int sfile_write(sfile *f, const void *p, size_t n)
 static int sfile_publish(sfile *f, const char *sha, const char **why)
 {
     sx_export *e = f->e;
+    if (f->want_size >= 0 && f->size != f->want_size) {
+        *why = "the size differs from the record's";
+        return 1;
+    }
+    if (f->want_sha[0] && strcasecmp(f->want_sha, sha)) {
+        *why = "the sha256 differs from the record's";
+        return 1;
+    }
     if (f->fd >= 0) {
         if (!e->o->no_sync && fsync(f->fd) < 0) {
             fail(e, e->lineno, "cannot write '%s': %s", f->path, strerror(errno));
@@ -684,6 +696,9 @@ static int on_file(sx_export *e, jv rec)
         rc = -1;
         goto out;
     }
+    f->want_size = opt_size(rec);
+    if (sx_get_str(rec, "sha256"))
+        snprintf(f->want_sha, sizeof f->want_sha, "%s", sx_get_str(rec, "sha256"));
     const char *whyp = NULL;
     if (is_text) {
         int r = sfile_begin(f, 1, &whyp);

@@ -55,6 +55,22 @@ save_test 'src records are copied; --link hard-links; move hands the file over' 
     check_manifest linked --committed
 '
 
+save_test 'size and sha256 of text and src records are checked when given' '
+    printf "pixels" >img.bin
+    sha=$(printf "hello" | sha256sum | cut -c1-64)
+    printf "%s\n" "{\"sx\":\"file\",\"path\":\"good.txt\",\"text\":\"hel\",\"sha256\":\"$sha\",\"size\":5,\"item\":1}" \
+        "{\"sx\":\"file\",\"path\":\"good.txt\",\"text\":\"lo\",\"append\":true}" \
+        "{\"sx\":\"file\",\"path\":\"bad.txt\",\"text\":\"hellO\",\"sha256\":\"$sha\",\"item\":2}" \
+        "{\"sx\":\"file\",\"path\":\"img.bin\",\"src\":\"$PWD/img.bin\",\"size\":7,\"item\":3}" \
+        "{\"sx\":\"end\",\"count\":3}" >in
+    sx-save -o out <in >/dev/null
+    assert_eq hello "$(cat out/good.txt)"
+    test ! -e out/bad.txt && test ! -e out/img.bin
+    assert_grep "sha256 differs" out/error_file_list.json
+    assert_grep "size differs" out/error_file_list.json
+    check_manifest out --committed
+'
+
 save_test 'an existing non-empty DIR is refused; --force writes beside; --unique picks DIR(1)' '
     mkdir out && echo mine >out/keep
     expect_code 1 sx-save -o out <"$TRASH_ROOT/basic.ndjson" >/dev/null 2>err
