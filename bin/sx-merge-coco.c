@@ -1,0 +1,315 @@
+/* sx-merge-coco: merges the COCO files of the shards of one export. */
+#include "sx_cli.h"
+#include "sx_json.h"
+#include "sx_merge.h"
+#include "sx_spool.h"
+#include "sx_stream.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char usage_text[] =
+"usage: sx-merge-coco [options] SHARD...\n"
+"\n"
+"Merges the COCO exports of the shards of one export (export-coco --shard I/N,\n"
+"or sx-fetch --shard I/N | sx-convert-coco | sx-save) into one COCO file:\n"
+"image and annotation ids renumbered from 1 in shard order, categories unified\n"
+"by name (ids kept when the shards agree, else renumbered in name order), an\n"
+"image found in two shards (same sx_item, else same file_name) kept once, and\n"
+"two images with the same file_name told apart as stem_<sx_item>.ext.\n"
+"A SHARD is an export directory (its annotations.json, sx-shard.json and\n"
+"images/) or a COCO file (its sx-shard.json looked for beside it).\n"
+"\n"
+"Shards of different exports are refused and nothing is written: when the\n"
+"shards carry sx-shard.json (export-* --shard writes it), every shard must,\n"
+"and they must name the same format, target, source, filter and page size,\n"
+"the same N and each part once. Files are read as streams: memory holds the\n"
+"categories and one entry per image, not the annotations.\n"
+"\n"
+"options:\n"
+"  -o, --output FILE   write the merged COCO file to FILE, atomically (a\n"
+"                      temporary file renamed into place); default stdout\n"
+"      --records       write file records for sx-save instead: the merged\n"
+"                      annotations.json and every shard image under images/\n"
+"                      (renamed as above), then end:\n"
+"                        sx-merge-coco --records s1 s2 | sx-save --link -o DIR\n"
+"      --images-dir D  where a shard directory keeps its images (default images)\n"
+"      --partial       merge an incomplete set of shards (3 of 4)\n"
+"  -v, --verbose       print what was merged on stderr\n"
+"  -h, --help          this help\n"
+"      --version       the version\n"
+"\n"
+"exit status: 0 merged; 1 unreadable or malformed shard, shards of different\n"
+"exports, write error; 2 usage.\n"
+"\n"
+"examples:\n"
+"  sx-merge-coco -o merged.json part1/annotations.json part2/annotations.json\n"
+"  sx-merge-coco --records out.shards/* | sx-save --link -o out\n";
+
+struct opts {
+    const char *output, *images_dir;
+    int records, partial, verbose;
+    char **shards;
+    int nshards;
+};
+
+static void parse_options(struct opts *o, int argc, char **argv)
+{
+    enum { OPT_RECORDS = SX_OPT_FIRST_FREE, OPT_IMAGES_DIR, OPT_PARTIAL };
+    static const struct option longopts[] = {
+        {"output", required_argument, NULL, 'o'},
+        {"records", no_argument, NULL, OPT_RECORDS},
+        {"images-dir", required_argument, NULL, OPT_IMAGES_DIR},
+        {"partial", no_argument, NULL, OPT_PARTIAL},
+        {"verbose", no_argument, NULL, 'v'},
+        SX_COMMON_LONGOPTS,
+        {NULL, 0, NULL, 0}};
+    int c;
+    opterr = 0;
+    o->images_dir = "images";
+    while ((c = getopt_long(argc, argv, ":o:vh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'o': o->output = optarg; break;
+        case 'v': o->verbose = 1; break;
+        case OPT_RECORDS: o->records = 1; break;
+        case OPT_IMAGES_DIR: o->images_dir = optarg; break;
+        case OPT_PARTIAL: o->partial = 1; break;
+        case 'h': sx_help(usage_text);
+        case SX_OPT_VERSION: sx_version();
+        default: sx_bad_option(c, argv);
+        }
+    }
+    argc -= optind;
+    argv += optind;
+    if (argc < 1)
+        sx_usage_error("no shards given");
+    if (o->records && o->output && strcmp(o->output, "-"))
+        sx_usage_error("--records writes records to stdout, not to -o '%s'", o->output);
+    o->shards = argv;
+    o->nshards = argc;
+}
+
+static int is_dir(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int is_file(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* The directory of each shard (absolute), for --records. */
+struct run {
+    struct opts *o;
+    char **dirs;
+    sx_writer *rec;   /* --records: stdout */
+    sx_buf line;
+    FILE *out;        /* the merged file */
+    sx_spool *spool;  /* --records: the merged file */
+    uint64_t files;
+};
+
+static char *shard_dir(const char *arg, int isdir)
+{
+    char *copy = strdup(arg);
+    if (!copy)
+        sx_die(SX_EXIT_FAIL, "out of memory");
+    if (!isdir) {
+        char *slash = strrchr(copy, '/');
+        if (!slash)
+            strcpy(copy, ".");
+        else if (slash == copy)
+            copy[1] = 0;
+        else
+            *slash = 0;
+    }
+    char *abs = realpath(copy, NULL);
+    if (!abs)
+        sx_die(SX_EXIT_FAIL, "cannot read '%s': %s", copy, strerror(errno));
+    free(copy);
+    return abs;
+}
+
+static void add_shards(sx_merge *m, struct run *r)
+{
+    struct opts *o = r->o;
+    r->dirs = calloc((size_t)o->nshards, sizeof *r->dirs);
+    if (!r->dirs)
+        sx_die(SX_EXIT_FAIL, "out of memory");
+    for (int i = 0; i < o->nshards; i++) {
+        const char *a = o->shards[i];
+        int isdir = is_dir(a);
+        r->dirs[i] = shard_dir(a, isdir);
+        char json[PATH_MAX], marker[PATH_MAX];
+        if (isdir)
+            snprintf(json, sizeof json, "%s/annotations.json", a);
+        else
+            snprintf(json, sizeof json, "%s", a);
+        snprintf(marker, sizeof marker, "%s/sx-shard.json", r->dirs[i]);
+        if (!is_file(json))
+            sx_die(SX_EXIT_FAIL, "cannot read '%s': %s", json, isdir ? "no annotations.json in the shard" : strerror(errno ? errno : ENOENT));
+        if (sx_merge_add(m, json, is_file(marker) ? marker : NULL) < 0)
+            sx_die(SX_EXIT_FAIL, "%s", sx_merge_error(m));
+    }
+}
+
+static int write_file(void *ctx, const void *p, size_t n)
+{
+    struct run *r = ctx;
+    if (r->spool)
+        return sx_spool_write(r->spool, p, n);
+    return fwrite(p, 1, n, r->out) == n ? 0 : -1;
+}
+
+static int put_record(struct run *r)
+{
+    if (sx_writer_line(r->rec, r->line.p, r->line.len) < 0)
+        sx_write_failed("stdout");
+    r->line.len = 0;
+    return 0;
+}
+
+static int str(sx_buf *b, const char *s) { return sx_json_string(b, s, strlen(s)); }
+
+static int raw(sx_buf *b, const char *s)
+{
+    size_t n = strlen(s);
+    if (sx_buf_reserve(b, n) < 0)
+        return -1;
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    return 0;
+}
+
+/* --records: a src record for each image kept whose file is in its shard. */
+static int on_image(void *ctx, int shard, const char *old_name, const char *new_name)
+{
+    struct run *r = ctx;
+    if (!r->rec)
+        return 0;
+    char src[PATH_MAX], dst[PATH_MAX];
+    snprintf(src, sizeof src, "%s/%s/%s", r->dirs[shard], r->o->images_dir, old_name);
+    if (!is_file(src))
+        return 0; /* an export without images, or a failed download */
+    snprintf(dst, sizeof dst, "%s/%s", r->o->images_dir, new_name);
+    if (raw(&r->line, "{\"sx\":\"file\",\"path\":") < 0 || str(&r->line, dst) < 0 || raw(&r->line, ",\"src\":") < 0 ||
+        str(&r->line, src) < 0 || raw(&r->line, ",\"category\":\"original_file\"}") < 0) {
+        errno = ENOMEM;
+        return -1;
+    }
+    r->files++;
+    return put_record(r);
+}
+
+static void merge_records(sx_merge *m, struct run *r)
+{
+    r->rec = sx_writer_open(NULL, 0);
+    r->spool = sx_spool_new_named();
+    if (!r->rec || !r->spool)
+        sx_die(SX_EXIT_FAIL, "cannot create a temporary file: %s", strerror(errno));
+    if (sx_merge_write(m, write_file, on_image, r) < 0)
+        sx_die(SX_EXIT_FAIL, "%s", sx_merge_error(m));
+    if (sx_spool_finish(r->spool) < 0)
+        sx_die(SX_EXIT_FAIL, "cannot write a temporary file: %s", strerror(errno));
+    char size[32];
+    snprintf(size, sizeof size, "%llu", (unsigned long long)sx_spool_size(r->spool));
+    if (raw(&r->line, "{\"sx\":\"file\",\"path\":\"annotations.json\",\"src\":") < 0 ||
+        str(&r->line, sx_spool_path(r->spool)) < 0 || raw(&r->line, ",\"move\":true,\"category\":\"data_file\",\"size\":") < 0 ||
+        raw(&r->line, size) < 0 || raw(&r->line, "}") < 0)
+        sx_die(SX_EXIT_FAIL, "out of memory");
+    put_record(r);
+    r->files++;
+    sx_spool_keep(r->spool);
+    char end[64];
+    snprintf(end, sizeof end, "{\"sx\":\"end\",\"count\":%llu}", (unsigned long long)r->files);
+    if (sx_writer_line(r->rec, end, strlen(end)) < 0 || sx_writer_close(r->rec) < 0)
+        sx_write_failed("stdout");
+    r->rec = NULL;
+    sx_spool_free(r->spool);
+    r->spool = NULL;
+}
+
+static void merge_file(sx_merge *m, struct run *r)
+{
+    const char *path = r->o->output;
+    if (!path || !strcmp(path, "-")) {
+        r->out = stdout;
+        if (sx_merge_write(m, write_file, NULL, r) < 0) {
+            if (errno == EPIPE)
+                sx_write_failed("stdout");
+            sx_die(SX_EXIT_FAIL, "%s", sx_merge_error(m));
+        }
+        if (fflush(stdout) != 0 || ferror(stdout))
+            sx_write_failed("stdout");
+        return;
+    }
+    size_t n = strlen(path) + 16;
+    char *tmp = malloc(n);
+    if (!tmp)
+        sx_die(SX_EXIT_FAIL, "out of memory");
+    snprintf(tmp, n, "%s.sx-XXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0)
+        sx_die(SX_EXIT_FAIL, "cannot write '%s': %s", path, strerror(errno));
+    fchmod(fd, 0644 & ~(mode_t)0);
+    r->out = fdopen(fd, "wb");
+    if (!r->out) {
+        unlink(tmp);
+        sx_die(SX_EXIT_FAIL, "cannot write '%s': %s", path, strerror(errno));
+    }
+    int rc = sx_merge_write(m, write_file, NULL, r);
+    int werr = rc < 0 ? 0 : (fflush(r->out) != 0 || fsync(fileno(r->out)) != 0) ? errno : 0;
+    if (fclose(r->out) != 0 && !werr && rc == 0)
+        werr = errno;
+    r->out = NULL;
+    if (rc < 0 || werr || rename(tmp, path) < 0) {
+        int e = werr ? werr : errno;
+        unlink(tmp);
+        free(tmp);
+        if (rc < 0)
+            sx_die(SX_EXIT_FAIL, "%s", sx_merge_error(m));
+        sx_die(SX_EXIT_FAIL, "cannot write '%s': %s", path, strerror(e));
+    }
+    free(tmp);
+}
+
+int main(int argc, char **argv)
+{
+    sx_cli_init("sx-merge-coco");
+    struct opts o = {0};
+    parse_options(&o, argc, argv);
+    sx_merge *m = sx_merge_new();
+    if (!m)
+        sx_die(SX_EXIT_FAIL, "out of memory");
+    struct run r = {.o = &o};
+    add_shards(m, &r);
+    sx_merge_partial(m, o.partial);
+    if (sx_merge_check(m) < 0)
+        sx_die(SX_EXIT_FAIL, "%s", sx_merge_error(m));
+    if (o.records)
+        merge_records(m, &r);
+    else
+        merge_file(m, &r);
+    if (o.verbose) {
+        uint64_t ni, na, nd, nr;
+        sx_merge_counts(m, &ni, &na, &nd, &nr);
+        fprintf(stderr, "sx-merge-coco: %d shards: %llu images (%llu duplicates dropped, %llu renamed), %llu annotations\n",
+                o.nshards, (unsigned long long)ni, (unsigned long long)nd, (unsigned long long)nr,
+                (unsigned long long)na);
+    }
+    for (int i = 0; i < o.nshards; i++)
+        free(r.dirs[i]);
+    free(r.dirs);
+    sx_buf_free(&r.line);
+    sx_merge_free(m);
+    return SX_EXIT_OK;
+}

@@ -1,0 +1,820 @@
+/* sx_merge.c : merging the COCO files of the shards of one export (see sx_merge.h). */
+#include "sx_merge.h"
+
+#include "sx_json.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { PASS_PLAN, PASS_IMAGES, PASS_ANNS };
+
+typedef struct {
+    char *json, *marker;
+    jv cats;    /* the shard's categories (array), from PASS_PLAN */
+    jv catmap;  /* old id text -> new id */
+    jv idmap;   /* old image id text -> new id (0: a duplicate, dropped) */
+    int has_images, has_anns;
+} shard;
+
+struct sx_merge {
+    shard *s;
+    int n, cap;
+    int partial;
+    jv extra;      /* [[key, value], ...] of the first shard, not images/annotations/categories */
+    jv cats;       /* the merged categories */
+    jv seen;       /* image key -> true */
+    jv names;      /* file_name in use -> true */
+    sx_buf el, key, out;
+    uint64_t nimg, nann, dups, renamed;
+    /* the write in progress */
+    sx_merge_write_fn write;
+    sx_merge_image_fn on_image;
+    void *ctx;
+    int first;
+    char err[512];
+};
+
+static int fail(sx_merge *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(sx_merge *m, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(m->err, sizeof m->err, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+sx_merge *sx_merge_new(void)
+{
+    sx_merge *m = calloc(1, sizeof *m);
+    if (!m)
+        return NULL;
+    m->extra = jv_array();
+    m->cats = jv_array();
+    m->seen = jv_object();
+    m->names = jv_object();
+    return m;
+}
+
+void sx_merge_free(sx_merge *m)
+{
+    if (!m)
+        return;
+    for (int i = 0; i < m->n; i++) {
+        free(m->s[i].json);
+        free(m->s[i].marker);
+        jv_free(m->s[i].cats);
+        jv_free(m->s[i].catmap);
+        jv_free(m->s[i].idmap);
+    }
+    free(m->s);
+    jv_free(m->extra);
+    jv_free(m->cats);
+    jv_free(m->seen);
+    jv_free(m->names);
+    sx_buf_free(&m->el);
+    sx_buf_free(&m->key);
+    sx_buf_free(&m->out);
+    free(m);
+}
+
+const char *sx_merge_error(const sx_merge *m) { return m->err; }
+
+void sx_merge_partial(sx_merge *m, int yes) { m->partial = yes; }
+
+void sx_merge_counts(const sx_merge *m, uint64_t *images, uint64_t *annotations, uint64_t *dup_images,
+                     uint64_t *renamed)
+{
+    *images = m->nimg;
+    *annotations = m->nann;
+    *dup_images = m->dups;
+    *renamed = m->renamed;
+}
+
+int sx_merge_add(sx_merge *m, const char *json, const char *marker)
+{
+    if (m->n == m->cap) {
+        int cap = m->cap ? m->cap * 2 : 8;
+        shard *p = realloc(m->s, (size_t)cap * sizeof *p);
+        if (!p)
+            return fail(m, "out of memory");
+        m->s = p;
+        m->cap = cap;
+    }
+    shard *s = &m->s[m->n];
+    memset(s, 0, sizeof *s);
+    s->json = strdup(json);
+    s->marker = marker ? strdup(marker) : NULL;
+    s->cats = jv_null();
+    s->catmap = jv_object();
+    s->idmap = jv_object();
+    m->n++;
+    if (!s->json || (marker && !s->marker))
+        return fail(m, "out of memory");
+    return 0;
+}
+
+/* ---- the scanner: one JSON value at a time, captured as bytes ---- */
+
+typedef struct {
+    FILE *f;
+    const char *path;
+    sx_merge *m;
+} scan;
+
+static int put(sx_buf *b, int c)
+{
+    if (b->len == b->cap && sx_buf_reserve(b, 1) < 0)
+        return -1;
+    b->p[b->len++] = (char)c;
+    return 0;
+}
+
+#define PUT(c)                                                  \
+    do {                                                        \
+        if (cap && put(cap, (c)) < 0)                           \
+            return fail(sc->m, "out of memory");               \
+    } while (0)
+
+static int skip_ws(scan *sc)
+{
+    int c;
+    do
+        c = getc_unlocked(sc->f);
+    while (c == ' ' || c == '\n' || c == '\r' || c == '\t');
+    return c;
+}
+
+static int bad(scan *sc, const char *what)
+{
+    if (ferror(sc->f))
+        return fail(sc->m, "cannot read '%s': %s", sc->path, strerror(errno));
+    return fail(sc->m, "'%s': not a COCO file: %s at byte %ld", sc->path, what, ftell(sc->f));
+}
+
+/* The rest of a string whose '"' was read (and put). */
+static int scan_string(scan *sc, sx_buf *cap)
+{
+    int c;
+    while ((c = getc_unlocked(sc->f)) != EOF) {
+        PUT(c);
+        if (c == '\\') {
+            if ((c = getc_unlocked(sc->f)) == EOF)
+                break;
+            PUT(c);
+        } else if (c == '"') {
+            return 0;
+        }
+    }
+    return bad(sc, "unterminated string");
+}
+
+/* One value whose first byte is c, into cap (NULL: skipped). */
+static int scan_value(scan *sc, int c, sx_buf *cap)
+{
+    if (c == EOF)
+        return bad(sc, "unexpected end");
+    PUT(c);
+    if (c == '"')
+        return scan_string(sc, cap);
+    if (c == '{' || c == '[') {
+        int depth = 1;
+        while (depth > 0) {
+            if ((c = getc_unlocked(sc->f)) == EOF)
+                return bad(sc, "unexpected end");
+            PUT(c);
+            if (c == '"') {
+                if (scan_string(sc, cap) < 0)
+                    return -1;
+            } else if (c == '{' || c == '[') {
+                depth++;
+            } else if (c == '}' || c == ']') {
+                depth--;
+            }
+        }
+        return 0;
+    }
+    if (c == ',' || c == ':' || c == '}' || c == ']')
+        return bad(sc, "a value expected");
+    while ((c = getc_unlocked(sc->f)) != EOF) {
+        if (c == ',' || c == '}' || c == ']' || c == ' ' || c == '\n' || c == '\r' || c == '\t') {
+            ungetc(c, sc->f);
+            break;
+        }
+        PUT(c);
+    }
+    return 0;
+}
+
+static jv parse_buf(const sx_buf *b)
+{
+    if (b->len > (size_t)0x7fffffff)
+        return jv_invalid_with_msg(jv_string("value too large"));
+    return jv_parse_sized(b->len ? b->p : "", (int)b->len);
+}
+
+static int on_plan_value(sx_merge *m, int i, const char *key, jv v);
+static int on_image(sx_merge *m, int i, const char *path, jv img);
+static int on_ann(sx_merge *m, int i, const char *path, jv ann);
+
+/* Walks shard i's file once: PASS_PLAN captures the small keys, PASS_IMAGES
+ * and PASS_ANNS hand out the elements of their array. */
+static int scan_file(sx_merge *m, int i, int pass)
+{
+    shard *sh = &m->s[i];
+    scan sc = {fopen(sh->json, "rb"), sh->json, m};
+    if (!sc.f)
+        return fail(m, "cannot open '%s': %s", sh->json, strerror(errno));
+    setvbuf(sc.f, NULL, _IOFBF, 1 << 16);
+    int rc = -1, c = skip_ws(&sc);
+    if (c != '{') {
+        bad(&sc, "not a JSON object");
+        goto out;
+    }
+    c = skip_ws(&sc);
+    if (c == '}')
+        goto end;
+    for (;;) {
+        if (c != '"') {
+            bad(&sc, "a key expected");
+            goto out;
+        }
+        m->key.len = 0;
+        if (scan_string(&sc, &m->key) < 0 || put(&m->key, 0) < 0)
+            goto out;
+        m->key.p[m->key.len - 2] = 0; /* drop the closing quote */
+        const char *key = m->key.p;
+        if (skip_ws(&sc) != ':') {
+            bad(&sc, "':' expected");
+            goto out;
+        }
+        int images = !strcmp(key, "images"), anns = !strcmp(key, "annotations");
+        c = skip_ws(&sc);
+        if (images || anns) {
+            if (images)
+                sh->has_images = 1;
+            else
+                sh->has_anns = 1;
+            int want = (images && pass == PASS_IMAGES) || (anns && pass == PASS_ANNS);
+            if (c != '[') {
+                bad(&sc, images ? "\"images\" is not an array" : "\"annotations\" is not an array");
+                goto out;
+            }
+            c = skip_ws(&sc);
+            if (c != ']') {
+                for (;;) {
+                    m->el.len = 0;
+                    if (scan_value(&sc, c, want ? &m->el : NULL) < 0)
+                        goto out;
+                    if (want) {
+                        jv v = parse_buf(&m->el);
+                        if ((images ? on_image(m, i, sh->json, v) : on_ann(m, i, sh->json, v)) < 0)
+                            goto out;
+                    }
+                    c = skip_ws(&sc);
+                    if (c == ']')
+                        break;
+                    if (c != ',') {
+                        bad(&sc, "',' or ']' expected");
+                        goto out;
+                    }
+                    c = skip_ws(&sc);
+                }
+            }
+        } else {
+            m->el.len = 0;
+            if (scan_value(&sc, c, pass == PASS_PLAN ? &m->el : NULL) < 0)
+                goto out;
+            if (pass == PASS_PLAN) {
+                jv v = parse_buf(&m->el);
+                if (!jv_is_valid(v)) {
+                    jv msg = jv_invalid_get_msg(v);
+                    fail(m, "'%s': \"%s\": %s", sh->json, m->key.p,
+                         jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "invalid JSON");
+                    jv_free(msg);
+                    goto out;
+                }
+                if (on_plan_value(m, i, m->key.p, v) < 0)
+                    goto out;
+            }
+        }
+        c = skip_ws(&sc);
+        if (c == '}')
+            break;
+        if (c != ',') {
+            bad(&sc, "',' or '}' expected");
+            goto out;
+        }
+        c = skip_ws(&sc);
+    }
+end:
+    if (skip_ws(&sc) != EOF) {
+        bad(&sc, "trailing bytes");
+        goto out;
+    }
+    if (ferror(sc.f)) {
+        bad(&sc, "read error");
+        goto out;
+    }
+    rc = 0;
+out:
+    fclose(sc.f);
+    return rc;
+}
+
+/* ---- plan: categories and markers ---- */
+
+static int on_plan_value(sx_merge *m, int i, const char *key, jv v)
+{
+    shard *sh = &m->s[i];
+    if (!strcmp(key, "categories")) {
+        if (jv_get_kind(v) != JV_KIND_ARRAY) {
+            jv_free(v);
+            return fail(m, "'%s': \"categories\" is not an array", sh->json);
+        }
+        jv_free(sh->cats);
+        sh->cats = v;
+        return 0;
+    }
+    if (i == 0)
+        m->extra = jv_array_append(m->extra, JV_ARRAY(jv_string(key), v));
+    else
+        jv_free(v);
+    return 0;
+}
+
+/* The text of a scalar id, as a map key. @v borrowed. */
+static jv id_key(jv v)
+{
+    sx_buf b = {0};
+    jv k = jv_invalid();
+    if (sx_json_dump(&b, v) == 0)
+        k = jv_string_sized(b.p, (int)b.len);
+    sx_buf_free(&b);
+    return k;
+}
+
+static jv read_marker(sx_merge *m, const char *path)
+{
+    jv v = jv_load_file(path, 0); /* an array of the file's values */
+    if (jv_is_valid(v) && jv_get_kind(v) == JV_KIND_ARRAY && jv_array_length(jv_copy(v)) == 1)
+        v = jv_array_get(v, 0);
+    if (!jv_is_valid(v)) {
+        jv_free(v);
+        fail(m, "cannot read the shard marker '%s'", path);
+        return jv_invalid();
+    }
+    if (jv_get_kind(v) != JV_KIND_OBJECT) {
+        jv_free(v);
+        fail(m, "'%s': not a shard marker", path);
+        return jv_invalid();
+    }
+    return v;
+}
+
+/* The identity of an export in a marker: everything but the shard. */
+static jv marker_identity(jv mk)
+{
+    jv id = jv_object_delete(jv_copy(mk), jv_string("shard"));
+    jv src = jv_object_get(jv_copy(id), jv_string("source"));
+    if (jv_get_kind(src) == JV_KIND_OBJECT)
+        id = jv_object_set(id, jv_string("source"), jv_object_delete(src, jv_string("shard")));
+    else
+        jv_free(src);
+    return id;
+}
+
+static int check_markers(sx_merge *m)
+{
+    int with = 0;
+    for (int i = 0; i < m->n; i++)
+        with += m->s[i].marker != NULL;
+    if (with == 0)
+        return 0;
+    if (with != m->n) {
+        for (int i = 0; i < m->n; i++)
+            if (!m->s[i].marker)
+                return fail(m, "'%s' has no shard marker (sx-shard.json) but the other shards have one: "
+                               "not shards of one export", m->s[i].json);
+    }
+    jv first = jv_invalid(), firstid = jv_invalid();
+    unsigned long total = 0;
+    unsigned char *have = NULL;
+    int rc = -1;
+    for (int i = 0; i < m->n; i++) {
+        jv mk = read_marker(m, m->s[i].marker);
+        if (!jv_is_valid(mk))
+            goto out;
+        const char *spec = NULL;
+        jv sp = jv_object_get(jv_copy(mk), jv_string("shard"));
+        unsigned long si = 0, sn = 0;
+        char tail = 0;
+        if (jv_get_kind(sp) == JV_KIND_STRING)
+            spec = jv_string_value(sp);
+        if (!spec || sscanf(spec, "%lu/%lu%c", &si, &sn, &tail) != 2 || si < 1 || si > sn || sn > 1000000) {
+            jv_free(sp);
+            jv_free(mk);
+            fail(m, "'%s': no valid shard I/N", m->s[i].marker);
+            goto out;
+        }
+        jv_free(sp);
+        jv id = marker_identity(mk);
+        if (i == 0) {
+            first = mk;
+            firstid = id;
+            total = sn;
+            have = calloc(sn + 1, 1);
+            if (!have) {
+                fail(m, "out of memory");
+                goto out;
+            }
+        } else {
+            int same = jv_equal(jv_copy(firstid), id);
+            if (!same) {
+                jv a = jv_dump_string(marker_identity(jv_copy(first)), 0);
+                jv b = jv_dump_string(marker_identity(jv_copy(mk)), 0);
+                fail(m, "'%s' and '%s' are shards of different exports: %.150s vs %.150s", m->s[0].json,
+                     m->s[i].json, jv_string_value(a), jv_string_value(b));
+                jv_free(a);
+                jv_free(b);
+                jv_free(mk);
+                goto out;
+            }
+            jv_free(mk);
+            if (sn != total) {
+                fail(m, "'%s' is shard %lu/%lu but '%s' is one of %lu: not one split of the export", m->s[i].json,
+                     si, sn, m->s[0].json, total);
+                goto out;
+            }
+        }
+        if (have[si]) {
+            fail(m, "shard %lu/%lu is given twice ('%s')", si, sn, m->s[i].json);
+            goto out;
+        }
+        have[si] = 1;
+    }
+    if (!m->partial) {
+        for (unsigned long k = 1; k <= total; k++)
+            if (!have[k]) {
+                fail(m, "shard %lu/%lu is missing (--partial merges the shards given)", k, total);
+                goto out;
+            }
+    }
+    rc = 0;
+out:
+    free(have);
+    jv_free(first);
+    jv_free(firstid);
+    return rc;
+}
+
+typedef struct {
+    jv cat;
+    double id;
+    const char *name;
+} catent;
+
+static int by_id(const void *a, const void *b)
+{
+    double x = ((const catent *)a)->id, y = ((const catent *)b)->id;
+    return x < y ? -1 : x > y;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(((const catent *)a)->name, ((const catent *)b)->name);
+}
+
+/* Unifies the shards' categories by name: the ids are kept when every shard
+ * agrees on them, else renumbered from 1 in name order. */
+static int unify_categories(sx_merge *m)
+{
+    jv byname = jv_object(), byid = jv_object(), uniq = jv_array();
+    int consistent = 1, rc = -1;
+    catent *e = NULL;
+    for (int i = 0; i < m->n; i++) {
+        shard *sh = &m->s[i];
+        if (jv_get_kind(sh->cats) != JV_KIND_ARRAY) {
+            fail(m, "'%s': not a COCO file: no \"categories\"", sh->json);
+            goto out;
+        }
+        if (!sh->has_images || !sh->has_anns) {
+            fail(m, "'%s': not a COCO file: no \"%s\"", sh->json, sh->has_images ? "annotations" : "images");
+            goto out;
+        }
+        jv_array_foreach(sh->cats, k, cat) {
+            jv id = jv_object_get(jv_copy(cat), jv_string("id"));
+            jv name = jv_object_get(jv_copy(cat), jv_string("name"));
+            if (jv_get_kind(cat) != JV_KIND_OBJECT || jv_get_kind(id) != JV_KIND_NUMBER ||
+                jv_get_kind(name) != JV_KIND_STRING) {
+                jv_free(id);
+                jv_free(name);
+                jv_free(cat);
+                fail(m, "'%s': category %d has no numeric id or no name", sh->json, k + 1);
+                goto out;
+            }
+            jv idk = id_key(id);
+            jv had = jv_object_get(jv_copy(byname), jv_copy(name));
+            if (jv_is_valid(had)) {
+                jv prev = jv_array_get(jv_copy(uniq), (int)jv_number_value(had));
+                jv pk = jv_object_get(jv_copy(prev), jv_string("keypoints"));
+                jv ck = jv_object_get(jv_copy(cat), jv_string("keypoints"));
+                jv pid = jv_object_get(prev, jv_string("id"));
+                if (!jv_equal(pk, ck)) {
+                    fail(m, "'%s': category '%s' has other keypoints than in '%s': not shards of one export",
+                         sh->json, jv_string_value(name), m->s[0].json);
+                    jv_free(pid);
+                    jv_free(had);
+                    jv_free(idk);
+                    jv_free(id);
+                    jv_free(name);
+                    jv_free(cat);
+                    goto out;
+                }
+                if (!jv_equal(pid, jv_copy(id)))
+                    consistent = 0;
+                jv_free(had);
+                jv_free(cat);
+            } else {
+                jv_free(had);
+                jv other = jv_object_get(jv_copy(byid), jv_copy(idk));
+                if (jv_is_valid(other))
+                    consistent = 0; /* the id is another name's */
+                jv_free(other);
+                byid = jv_object_set(byid, jv_copy(idk), jv_copy(name));
+                byname = jv_object_set(byname, jv_copy(name), jv_number(jv_array_length(jv_copy(uniq))));
+                uniq = jv_array_append(uniq, cat);
+            }
+            jv_free(idk);
+            jv_free(id);
+            jv_free(name);
+        }
+    }
+    int nu = jv_array_length(jv_copy(uniq));
+    e = calloc((size_t)nu + 1, sizeof *e);
+    if (!e) {
+        fail(m, "out of memory");
+        goto out;
+    }
+    for (int k = 0; k < nu; k++) {
+        e[k].cat = jv_array_get(jv_copy(uniq), k);
+        jv id = jv_object_get(jv_copy(e[k].cat), jv_string("id"));
+        e[k].id = jv_number_value(id);
+        jv_free(id);
+        jv nm = jv_object_get(jv_copy(e[k].cat), jv_string("name"));
+        e[k].name = jv_string_value(nm); /* lives in e[k].cat */
+        jv_free(nm);
+    }
+    qsort(e, (size_t)nu, sizeof *e, consistent ? by_id : by_name);
+    jv newid = jv_object(); /* name -> new id */
+    for (int k = 0; k < nu; k++) {
+        jv cat = e[k].cat;
+        if (!consistent)
+            cat = jv_object_set(cat, jv_string("id"), jv_number(k + 1));
+        jv id = jv_object_get(jv_copy(cat), jv_string("id"));
+        jv nm = jv_object_get(jv_copy(cat), jv_string("name"));
+        newid = jv_object_set(newid, nm, id);
+        m->cats = jv_array_append(m->cats, cat);
+        e[k].cat = jv_invalid();
+    }
+    for (int i = 0; i < m->n; i++) {
+        shard *sh = &m->s[i];
+        jv_array_foreach(sh->cats, k, cat) {
+            jv id = jv_object_get(jv_copy(cat), jv_string("id"));
+            jv nm = jv_object_get(cat, jv_string("name"));
+            sh->catmap = jv_object_set(sh->catmap, id_key(id), jv_object_get(jv_copy(newid), nm));
+            jv_free(id);
+        }
+    }
+    jv_free(newid);
+    rc = 0;
+out:
+    free(e);
+    jv_free(byname);
+    jv_free(byid);
+    jv_free(uniq);
+    return rc;
+}
+
+int sx_merge_check(sx_merge *m)
+{
+    if (m->n == 0)
+        return fail(m, "no shards to merge");
+    for (int i = 0; i < m->n; i++)
+        if (scan_file(m, i, PASS_PLAN) < 0)
+            return -1;
+    if (check_markers(m) < 0)
+        return -1;
+    return unify_categories(m);
+}
+
+/* ---- writing ---- */
+
+static int flush_out(sx_merge *m, int force)
+{
+    if (m->out.len == 0 || (!force && m->out.len < (1 << 20)))
+        return 0;
+    if (m->write(m->ctx, m->out.p, m->out.len) < 0)
+        return fail(m, "cannot write the merged file: %s", strerror(errno));
+    m->out.len = 0;
+    return 0;
+}
+
+static int put_str(sx_merge *m, const char *s)
+{
+    size_t n = strlen(s);
+    if (sx_buf_reserve(&m->out, n) < 0)
+        return fail(m, "out of memory");
+    memcpy(m->out.p + m->out.len, s, n);
+    m->out.len += n;
+    return 0;
+}
+
+/* Appends `v` as one element of the array being written. @v consumed. */
+static int put_elem(sx_merge *m, jv v)
+{
+    int rc = put_str(m, m->first ? "\n" : ",\n");
+    m->first = 0;
+    if (rc == 0 && sx_json_dump(&m->out, v) < 0)
+        rc = fail(m, "out of memory");
+    jv_free(v);
+    return rc < 0 ? -1 : flush_out(m, 0);
+}
+
+/* The name for an image whose file_name is taken: stem_<item>[_k].ext. */
+static jv fresh_name(sx_merge *m, const char *name, jv item)
+{
+    const char *dot = strrchr(name, '.');
+    if (!dot || dot == name || strchr(dot, '/'))
+        dot = name + strlen(name);
+    char tag[64] = "x";
+    if (jv_get_kind(item) == JV_KIND_STRING)
+        snprintf(tag, sizeof tag, "%s", jv_string_value(item));
+    else if (jv_get_kind(item) == JV_KIND_NUMBER)
+        snprintf(tag, sizeof tag, "%.17g", jv_number_value(item));
+    for (char *p = tag; *p; p++)
+        if (*p == '/' || *p == '\\' || (unsigned char)*p < 0x20)
+            *p = '_';
+    for (int k = 0;; k++) {
+        jv n = k ? jv_string_fmt("%.*s_%s_%d%s", (int)(dot - name), name, tag, k, dot)
+                 : jv_string_fmt("%.*s_%s%s", (int)(dot - name), name, tag, dot);
+        jv had = jv_object_get(jv_copy(m->names), jv_copy(n));
+        int taken = jv_is_valid(had);
+        jv_free(had);
+        if (!taken)
+            return n;
+        jv_free(n);
+    }
+}
+
+static int on_image(sx_merge *m, int i, const char *path, jv img)
+{
+    shard *sh = &m->s[i];
+    if (jv_get_kind(img) != JV_KIND_OBJECT) {
+        jv_free(img);
+        return fail(m, "'%s': image %llu is not a JSON object", path, (unsigned long long)m->nimg + 1);
+    }
+    jv id = jv_object_get(jv_copy(img), jv_string("id"));
+    jv name = jv_object_get(jv_copy(img), jv_string("file_name"));
+    jv item = jv_object_get(jv_copy(img), jv_string("sx_item"));
+    int rc = -1;
+    if ((jv_get_kind(id) != JV_KIND_NUMBER && jv_get_kind(id) != JV_KIND_STRING) ||
+        jv_get_kind(name) != JV_KIND_STRING) {
+        fail(m, "'%s': an image without id or file_name", path);
+        goto out;
+    }
+    jv key = jv_get_kind(item) == JV_KIND_NULL || !jv_is_valid(item)
+                 ? jv_string_fmt("n%s", jv_string_value(name))
+                 : jv_string_concat(jv_string("i"), id_key(item));
+    jv idk = id_key(id);
+    jv dup = jv_object_get(jv_copy(sh->idmap), jv_copy(idk));
+    if (jv_is_valid(dup)) {
+        jv_free(dup);
+        jv_free(key);
+        fail(m, "'%s': image id %s appears twice", path, jv_string_value(idk));
+        jv_free(idk);
+        goto out;
+    }
+    jv seen = jv_object_get(jv_copy(m->seen), jv_copy(key));
+    if (jv_is_valid(seen)) { /* the same item in an earlier shard: kept there */
+        jv_free(seen);
+        jv_free(key);
+        sh->idmap = jv_object_set(sh->idmap, idk, jv_number(0));
+        m->dups++;
+        rc = 0;
+        goto out;
+    }
+    m->seen = jv_object_set(m->seen, key, jv_true());
+    jv final = jv_copy(name);
+    jv taken = jv_object_get(jv_copy(m->names), jv_copy(final));
+    if (jv_is_valid(taken)) {
+        jv_free(final);
+        final = fresh_name(m, jv_string_value(name), item);
+        m->renamed++;
+    }
+    jv_free(taken);
+    m->names = jv_object_set(m->names, jv_copy(final), jv_true());
+    m->nimg++;
+    sh->idmap = jv_object_set(sh->idmap, idk, jv_number((double)m->nimg));
+    if (m->on_image && m->on_image(m->ctx, i, jv_string_value(name), jv_string_value(final)) < 0) {
+        jv_free(final);
+        fail(m, "cannot write a file record: %s", strerror(errno));
+        goto out;
+    }
+    img = jv_object_set(img, jv_string("id"), jv_number((double)m->nimg));
+    img = jv_object_set(img, jv_string("file_name"), final);
+    rc = put_elem(m, img);
+    img = jv_invalid();
+out:
+    jv_free(img);
+    jv_free(id);
+    jv_free(name);
+    jv_free(item);
+    return rc;
+}
+
+static int on_ann(sx_merge *m, int i, const char *path, jv ann)
+{
+    shard *sh = &m->s[i];
+    if (jv_get_kind(ann) != JV_KIND_OBJECT) {
+        jv_free(ann);
+        return fail(m, "'%s': annotation %llu is not a JSON object", path, (unsigned long long)m->nann + 1);
+    }
+    jv img = jv_object_get(jv_copy(ann), jv_string("image_id"));
+    jv cat = jv_object_get(jv_copy(ann), jv_string("category_id"));
+    jv newimg = jv_object_get(jv_copy(sh->idmap), id_key(img));
+    jv newcat = jv_object_get(jv_copy(sh->catmap), id_key(cat));
+    int rc = -1;
+    if (!jv_is_valid(newimg)) {
+        fail(m, "'%s': an annotation refers to image %g, which is not in the file", path,
+             jv_get_kind(img) == JV_KIND_NUMBER ? jv_number_value(img) : -1.0);
+    } else if (!jv_is_valid(newcat)) {
+        fail(m, "'%s': an annotation refers to category %g, which is not in the file", path,
+             jv_get_kind(cat) == JV_KIND_NUMBER ? jv_number_value(cat) : -1.0);
+    } else if (jv_number_value(newimg) == 0) {
+        rc = 0; /* its image was a duplicate */
+    } else {
+        m->nann++;
+        ann = jv_object_set(ann, jv_string("id"), jv_number((double)m->nann));
+        ann = jv_object_set(ann, jv_string("image_id"), jv_copy(newimg));
+        ann = jv_object_set(ann, jv_string("category_id"), jv_copy(newcat));
+        rc = put_elem(m, ann);
+        ann = jv_invalid();
+    }
+    jv_free(ann);
+    jv_free(img);
+    jv_free(cat);
+    jv_free(newimg);
+    jv_free(newcat);
+    return rc;
+}
+
+int sx_merge_write(sx_merge *m, sx_merge_write_fn write, sx_merge_image_fn on_image_cb, void *ctx)
+{
+    m->write = write;
+    m->on_image = on_image_cb;
+    m->ctx = ctx;
+    m->out.len = 0;
+    m->nimg = m->nann = m->dups = m->renamed = 0;
+    if (put_str(m, "{") < 0)
+        return -1;
+    int n = 0;
+    jv_array_foreach(m->extra, k, kv) {
+        jv key = jv_array_get(jv_copy(kv), 0);
+        jv val = jv_array_get(kv, 1);
+        int rc = put_str(m, n++ ? ",\n" : "");
+        if (rc == 0 && (sx_json_string(&m->out, jv_string_value(key), (size_t)jv_string_length_bytes(jv_copy(key))) < 0 ||
+                        put_str(m, ":") < 0 || sx_json_dump(&m->out, val) < 0))
+            rc = fail(m, "out of memory");
+        jv_free(key);
+        jv_free(val);
+        if (rc < 0)
+            return -1;
+    }
+    if (put_str(m, n ? ",\n\"categories\":[" : "\"categories\":[") < 0)
+        return -1;
+    m->first = 1;
+    jv_array_foreach(m->cats, k, cat) {
+        (void)k;
+        if (put_elem(m, cat) < 0)
+            return -1;
+    }
+    if (put_str(m, "],\n\"images\":[") < 0)
+        return -1;
+    m->first = 1;
+    for (int i = 0; i < m->n; i++)
+        if (scan_file(m, i, PASS_IMAGES) < 0)
+            return -1;
+    if (put_str(m, "],\n\"annotations\":[") < 0)
+        return -1;
+    m->first = 1;
+    for (int i = 0; i < m->n; i++)
+        if (scan_file(m, i, PASS_ANNS) < 0)
+            return -1;
+    if (put_str(m, "]}\n") < 0)
+        return -1;
+    return flush_out(m, 1);
+}
