@@ -992,6 +992,8 @@ static int commit(sx_export *e)
         if (r < 0)
             return -1;
     }
+    if (e->urls)   /* the bar ends full: total is what was really downloaded */
+        emit(e, sx_rec_progress("original_file", e->urls_done, e->urls));
     char real[PATH_MAX];
     const char *path = realpath(e->dir, real) ? real : e->dir;
     jv res = sx_rec("result");

@@ -173,4 +173,10 @@ save_test 'a live pipeline: sx-progress sees the download progress' '
     assert_grep "\"category\":\"original_file\",\"current\":5,\"total\":5" stdout
 '
 
+save_test 'the download progress ends full when fewer files than items come' '
+    { echo "{\"sx\":\"meta\",\"total\":5}"; for i in 1 2 3; do url "q$i.jpg" 100 "" $i; done
+      echo "{\"sx\":\"end\",\"count\":5}"; } | sx-save -o out >stdout
+    test "$(jq -c "select(.sx==\"progress\")" stdout | tail -n 1)" = "{\"sx\":\"progress\",\"category\":\"original_file\",\"current\":3,\"total\":3}"
+'
+
 test_done
