@@ -22,6 +22,7 @@ struct slot {
     size_t results_len;
     double count;
     int more;           /* next is a link */
+    unsigned nres;      /* records in results */
     int code;           /* SX_PAGER_* when S_FAIL */
     char errbuf[CURL_ERROR_SIZE];
     char reason[200];   /* the server's reason of the last error answer */
@@ -42,6 +43,7 @@ typedef struct pager {
     uint64_t nextj;      /* next index to ask for */
     int known;           /* count known (first page handed out) */
     uint64_t expect_j;   /* pages of the shard according to count */
+    unsigned ps;         /* the page size the backend gives (it may cap ours) */
     int64_t more_j;      /* highest index whose page had a next page */
     uint64_t limit_j;    /* pages enough for --limit (0: no limit) */
     uint64_t written;
@@ -172,6 +174,7 @@ static void parsed(pager *p, struct slot *s)
     if (!what) {
         /* every record must be an object */
         const char *q = res + 1, *re = res + rl;
+        s->nres = 0;
         for (;;) {
             while (q < re && (*q == ' ' || *q == '\n' || *q == '\r' || *q == '\t' || *q == ','))
                 q++;
@@ -182,6 +185,7 @@ static void parsed(pager *p, struct slot *s)
                 break;
             }
             q = sx_json_scan(q, re);
+            s->nres++;
         }
     }
     if (what) {
@@ -264,7 +268,14 @@ static int hand_out(pager *p)
             uint64_t total = 0;
             if (s->state == S_DONE) {
                 uint64_t count = s->count > 0 ? (uint64_t)s->count : 0;
-                unsigned ps = p->o->page_size;
+                /* a backend whose max_page_size is below ours gives smaller
+                 * pages: number them by what it gives */
+                if (s->more && s->nres > 0 && s->nres < p->ps) {
+                    p->ps = s->nres;
+                    if (p->o->limit)
+                        p->limit_j = (p->o->limit + p->ps - 1) / p->ps;
+                }
+                unsigned ps = p->ps;
                 uint64_t pages = (count + ps - 1) / ps;
                 p->expect_j = pages >= p->shard_i ? (pages - p->shard_i) / p->shard_n + 1 : 0;
                 total = sx_pager_shard_total(count, ps, p->shard_i, p->shard_n);
@@ -348,6 +359,7 @@ static int setup(pager *p, char *err, size_t errlen)
     p->shard_n = o->shard_n ? o->shard_n : 1;
     p->shard_i = o->shard_i ? o->shard_i : 1;
     p->more_j = -1;
+    p->ps = o->page_size;
     p->seed = (uint64_t)sx_now_ms() * 0x9E3779B97F4A7C15ull ^ (uint64_t)(uintptr_t)p;
     if (o->limit)
         p->limit_j = (o->limit + o->page_size - 1) / o->page_size;

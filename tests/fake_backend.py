@@ -15,7 +15,8 @@ Endpoints (GET, see shared SYNAPSE-API.md):
   /ground_truth_dataset_versions/{id}/
   /media/<name>            deterministic bytes (see media_bytes()), no token
 
-DRF pagination: ?page= and ?page_size= (default 100, at most 1000), answers
+DRF pagination: ?page= and ?page_size= (default 100, at most --max-page-size,
+default 1000), answers
 {"count", "next", "previous", "results"} with absolute next/previous URLs; a
 page past the end answers 404 {"detail": "Invalid page."}. Listing answers are
 gzip-compressed when the client accepts gzip.
@@ -268,7 +269,7 @@ class Handler(BaseHTTPRequestHandler):
             size = int(q.get("page_size", ["100"])[0])
         except ValueError:
             return self.send_json(404, {"detail": "Invalid page."})
-        size = max(1, min(size, 1000))
+        size = max(1, min(size, a.max_page_size))
         with st.lock:
             if st.fail_left > 0:
                 st.fail_left -= 1
@@ -440,6 +441,7 @@ def main():
     p.add_argument("--grow-after-page", type=int, default=0)
     p.add_argument("--grow-by", type=int, default=37)
     p.add_argument("--foreign-next", action="store_true")
+    p.add_argument("--max-page-size", type=int, default=1000, help="DRF's max_page_size")
     p.add_argument("--log")
     p.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM)")
     p.add_argument("--tls-key", help="and this key (PEM)")

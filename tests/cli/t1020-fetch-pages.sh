@@ -57,6 +57,15 @@ test_expect_success 'a shard past the last page is empty and complete' '
     assert_eq 2 "$(wc -l < out)" lines && head -1 out | jq -e ".total == 0" && tail -1 out | jq -e ".count == 0"
 '
 
+fake_backend_start --items 23 --log "$LOG" --max-page-size 4
+test_expect_success 'a backend that caps page_size: pages numbered by what it gives, nothing lost' '
+    sx-fetch -f project=1 --page-size 10 > out && ids_ok out 23 && head -1 out | jq -e ".total == 23" &&
+    sx-fetch -f project=1 --page-size 10 --limit 9 > out && ids_ok out 9 &&
+    for i in 1 2; do sx-fetch -f project=1 --page-size 10 --shard $i/2 > s$i; done &&
+    assert_eq "$(seq -s, 1 23)" "$(cat s1 s2 | grep -v "^{\"sx\"" | jq -r .id | sort -n | paste -sd,)" "union of shards" &&
+    assert_eq 12 "$(head -1 s1 | jq .total)" "shard 1 total"
+'
+
 fake_backend_start --items 23 --log "$LOG" --grow-after-page 1 --grow-by 37
 test_expect_success 'items added during the export are not lost: next, not count, ends the listing' '
     sx-fetch -f project=1 --page-size 5 --jobs 4 > out &&
