@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# export-parallel: N shards on local workers with GNU parallel, merged.
+. "$(dirname "$0")/../lib/test-lib.sh"
+. "$(dirname "$0")/../lib/fake-backend.sh"
+
+fake_backend_start --items 150 --log "$TRASH_ROOT/fake.log"
+
+norm='(.images | map({key: (.id | tostring), value: .sx_item}) | from_entries) as $im
+    | (.categories | map({key: (.id | tostring), value: .name}) | from_entries) as $c
+    | [.annotations[] | .image_id = $im[.image_id | tostring] | .category_id = $c[.category_id | tostring] | del(.id)]
+    | sort_by(.image_id)'
+ynorm() { # each image's bytes with its label, whatever the names
+    (cd "$1" && for l in labels/*.txt; do
+        s=${l#labels/}; s=${s%.txt}
+        printf "%s %s\n" "$(sha256sum images/$s.jpg 2>/dev/null | cut -c1-16)" "$(tr "\n" "|" < "$l")"
+    done) | sort
+}
+
+test_expect_success 'export-parallel --help, --version, usage errors' '
+    export-parallel --help > out && assert_grep "^usage: export-parallel -o DIR" out &&
+    assert_grep "^ *-S, --sshlogin" out && assert_grep "^example:" out && assert_grep "^ *-h, --help" out &&
+    assert_eq "export-parallel (sx) $(sx-jq --version | sed "s/.* //")" "$(export-parallel --version)" &&
+    expect_code 2 export-parallel -f project=1 2> err && assert_grep "no output directory" err &&
+    expect_code 2 export-parallel -o x -F voc -f project=1 2> err && assert_grep "cannot be merged" err &&
+    expect_code 2 export-parallel -o x -n 0 -f project=1 2> err && assert_grep "not a number from 1" err &&
+    expect_code 2 export-parallel -o x --shard 1/2 -f project=1 2> err && assert_grep "own business" err &&
+    test ! -e x && test ! -e x.shards
+'
+
+test_expect_success 'COCO: 4 local shards merge into the single-machine export' '
+    export-coco -q --no-sync -o single -f project=9 --page-size 10 > single.result &&
+    export-parallel -q --no-sync -n 4 -S : -o par -f project=9 --page-size 10 > par.result &&
+    jq -c "$norm" par/annotations.json > got && jq -c "$norm" single/annotations.json > want && cmp want got &&
+    jq -c .categories par/annotations.json > got && jq -c .categories single/annotations.json > want && cmp want got &&
+    jq -r ".images[] | \"\(.sx_item) \(.file_name)\"" par/annotations.json | sort > got &&
+    jq -r ".images[] | \"\(.sx_item) \(.file_name)\"" single/annotations.json | sort > want && cmp want got &&
+    (cd par/images && ls) > got && (cd single/images && ls) > want && cmp want got &&
+    assert_eq "$(jq -c "del(.export_path)" single.result)" "$(jq -c "del(.export_path)" par.result)" &&
+    assert_eq "\"$PWD/par\"" "$(jq .export_path par.result)" &&
+    grep -q "^{\"op\":\"commit\"" par/.sx-manifest.ndjson &&
+    test ! -e par.shards && test ! -e par/sx-shard.json
+'
+
+test_expect_success 'YOLO: 3 local shards merge into the single-machine export (same classes)' '
+    export-yolo -q --no-sync -o single -f project=9 --page-size 10 > /dev/null &&
+    export-parallel -q --no-sync -F yolo -n 3 -o par -f project=9 --page-size 10 > /dev/null &&
+    cmp single/classes.txt par/classes.txt && cmp single/dataset.yaml par/dataset.yaml &&
+    ynorm single > want && ynorm par > got && cmp want got &&
+    test ! -e par.shards
+'
+
+test_expect_success 'the shards fetch disjoint pages, each page once' '
+    : > "$TRASH_ROOT/fake.log" &&
+    export-parallel -q --no-sync -n 3 -o par -f project=9 --page-size 10 --no-images > /dev/null &&
+    grep "sdk/assignments/?[^ ]* 200 " "$TRASH_ROOT/fake.log" | grep -o "page=[0-9]*" | sort > pages &&
+    assert_eq 15 "$(wc -l < pages)" && assert_eq 15 "$(sort -u pages | wc -l)"
+'
+
+test_expect_success 'a failing shard: exit 3, nothing merged; the next run redoes only the others' '
+    fake_backend_start --items 150 --not-found-page 5:0 --log "$TRASH_ROOT/fake.log" &&
+    expect_code 3 export-parallel -q --no-sync -n 4 -o par -f project=9 --page-size 10 --no-images -- --retries 0 \
+        > out 2> err &&
+    test ! -e par && test ! -s out && assert_grep "a shard failed (exit 3)" err &&
+    test ! -e par.shards/1.result &&
+    fake_backend_start --items 150 --log "$TRASH_ROOT/fake.log" &&
+    skip=0 && for r in par.shards/*.result; do
+        [ -e "$r" ] || continue; i=$(basename $r .result)
+        for p in $(seq 15); do [ $(((p - 1) % 4 + 1)) = $i ] && skip=$((skip + 1)); done
+    done &&
+    export-parallel -q --no-sync -n 4 -o par -f project=9 --page-size 10 --no-images -- --retries 0 > out &&
+    assert_eq $((15 - skip)) "$(grep -c "sdk/assignments/?[^ ]* 200 " "$TRASH_ROOT/fake.log")" &&
+    jq -e ".total_count == 150" out && test ! -e par.shards &&
+    export-coco -q --no-sync -o single -f project=9 --page-size 10 --no-images > /dev/null &&
+    jq -c "$norm" par/annotations.json > got && jq -c "$norm" single/annotations.json > want && cmp want got
+'
+fake_backend_start --items 150 --log "$TRASH_ROOT/fake.log"
+
+test_expect_success 'an existing export is refused, nothing fetched' '
+    mkdir par && echo x > par/keep && : > "$TRASH_ROOT/fake.log" &&
+    expect_code 1 export-parallel -q -o par -f project=9 2> err &&
+    assert_grep "exists and is not empty" err && test ! -s "$TRASH_ROOT/fake.log" && test ! -e par.shards
+'
+
+test_done
