@@ -38,7 +38,14 @@ typedef struct sfile {
     int64_t size;
     int64_t want_size;           /* the record's size, or -1 */
     char want_sha[65];           /* the record's sha256, or "" */
+    char final_sha[65];          /* waiting in the batch: its digest */
+    char *unlink_after;          /* a `move` done by copying: the source */
 } sfile;
+
+/* Files written completely wait in a batch to be made durable together (one
+ * syncfs instead of an fsync each) and renamed into place. */
+#define BATCH_MAX 128
+#define BATCH_BYTES (64 << 20)
 
 struct sx_export {
     const sx_export_opts *o;
@@ -70,6 +77,9 @@ struct sx_export {
     size_t removed;
     int rollback_failed;
     char *buf;                   /* copy buffer */
+    sfile *batch[BATCH_MAX];
+    int nbatch;
+    int64_t batch_bytes;
 };
 
 #define COPY_BUF (256 * 1024)
@@ -279,6 +289,7 @@ static void sfile_free(sfile *f)
     if (f->parentfd >= 0)
         close(f->parentfd);
     jv_free(f->item);
+    free(f->unlink_after);
     free(f->path);
     free(f);
 }
@@ -370,7 +381,7 @@ static int sfile_write(sfile *f, const void *p, size_t n)
 
 /* Puts f's temporary file in place. `sha` its digest. @return 0, 1 when
  * the name was taken meanwhile (why set), -1 fatal. */
-static int sfile_publish(sfile *f, const char *sha, const char **why)
+static int sfile_publish(sfile *f, const char *sha, int synced, const char **why)
 {
     sx_export *e = f->e;
     if (f->want_size >= 0 && f->size != f->want_size) {
@@ -382,7 +393,7 @@ static int sfile_publish(sfile *f, const char *sha, const char **why)
         return 1;
     }
     if (f->fd >= 0) {
-        if (!e->o->no_sync && fsync(f->fd) < 0) {
+        if (!synced && !e->o->no_sync && fsync(f->fd) < 0) {
             fail(e, e->lineno, "cannot write '%s': %s", f->path, strerror(errno));
             return -1;
         }
@@ -393,7 +404,7 @@ static int sfile_publish(sfile *f, const char *sha, const char **why)
         }
         f->fd = -1;
     }
-    if (!e->o->no_sync && sx_manifest_sync(e->m) < 0) {
+    if (!synced && !e->o->no_sync && sx_manifest_sync(e->m) < 0) {
         fail(e, e->lineno, "cannot write the manifest: %s", strerror(errno));
         return -1;
     }
@@ -425,6 +436,64 @@ done:
     return 0;
 }
 
+/* Makes the batch durable and puts its files in place. */
+static void flush_batch(sx_export *e)
+{
+    if (!e->nbatch)
+        return;
+    int synced = 0;
+    if (!e->o->no_sync && !e->fatal && e->nbatch > 4) {
+        /* one flush of the file system for data and manifest alike */
+        if (syncfs(e->rootfd) < 0)
+            fail(e, 0, "cannot sync '%s': %s", e->dir, strerror(errno));
+        synced = 1;
+    }
+    for (int i = 0; i < e->nbatch; i++) {
+        sfile *f = e->batch[i];
+        e->batch[i] = NULL;
+        if (e->fatal) {
+            sfile_free(f);   /* its temporary file goes with the rollback */
+            continue;
+        }
+        if (item_failed(e, f->item)) {
+            sfile_discard(f);
+            file_failed(e, f->cat, f->item, f->path, "another file of the item failed", 0);
+            sfile_free(f);
+            continue;
+        }
+        const char *why = NULL;
+        int rc = sfile_publish(f, f->final_sha, synced, &why);
+        if (rc == 0) {
+            file_ok(e, f);
+            if (f->unlink_after)
+                unlink(f->unlink_after);   /* a move by copying: hand-over complete */
+        } else if (rc == 1) {
+            sfile_discard(f);
+            file_failed(e, f->cat, f->item, f->path, why, 1);
+        }
+        sfile_free(f);
+    }
+    e->nbatch = 0;
+    e->batch_bytes = 0;
+}
+
+/* Queues f (owned from now on), written completely with digest sha. */
+static void queue_publish(sx_export *e, sfile *f, const char *sha)
+{
+    snprintf(f->final_sha, sizeof f->final_sha, "%s", sha);
+    e->batch[e->nbatch++] = f;
+    e->batch_bytes += f->size;
+    if (e->nbatch == BATCH_MAX || e->batch_bytes >= BATCH_BYTES)
+        flush_batch(e);
+}
+
+static void free_batch(sx_export *e)
+{
+    for (int i = 0; i < e->nbatch; i++)
+        sfile_free(e->batch[i]);
+    e->nbatch = 0;
+}
+
 /* Ends the text file being written. */
 static void finish_text(sx_export *e)
 {
@@ -440,18 +509,10 @@ static void finish_text(sx_export *e)
     }
     char hex[65];
     sx_sha256_hex(&f->sha, hex);
-    const char *why = NULL;
-    int rc = sfile_publish(f, hex, &why);
-    if (rc == 0)
-        file_ok(e, f);
-    else if (rc == 1) {
-        sfile_discard(f);
-        file_failed(e, f->cat, f->item, f->path, why, 1);
-    }
-    sfile_free(f);
+    queue_publish(e, f, hex);
 }
 
-/* Hashes (and fsyncs) the file at fd from its start. @return 0 or -1. */
+/* Hashes the file at fd from its start. @return 0 or -1. */
 static int hash_fd(sx_export *e, int fd, sfile *f)
 {
     ssize_t n;
@@ -461,13 +522,12 @@ static int hash_fd(sx_export *e, int fd, sfile *f)
         sx_sha256_update(&f->sha, e->buf, (size_t)n);
         f->size += n;
     }
-    if (n < 0)
-        return -1;
-    return e->o->no_sync ? 0 : fsync(fd);
+    return n < 0 ? -1 : 0;
 }
 
 /* A `src` record: copy, link or move the local file into place.
- * @return 0, 1 when the file failed (why set), -1 fatal. */
+ * @return 0 when f is queued (and owned by the batch), 1 when the file
+ * failed (why set), -1 fatal. */
 static int do_src(sx_export *e, sfile *f, const char *src, int move, const char **why, char *whybuf, size_t wl)
 {
     int mode = move ? 2 : e->o->link ? 1 : 0;
@@ -485,7 +545,7 @@ static int do_src(sx_export *e, sfile *f, const char *src, int move, const char 
                 fail(e, e->lineno, "cannot read '%s': %s", src, strerror(errno));
                 return -1;
             }
-            close(fd);
+            f->fd = fd;   /* kept to fsync it */
             goto publish;
         }
         if (errno != EXDEV && errno != EPERM && errno != EINVAL) {
@@ -522,15 +582,15 @@ static int do_src(sx_export *e, sfile *f, const char *src, int move, const char 
         sfile_discard(f);
         return 1;
     }
+    if (mode == 2 && !(f->unlink_after = strdup(src))) {
+        fail(e, e->lineno, "out of memory");
+        return -1;
+    }
 publish:;
     char hex[65];
     sx_sha256_hex(&f->sha, hex);
-    rc = sfile_publish(f, hex, why);
-    if (rc == 1)
-        sfile_discard(f);
-    if (rc == 0 && mode == 2)
-        unlink(src);   /* moved by copying: hand-over complete */
-    return rc;
+    queue_publish(e, f, hex);
+    return 0;
 }
 
 /* ---- downloads ---- */
@@ -562,14 +622,8 @@ static void on_download(void *ud, const sx_dl_result *r)
         sfile_discard(f);
         file_failed(e, f->cat, f->item, f->path, "another file of the item failed", 0);
     } else {
-        const char *why = NULL;
-        int rc = sfile_publish(f, r->sha256, &why);
-        if (rc == 0) {
-            file_ok(e, f);
-        } else if (rc == 1) {
-            sfile_discard(f);
-            file_failed(e, f->cat, f->item, f->path, why, 1);
-        }
+        queue_publish(e, f, r->sha256);
+        f = NULL;
     }
     uint64_t total = e->total > e->urls ? e->total : e->urls;
     emit(e, sx_rec_progress("original_file", e->urls_done, total));
@@ -721,13 +775,12 @@ static int on_file(sx_export *e, jv rec)
         } else {
             r = do_src(e, f, src, move, &whyp, why, sizeof why);
         }
-        if (r == 0)
-            file_ok(e, f);
-        else if (r == 1)
+        if (r == 1)
             file_failed(e, cat, item, path, whyp, 1);
-        else
+        else if (r < 0)
             rc = -1;
-        sfile_free(f);
+        if (r != 0)
+            sfile_free(f);   /* else the batch owns it */
     } else {
         const char *url = jv_string_value(uj);
         const char *sbad = sx_dl_url_ok(url);
@@ -949,7 +1002,7 @@ static int write_small(sx_export *e, const char *path, const char *text)
     if (rc == 0 && sfile_write(f, text, strlen(text)) == 0) {
         char hex[65];
         sx_sha256_hex(&f->sha, hex);
-        rc = sfile_publish(f, hex, &why);
+        rc = sfile_publish(f, hex, 0, &why);
         if (rc == 1)
             fail(e, 0, "cannot write '%s': %s", path, why);
     }
@@ -1048,6 +1101,7 @@ static void rollback(sx_export *e)
         sfile_free(e->cur);
         e->cur = NULL;
     }
+    free_batch(e);
     sx_dl_free(e->dl);
     e->dl = NULL;
     for (sfile *f = e->flying, *n; f; f = n) {
@@ -1096,6 +1150,9 @@ sx_export_status sx_export_run(sx_export *e, sx_feed *feed, sx_writer *out, vola
             break;
         if (eof && sx_dl_pending(e->dl) == 0)
             break;
+        flush_batch(e);   /* before waiting: files in place, logs out */
+        if (e->fatal)
+            break;
         if (!e->out_dead && sx_writer_flush(e->out) < 0)
             e->out_dead = 1;
         int wake = !eof && sx_dl_pending(e->dl) < limit ? sx_feed_fd(feed) : -1;
@@ -1112,6 +1169,7 @@ sx_export_status sx_export_run(sx_export *e, sx_feed *feed, sx_writer *out, vola
             fail(e, 0, "the upstream was cut short (no end record)");
         } else {
             finish_text(e);
+            flush_batch(e);
             if (!e->fatal && e->o->strict && e->bad[0] + e->bad[1])
                 fail(e, 0, "a file failed under --strict");
             if (!e->fatal && commit(e) == 0) {
@@ -1142,6 +1200,7 @@ void sx_export_free(sx_export *e)
     if (!e)
         return;
     sfile_free(e->cur);
+    free_batch(e);
     sx_dl_free(e->dl);
     for (sfile *f = e->flying, *n; f; f = n) {
         n = f->next;

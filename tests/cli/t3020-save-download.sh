@@ -74,7 +74,7 @@ save_test 'Retry-After is honoured (a server of its own: the fake sends none for
     python3 "$TEST_DATA/save/retry-after-server.py" 2 >port &
     spid=$!
     trap "kill $spid" EXIT
-    wait_for port; sleep 0.2
+    for i in $(seq 1 100); do test -s port && break; sleep 0.05; done
     printf "{\"sx\":\"file\",\"path\":\"r\",\"url\":\"http://127.0.0.1:%s/r\"}\n{\"sx\":\"end\",\"count\":0}\n" "$(head -n 1 port)" >in
     t0=$(date +%s%N)
     sx-save --retries 1 -o out <in >/dev/null
