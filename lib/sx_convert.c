@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -761,87 +762,208 @@ static int progress(sx_conv *cv)
     return emit_jv(cv, sx_rec_progress("dataset_conversion", cv->items, cv->total));
 }
 
-int sx_conv_run(sx_conv *cv, sx_reader *r)
+/* ---- reading ahead: a thread reads and parses records while the main
+ * thread converts the previous ones (the parse is the larger half of the
+ * work; the two overlap on two cores). A parsed value is handed over whole:
+ * only one thread ever touches it. The queue is bounded, so memory stays
+ * flat. ---- */
+
+#define QCAP 256
+
+typedef struct {
+    int kind;           /* sx_kind, or -1: end of input */
+    jv v;               /* data and meta records: the parse (maybe invalid) */
+    char *raw;          /* other control records: a copy of the line */
+    size_t len;
+    const char *name;
+    uint64_t line;
+} qent;
+
+typedef struct {
+    sx_reader *r;
+    pthread_mutex_t mu;
+    pthread_cond_t can_put, can_get;
+    qent q[QCAP];
+    size_t head, n;
+    jv done[2 * QCAP];  /* parsed values the consumer is through with: the
+                           producer frees them, so that memory is freed by
+                           the thread that allocated it (glibc arenas) */
+    size_t ndone;
+    int stop;           /* the consumer gave up: the producer ends */
+    int rc;             /* the reader's last answer (0 end, -1 error) */
+    char err[512];
+} rqueue;
+
+static void unlock_mu(void *mu) { pthread_mutex_unlock(mu); }
+
+static int q_put(rqueue *q, qent *e)
 {
+    int ok;
+    pthread_mutex_lock(&q->mu);
+    pthread_cleanup_push(unlock_mu, &q->mu); /* cancelled while waiting */
+    while (q->n == QCAP && !q->stop)
+        pthread_cond_wait(&q->can_put, &q->mu);
+    ok = !q->stop;
+    if (ok) {
+        q->q[(q->head + q->n) % QCAP] = *e;
+        q->n++;
+        pthread_cond_signal(&q->can_get);
+    }
+    pthread_cleanup_pop(1);
+    return ok ? 0 : -1;
+}
+
+static void q_get(rqueue *q, qent *e)
+{
+    pthread_mutex_lock(&q->mu);
+    while (q->n == 0)
+        pthread_cond_wait(&q->can_get, &q->mu);
+    *e = q->q[q->head];
+    q->head = (q->head + 1) % QCAP;
+    q->n--;
+    pthread_cond_signal(&q->can_put);
+    pthread_mutex_unlock(&q->mu);
+}
+
+static void ent_free(qent *e)
+{
+    jv_free(e->v);
+    free(e->raw);
+    e->v = jv_invalid();
+    e->raw = NULL;
+}
+
+/* The consumer hands a value back (never blocks: see QCAP). */
+static void q_done(rqueue *q, jv v)
+{
+    pthread_mutex_lock(&q->mu);
+    if (q->ndone < 2 * QCAP) {
+        q->done[q->ndone++] = v;
+        v = jv_invalid();
+    }
+    pthread_mutex_unlock(&q->mu);
+    jv_free(v);
+}
+
+/* The producer frees what came back. */
+static void free_done(rqueue *q)
+{
+    jv local[2 * QCAP];
+    size_t n;
+    pthread_mutex_lock(&q->mu);
+    n = q->ndone;
+    memcpy(local, q->done, n * sizeof(jv));
+    q->ndone = 0;
+    pthread_mutex_unlock(&q->mu);
+    for (size_t i = 0; i < n; i++)
+        jv_free(local[i]);
+}
+
+static void *producer(void *arg)
+{
+    rqueue *q = arg;
     const char *line;
     size_t len;
-    int rc, saw_meta = 0;
-    cv->step = 10000;
-    while ((rc = sx_reader_next(r, &line, &len)) == 1) {
-        sx_kind k = sx_proto_kind(line, len);
-        cv->where = sx_reader_name(r);
-        cv->line = sx_reader_lineno(r);
-        if (k == SX_END)
+    int rc;
+    while ((rc = sx_reader_next(q->r, &line, &len)) == 1) {
+        free_done(q);
+        qent e = {.kind = sx_proto_kind(line, len), .v = jv_invalid(), .name = sx_reader_name(q->r),
+                  .line = sx_reader_lineno(q->r)};
+        if (e.kind == SX_END)
             continue;
-        if (k == SX_META && !saw_meta) {
-            saw_meta = 1;
-            jv meta = sx_parse_object(line, len);
-            if (jv_is_valid(meta)) {
-                double t = sx_get_num(meta, "total", 0);
-                if (t > 0 && t < 1e15)
-                    cv->total = (uint64_t)t;
-                cv->step = cv->total / 100 > 1000 ? cv->total / 100 : 1000;
-                int mrc = cv->ops.meta ? cv->ops.meta(cv->ops.ctx, cv, meta) : 0;
-                jv_free(meta);
-                if (mrc < 0)
-                    return cv->werr ? SX_CONV_WRITE : SX_CONV_FAIL;
-            } else {
-                jv_free(meta);
+        if (e.kind == SX_DATA || e.kind == SX_META)
+            e.v = sx_parse_object(line, len);
+        if (e.kind != SX_DATA) {
+            e.raw = malloc(len ? len : 1);
+            if (!e.raw) {
+                jv_free(e.v);
+                rc = -1;
+                snprintf(q->err, sizeof q->err, "out of memory");
+                break;
             }
+            memcpy(e.raw, line, len);
+            e.len = len;
         }
-        if (k != SX_DATA) {
-            if (sx_writer_line(cv->w, line, len) < 0)
-                return SX_CONV_WRITE;
-            continue;
+        if (q_put(q, &e) < 0) {
+            ent_free(&e);
+            return NULL;
         }
-        jv rec = sx_parse_object(line, len);
-        if (!jv_is_valid(rec)) {
-            jv m = jv_invalid_get_msg(rec);
-            snprintf(cv->msg, sizeof cv->msg, "%s", jv_string_value(m));
-            jv_free(m);
-            if (strncmp(cv->msg, "not a JSON object", 17) == 0) { /* JSON, but not an item */
-                char full[1200];
-                snprintf(full, sizeof full, "not an item (%s)", cv->msg + 18);
-                cv->failed++;
-                cv->items++;
-                if (error_record(cv, jv_null(), full) < 0)
-                    return SX_CONV_WRITE;
-                continue;
-            }
-            if (!cv->o.keep_going)
-                return SX_CONV_FAIL;
+    }
+    if (rc < 0 && !q->err[0])
+        snprintf(q->err, sizeof q->err, "%s", sx_reader_error(q->r));
+    q->rc = rc;
+    qent end = {.kind = -1, .v = jv_invalid(), .name = sx_reader_name(q->r), .line = sx_reader_lineno(q->r)};
+    q_put(q, &end);
+    return NULL;
+}
+
+/* One record. @return 0 go on, or an SX_CONV_* code to stop with. */
+static int handle(sx_conv *cv, qent *e, int *saw_meta)
+{
+    cv->where = e->name;
+    cv->line = e->line;
+    if (e->kind == SX_META && !*saw_meta) {
+        *saw_meta = 1;
+        if (jv_is_valid(e->v)) {
+            double t = sx_get_num(e->v, "total", 0);
+            if (t > 0 && t < 1e15)
+                cv->total = (uint64_t)t;
+            cv->step = cv->total / 100 > 1000 ? cv->total / 100 : 1000;
+            if (cv->ops.meta && cv->ops.meta(cv->ops.ctx, cv, e->v) < 0)
+                return cv->werr ? SX_CONV_WRITE : SX_CONV_FAIL;
+        }
+    }
+    if (e->kind != SX_DATA) {
+        if (sx_writer_line(cv->w, e->raw, e->len) < 0)
+            return SX_CONV_WRITE;
+        return 0;
+    }
+    if (!jv_is_valid(e->v)) {
+        jv m = jv_invalid_get_msg(jv_copy(e->v));
+        snprintf(cv->msg, sizeof cv->msg, "%s", jv_get_kind(m) == JV_KIND_STRING ? jv_string_value(m) : "invalid JSON");
+        jv_free(m);
+        if (strncmp(cv->msg, "not a JSON object", 17) == 0) { /* JSON, but not an item */
             char full[1200];
-            snprintf(full, sizeof full, "%s:%llu: %s", cv->where, (unsigned long long)cv->line, cv->msg);
-            cv->bad_lines++;
+            snprintf(full, sizeof full, "not an item (%s)", cv->msg + 18);
             cv->failed++;
             cv->items++;
-            if (error_record(cv, jv_null(), full) < 0)
-                return cv->werr ? SX_CONV_WRITE : SX_CONV_FAIL;
-            continue;
+            return error_record(cv, jv_null(), full) < 0 ? SX_CONV_WRITE : 0;
         }
-        cv->items++;
-        int irc = convert_item(cv, rec);
-        if (irc == 1) {
-            cv->failed++;
-            irc = error_record(cv, cv->cur_id, cv->msg);
-        } else if (irc == 0) {
-            cv->ok++;
-        }
-        cv->cur_id = jv_null();
-        jv_free(rec);
-        if (irc < 0) {
-            if (cv->werr)
-                return SX_CONV_WRITE;
-            cv->where = NULL;
+        if (!cv->o.keep_going)
             return SX_CONV_FAIL;
-        }
-        if (cv->items % cv->step == 0 && progress(cv) < 0)
-            return SX_CONV_WRITE;
+        char full[1200];
+        snprintf(full, sizeof full, "%s:%llu: %s", cv->where, (unsigned long long)cv->line, cv->msg);
+        cv->bad_lines++;
+        cv->failed++;
+        cv->items++;
+        return error_record(cv, jv_null(), full) < 0 ? SX_CONV_WRITE : 0;
     }
+    cv->items++;
+    int irc = convert_item(cv, e->v);
+    if (irc == 1) {
+        cv->failed++;
+        irc = error_record(cv, cv->cur_id, cv->msg);
+    } else if (irc == 0) {
+        cv->ok++;
+    }
+    cv->cur_id = jv_null();
+    if (irc < 0) {
+        if (cv->werr)
+            return SX_CONV_WRITE;
+        cv->where = NULL;
+        return SX_CONV_FAIL;
+    }
+    if (cv->items % cv->step == 0 && progress(cv) < 0)
+        return SX_CONV_WRITE;
+    return 0;
+}
+
+static int finish(sx_conv *cv, sx_reader *r, int rc, const char *err)
+{
     cv->where = sx_reader_name(r);
     cv->line = sx_reader_lineno(r);
     if (rc < 0) {
-        snprintf(cv->msg, sizeof cv->msg, "%s", sx_reader_error(r));
+        snprintf(cv->msg, sizeof cv->msg, "%s", err);
         return SX_CONV_FAIL;
     }
     if (sx_reader_records(r) == 0)
@@ -866,4 +988,97 @@ int sx_conv_run(sx_conv *cv, sx_reader *r)
     if (emit_jv(cv, end) < 0)
         return SX_CONV_WRITE;
     return cv->bad_lines ? SX_CONV_BADLINES : SX_CONV_OK;
+}
+
+/* Everything in one thread: for one-core machines (the hand-over costs some
+ * CPU that only a second core pays back). */
+static int run_inline(sx_conv *cv, sx_reader *r)
+{
+    const char *line;
+    size_t len;
+    int rc, saw_meta = 0, hrc = 0;
+    cv->step = 10000;
+    while ((rc = sx_reader_next(r, &line, &len)) == 1) {
+        qent e = {.kind = sx_proto_kind(line, len), .v = jv_invalid(), .name = sx_reader_name(r),
+                  .line = sx_reader_lineno(r), .raw = (char *)line, .len = len};
+        if (e.kind == SX_END)
+            continue;
+        if (e.kind == SX_DATA || e.kind == SX_META)
+            e.v = sx_parse_object(line, len);
+        hrc = handle(cv, &e, &saw_meta);
+        jv_free(e.v);
+        if (hrc != 0)
+            return hrc;
+    }
+    return finish(cv, r, rc, rc < 0 ? sx_reader_error(r) : "");
+}
+
+static int use_threads(void)
+{
+    const char *e = getenv("SX_CONVERT_THREADS");
+    if (e && *e)
+        return strcmp(e, "0") != 0;
+    return sysconf(_SC_NPROCESSORS_ONLN) >= 2;
+}
+
+int sx_conv_run(sx_conv *cv, sx_reader *r)
+{
+    if (!use_threads())
+        return run_inline(cv, r);
+    rqueue *q = calloc(1, sizeof *q);
+    if (!q) {
+        snprintf(cv->msg, sizeof cv->msg, "out of memory");
+        return SX_CONV_FAIL;
+    }
+    q->r = r;
+    pthread_mutex_init(&q->mu, NULL);
+    pthread_cond_init(&q->can_put, NULL);
+    pthread_cond_init(&q->can_get, NULL);
+    pthread_t th;
+    if (pthread_create(&th, NULL, producer, q) != 0) {
+        free(q);
+        snprintf(cv->msg, sizeof cv->msg, "cannot start a reading thread");
+        return SX_CONV_FAIL;
+    }
+    cv->step = 10000;
+    int saw_meta = 0, rc = 0;
+    qent e;
+    for (;;) {
+        q_get(q, &e);
+        if (e.kind < 0)
+            break;
+        rc = handle(cv, &e, &saw_meta);
+        q_done(q, e.v);
+        e.v = jv_invalid();
+        ent_free(&e);
+        if (rc != 0)
+            break;
+    }
+    if (rc != 0) {
+        /* stop the producer, even when it waits for input that may never
+         * come (a read is a cancellation point), and drop what it queued */
+        int werr = errno;
+        pthread_mutex_lock(&q->mu);
+        q->stop = 1;
+        pthread_cond_broadcast(&q->can_put);
+        pthread_mutex_unlock(&q->mu);
+        pthread_cancel(th);
+        pthread_join(th, NULL);
+        while (q->n) { /* the end entry it may have added */
+            ent_free(&q->q[q->head]);
+            q->head = (q->head + 1) % QCAP;
+            q->n--;
+        }
+        errno = werr;
+    } else {
+        pthread_join(th, NULL);
+        rc = finish(cv, r, q->rc, q->err);
+    }
+    for (size_t i = 0; i < q->ndone; i++)
+        jv_free(q->done[i]);
+    pthread_mutex_destroy(&q->mu);
+    pthread_cond_destroy(&q->can_put);
+    pthread_cond_destroy(&q->can_get);
+    free(q);
+    return rc;
 }
