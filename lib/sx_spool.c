@@ -143,6 +143,8 @@ int sx_spool_write(sx_spool *s, const void *p, size_t n)
         errno = EINVAL;
         return -1;
     }
+    if (n == 0)
+        return 0;
     s->size += n;
     if (s->len + n > s->cap) {
         if (write_all(s->fd, s->buf, s->len) < 0)
