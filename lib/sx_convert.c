@@ -698,8 +698,18 @@ static int convert_item(sx_conv *cv, jv rec)
         snprintf(idtext, sizeof idtext, "%s", jv_string_value(it.id));
     else if (jv_get_kind(it.id) == JV_KIND_NUMBER && jv_number_value(it.id) == floor(jv_number_value(it.id)) &&
              fabs(jv_number_value(it.id)) < 1e15) {
-        sx_strbuf t = {idtext, 0, sizeof idtext, 0};
-        sx_sb_i64(&t, (long long)jv_number_value(it.id));
+        long long v = (long long)jv_number_value(it.id);
+        char tmp[24];
+        int i = sizeof tmp, neg = v < 0;
+        unsigned long long u = neg ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+        tmp[--i] = 0;
+        do {
+            tmp[--i] = (char)('0' + u % 10);
+            u /= 10;
+        } while (u);
+        if (neg)
+            tmp[--i] = '-';
+        memcpy(idtext, tmp + i, sizeof tmp - (size_t)i);
     } else if (jv_get_kind(it.id) == JV_KIND_NUMBER)
         snprintf(idtext, sizeof idtext, "%.17g", jv_number_value(it.id));
     else
