@@ -217,6 +217,7 @@ static jv parse_buf(const sx_buf *b)
 }
 
 static int on_plan_value(sx_merge *m, int i, const char *key, jv v);
+static int ann_fast(sx_merge *m, int i);
 static int on_image(sx_merge *m, int i, const char *path, jv img);
 static int on_ann(sx_merge *m, int i, const char *path, jv ann);
 
@@ -269,11 +270,19 @@ static int scan_file(sx_merge *m, int i, int pass)
                     m->el.len = 0;
                     if (scan_value(&sc, c, want ? &m->el : NULL) < 0)
                         goto out;
+                    if (want && anns) {
+                        int f = ann_fast(m, i);
+                        if (f < 0)
+                            goto out;
+                        if (f == 1)
+                            goto next_elem;
+                    }
                     if (want) {
                         jv v = parse_buf(&m->el);
                         if ((images ? on_image(m, i, sh->json, v) : on_ann(m, i, sh->json, v)) < 0)
                             goto out;
                     }
+                next_elem:
                     c = skip_ws(&sc);
                     if (c == ']')
                         break;
@@ -770,6 +779,68 @@ static int on_ann(sx_merge *m, int i, const char *path, jv ann)
     jv_free(newimg);
     jv_free(newcat);
     return rc;
+}
+
+/* Matches `prefix` then a canonical integer at *p; advances *p past both and
+ * sets the integer's text. @return 1 on a match, 0 otherwise. */
+static int take_int(const char **p, const char *end, const char *prefix, const char **num, size_t *len)
+{
+    size_t n = strlen(prefix);
+    const char *q = *p;
+    if ((size_t)(end - q) < n || memcmp(q, prefix, n))
+        return 0;
+    q += n;
+    const char *d = q;
+    while (q < end && *q >= '0' && *q <= '9')
+        q++;
+    size_t k = (size_t)(q - d);
+    if (k == 0 || k > 15 || (k > 1 && *d == '0') || q >= end || (*q != ',' && *q != '}'))
+        return 0;
+    *num = d;
+    *len = k;
+    *p = q;
+    return 1;
+}
+
+/* The annotations sx-convert-coco writes begin {"id":N,"image_id":N,
+ * "category_id":N: those are rewritten in place, without a parse.
+ * @return 1 done, 0 not that form (parse it), -1 error. */
+static int ann_fast(sx_merge *m, int i)
+{
+    shard *sh = &m->s[i];
+    const char *p = m->el.p, *end = m->el.p + m->el.len, *idn, *img, *cat;
+    size_t idl, imgl, catl;
+    if (!take_int(&p, end, "{\"id\":", &idn, &idl) || !take_int(&p, end, ",\"image_id\":", &img, &imgl) ||
+        !take_int(&p, end, ",\"category_id\":", &cat, &catl))
+        return 0;
+    if (memmem(p, (size_t)(end - p), "\"image_id\"", 10) || memmem(p, (size_t)(end - p), "\"category_id\"", 13))
+        return 0;
+    jv ni = jv_object_get(jv_copy(sh->idmap), jv_string_sized(img, (int)imgl));
+    jv nc = jv_object_get(jv_copy(sh->catmap), jv_string_sized(cat, (int)catl));
+    if (!jv_is_valid(ni) || !jv_is_valid(nc)) {
+        jv_free(ni);
+        jv_free(nc);
+        return 0; /* the slow path says what is wrong */
+    }
+    int rc = 0;
+    if (jv_number_value(ni) != 0) {
+        char head[96];
+        int hl = snprintf(head, sizeof head, "{\"id\":%llu,\"image_id\":%.17g,\"category_id\":%.17g",
+                          (unsigned long long)++m->nann, jv_number_value(ni), jv_number_value(nc));
+        size_t rest = (size_t)(end - p);
+        if (put_str(m, m->first ? "\n" : ",\n") < 0 || sx_buf_reserve(&m->out, (size_t)hl + rest) < 0) {
+            rc = fail(m, "out of memory");
+        } else {
+            m->first = 0;
+            memcpy(m->out.p + m->out.len, head, (size_t)hl);
+            memcpy(m->out.p + m->out.len + hl, p, rest);
+            m->out.len += (size_t)hl + rest;
+            rc = flush_out(m, 0);
+        }
+    }
+    jv_free(ni);
+    jv_free(nc);
+    return rc < 0 ? -1 : 1;
 }
 
 int sx_merge_write(sx_merge *m, sx_merge_write_fn write, sx_merge_image_fn on_image_cb, void *ctx)
