@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sx_fmt.h"
@@ -779,6 +780,8 @@ static int progress(sx_conv *cv)
  * flat. ---- */
 
 #define QCAP 256
+#define QBATCH 32
+#define QWAIT_MS 20
 
 typedef struct {
     int kind;           /* sx_kind, or -1: end of input */
@@ -800,6 +803,7 @@ typedef struct {
                            the thread that allocated it (glibc arenas) */
     size_t ndone;
     int stop;           /* the consumer gave up: the producer ends */
+    int prod_waiting, cons_waiting;
     int rc;             /* the reader's last answer (0 end, -1 error) */
     char err[512];
 } rqueue;
@@ -811,13 +815,19 @@ static int q_put(rqueue *q, qent *e)
     int ok;
     pthread_mutex_lock(&q->mu);
     pthread_cleanup_push(unlock_mu, &q->mu); /* cancelled while waiting */
-    while (q->n == QCAP && !q->stop)
+    while (q->n == QCAP && !q->stop) {
+        q->prod_waiting = 1;
         pthread_cond_wait(&q->can_put, &q->mu);
+        q->prod_waiting = 0;
+    }
     ok = !q->stop;
     if (ok) {
         q->q[(q->head + q->n) % QCAP] = *e;
         q->n++;
-        pthread_cond_signal(&q->can_get);
+        /* wake the consumer by batches: a wake-up per record costs more
+         * than the record (it waits at most QWAIT_MS for a batch) */
+        if (q->cons_waiting && (q->n >= QBATCH || e->kind < 0))
+            pthread_cond_signal(&q->can_get);
     }
     pthread_cleanup_pop(1);
     return ok ? 0 : -1;
@@ -826,12 +836,23 @@ static int q_put(rqueue *q, qent *e)
 static void q_get(rqueue *q, qent *e)
 {
     pthread_mutex_lock(&q->mu);
-    while (q->n == 0)
-        pthread_cond_wait(&q->can_get, &q->mu);
+    while (q->n == 0) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += QWAIT_MS * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        q->cons_waiting = 1;
+        pthread_cond_timedwait(&q->can_get, &q->mu, &ts);
+        q->cons_waiting = 0;
+    }
     *e = q->q[q->head];
     q->head = (q->head + 1) % QCAP;
     q->n--;
-    pthread_cond_signal(&q->can_put);
+    if (q->prod_waiting && q->n <= QCAP / 2)
+        pthread_cond_signal(&q->can_put);
     pthread_mutex_unlock(&q->mu);
 }
 
