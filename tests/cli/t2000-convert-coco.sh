@@ -126,7 +126,8 @@ test_expect_success 'a stream without end: no annotations.json, no end, exit 1' 
 '
 
 test_expect_success 'empty input: no output, exit 0' '
-    sx-convert-coco < /dev/null > out.ndjson
+    : > empty
+    sx-convert-coco < empty > out.ndjson
     test ! -s out.ndjson
 '
 
