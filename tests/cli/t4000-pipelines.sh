@@ -65,7 +65,7 @@ test_expect_success '--jq runs an sx-jq program before the converter' '
 '
 
 test_expect_success 'a backend failure rolls the export back and exits 3' '
-    fake_backend_start --items 120 --not-found-page 2:0 &&
+    trap fake_backend_stop EXIT && fake_backend_start --items 120 --not-found-page 2:0 &&
     expect_code 3 export-coco -q -o out -f project=1 --page-size 50 -- --retries 0 > stdout 2> err &&
     test ! -e out && test ! -s stdout &&
     assert_grep "^export-coco: export failed (sx-fetch exit 3" err &&
@@ -124,7 +124,7 @@ test_expect_success '--shard writes sx-shard.json naming the export and the shar
 
 for sig in INT TERM; do
     test_expect_success "SIG$sig to the script rolls the export back" '
-        fake_backend_start --items 120 --delay-ms 300 &&
+        trap fake_backend_stop EXIT && fake_backend_start --items 120 --delay-ms 300 &&
         set -m &&
         { export-coco -q -o out -f project=1 --page-size 10 -j 1 --no-images > stdout 2> err & pid=$!; } &&
         for i in $(seq 50); do test -e out/.sx-manifest.ndjson && break; sleep 0.1; done &&

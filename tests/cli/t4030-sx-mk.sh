@@ -66,7 +66,7 @@ test_expect_success 'an export that never committed (a crash) is rolled back and
 '
 
 test_expect_success 'Ctrl-C during make -j: nothing half-written; make redoes what did not commit' '
-    fake_backend_start --items 60 --delay-ms 150 --log "$TRASH_ROOT/fake.log" &&
+    trap fake_backend_stop EXIT && fake_backend_start --items 60 --delay-ms 150 --log "$TRASH_ROOT/fake.log" &&
     write_makefile && sed -i "s/--page-size 10/--page-size 5 -j 1/" Makefile &&
     set -m && { make -j2 > out 2> err & pid=$!; } && set +m &&
     for i in $(seq 200); do ls exports/*.result > /dev/null 2>&1 && break; sleep 0.05; done &&

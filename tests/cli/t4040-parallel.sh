@@ -57,7 +57,7 @@ test_expect_success 'the shards fetch disjoint pages, each page once' '
 '
 
 test_expect_success 'a failing shard: exit 3, nothing merged; the next run redoes only the others' '
-    fake_backend_start --items 150 --not-found-page 5:0 --log "$TRASH_ROOT/fake.log" &&
+    trap fake_backend_stop EXIT && fake_backend_start --items 150 --not-found-page 5:0 --log "$TRASH_ROOT/fake.log" &&
     expect_code 3 export-parallel -q --no-sync -n 4 -o par -f project=9 --page-size 10 --no-images -- --retries 0 \
         > out 2> err &&
     test ! -e par && test ! -s out && assert_grep "a shard failed (exit 3)" err &&
