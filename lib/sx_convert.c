@@ -727,15 +727,16 @@ static int convert_item(sx_conv *cv, jv rec)
             it.split = s;
         }
     }
+    double w = 0, h = 0;
+    int have = positive(it.files, F_WIDTH, &w) && positive(it.files, F_HEIGHT, &h);
     if (cv->o.parse_dm) {
+        cv->dm->skip_size = have;
         if (sx_dm_parse(cv->dm, data) < 0)
             return sx_conv_item_fail(cv, "%s", sx_dm_error(cv->dm));
         it.dm = cv->dm;
     }
-    double w = 0, h = 0;
-    int have = 0;
-    if (positive(it.files, F_WIDTH, &w) && positive(it.files, F_HEIGHT, &h)) {
-        have = 1;
+    if (have) {
+        /* from files */
     } else if (it.dm && it.dm->width != 0 && it.dm->height != 0) {
         w = it.dm->width, h = it.dm->height, have = 1;
     } else if (cv->o.need_size && fstr(it.files, F_PATH)) {

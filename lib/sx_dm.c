@@ -217,8 +217,13 @@ static uint64_t hash_bytes(const char *s, size_t n)
 static jv find_data(sx_dm *dm, jv list, int n, int i, jv id, int *built)
 {
     jv cand = i < n ? at(list, i) : jv_invalid();
-    if (jv_is_valid(cand) && jv_equal(jv_copy(get(cand, K_ID)), jv_copy(id)))
-        return cand;
+    if (jv_is_valid(cand)) {
+        jv cid = get(cand, K_ID);
+        if (jv_get_kind(id) == JV_KIND_STRING && jv_get_kind(cid) == JV_KIND_STRING
+                ? strcmp(jv_string_value(cid), jv_string_value(id)) == 0
+                : jv_equal(jv_copy(cid), jv_copy(id)))
+            return cand;
+    }
     if (jv_get_kind(id) != JV_KIND_STRING) { /* rare: linear search */
         for (int j = 0; j < n; j++) {
             jv c = at(list, j);
@@ -295,13 +300,15 @@ static int parse_v1(sx_dm *dm, jv data)
         return fail(dm, "annotations is not an object keyed by asset");
     const char *asset = pick_asset(anns_by);
     /* image size the data may carry: top level or extra.<asset> */
-    jv extra = get(data, K_EXTRA);
-    jv ex = asset ? get_named(extra, asset) : jv_invalid();
-    double w = 0, h = 0;
-    if (coord(get(data, K_WIDTH), &w) == 0 && coord(get(data, K_HEIGHT), &h) == 0)
-        dm->width = w, dm->height = h;
-    else if (coord(get(ex, K_WIDTH), &w) == 0 && coord(get(ex, K_HEIGHT), &h) == 0)
-        dm->width = w, dm->height = h;
+    if (!dm->skip_size) {
+        jv extra = get(data, K_EXTRA);
+        jv ex = asset ? get_named(extra, asset) : jv_invalid();
+        double w = 0, h = 0;
+        if (coord(get(data, K_WIDTH), &w) == 0 && coord(get(data, K_HEIGHT), &h) == 0)
+            dm->width = w, dm->height = h;
+        else if (coord(get(ex, K_WIDTH), &w) == 0 && coord(get(ex, K_HEIGHT), &h) == 0)
+            dm->width = w, dm->height = h;
+    }
     if (!asset)
         return 0;
     jv list = get_named(anns_by, asset);

@@ -57,6 +57,8 @@ typedef struct {
 typedef struct {
     int version;            /* 1 or 2 */
     double width, height;   /* image size from the data, 0 when not given */
+    int skip_size;          /* set by the caller: do not look for the size
+                               (it is known from elsewhere) */
     size_t n;               /* annotations */
     sx_dm_ann *ann;
     double *pts;            /* point pairs referred to by sx_dm_ann.pt */
