@@ -28,6 +28,7 @@
 # and kept in DIR.result.
 
 SX_DIR ?= exports
+SX_DIR := $(strip $(SX_DIR))
 SX_EXPORTS += $(foreach f,$(SX_FORMATS),$(addprefix $(f)-,$(SX_PROJECTS)))
 SX_EXPORTS := $(strip $(SX_EXPORTS))
 

@@ -85,6 +85,17 @@ test_expect_success 'Ctrl-C during make -j: nothing half-written; make redoes wh
 
 fake_backend_start --items 60 --log "$TRASH_ROOT/fake.log"
 
+test_expect_success "the README's example Makefile runs as it is with make -j4" '
+    sed -n "/^    # Makefile\$/,/^    include /s/^    //p" "$SX_ROOT/README.md" > Makefile &&
+    grep -q "^include /usr/local/share/sx/sx.mk" Makefile && grep -q "^SX_PROJECTS" Makefile &&
+    sed -i "s|^include .*|include $SX_ROOT/pipelines/sx.mk|" Makefile &&
+    make -j4 > out 2> err &&
+    for e in coco-12 coco-34 yolo-12 yolo-34 voc-56; do committed $e || exit 1; done &&
+    test -d exports/coco-12/train && grep -q segment exports/yolo-34/dataset.yaml -e "" &&
+    grep -q "ground_truth_dataset_versions=56" "$TRASH_ROOT/fake.log" &&
+    make clean-exports > /dev/null && test -z "$(ls exports | grep -v "\.result$")"
+'
+
 test_expect_success 'make clean-exports rolls every export back through its manifest' '
     write_makefile && make -j4 > /dev/null 2>&1 &&
     echo mine > exports/keep.txt &&

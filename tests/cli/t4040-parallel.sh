@@ -24,6 +24,7 @@ test_expect_success 'export-parallel --help, --version, usage errors' '
     expect_code 2 export-parallel -o x -F voc -f project=1 2> err && assert_grep "cannot be merged" err &&
     expect_code 2 export-parallel -o x -n 0 -f project=1 2> err && assert_grep "not a number from 1" err &&
     expect_code 2 export-parallel -o x --shard 1/2 -f project=1 2> err && assert_grep "own business" err &&
+    expect_code 2 export-parallel -o x --limit 10 -f project=1 2> err && assert_grep "each shard" err &&
     test ! -e x && test ! -e x.shards
 '
 
