@@ -45,7 +45,6 @@ typedef struct pager {
     uint64_t expect_j;   /* pages of the shard according to count */
     unsigned ps;         /* the page size the backend gives (it may cap ours) */
     int64_t more_j;      /* highest index whose page had a next page */
-    uint64_t limit_j;    /* pages enough for --limit (0: no limit) */
     uint64_t written;
     uint64_t seed;
     int progressed;
@@ -78,7 +77,8 @@ static uint64_t page_of(const pager *p, uint64_t j) { return p->shard_i + j * p-
 
 static int may_ask(const pager *p, uint64_t j)
 {
-    if (p->limit_j && j >= p->limit_j)
+    /* with --limit, no page past those that full pages would need */
+    if (p->o->limit && j > p->wj && p->written + (j - p->wj) * p->ps >= p->o->limit)
         return 0;
     if (j == 0)
         return 1;
@@ -270,11 +270,8 @@ static int hand_out(pager *p)
                 uint64_t count = s->count > 0 ? (uint64_t)s->count : 0;
                 /* a backend whose max_page_size is below ours gives smaller
                  * pages: number them by what it gives */
-                if (s->more && s->nres > 0 && s->nres < p->ps) {
+                if (s->more && s->nres > 0 && s->nres < p->ps)
                     p->ps = s->nres;
-                    if (p->o->limit)
-                        p->limit_j = (p->o->limit + p->ps - 1) / p->ps;
-                }
                 unsigned ps = p->ps;
                 uint64_t pages = (count + ps - 1) / ps;
                 p->expect_j = pages >= p->shard_i ? (pages - p->shard_i) / p->shard_n + 1 : 0;
@@ -361,8 +358,6 @@ static int setup(pager *p, char *err, size_t errlen)
     p->more_j = -1;
     p->ps = o->page_size;
     p->seed = (uint64_t)sx_now_ms() * 0x9E3779B97F4A7C15ull ^ (uint64_t)(uintptr_t)p;
-    if (o->limit)
-        p->limit_j = (o->limit + o->page_size - 1) / o->page_size;
     char *url = sx_conn_url(o->conn, o->path);
     if (!url)
         return -1;
@@ -455,6 +450,15 @@ int sx_pager_run(const sx_pager_opts *o, const sx_pager_cb *cb, void *ctx, char 
         }
         if (p.progressed)
             continue;
+        int busy = 0;
+        for (unsigned i = 0; i < p.nslots; i++)
+            busy |= p.slots[i].state != S_FREE;
+        if (!busy) { /* cannot happen: never wait forever, never claim an end we did not see */
+            fmt(err, errlen, "cannot list '%s': lost track of the listing at page %llu", o->path,
+                (unsigned long long)page_of(&p, p.wj));
+            rc = SX_PAGER_BACKEND;
+            goto done;
+        }
         curl_multi_poll(p.m, NULL, 0, (int)next_wait(&p), NULL);
     }
 done:
