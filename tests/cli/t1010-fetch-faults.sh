@@ -2,6 +2,8 @@
 # sx-fetch against a faulty backend: retries, Retry-After, cut and bad answers,
 # permanent failures (exit 3, nothing after the failing page, no end).
 . "$(dirname "$0")/../lib/test-lib.sh"
+# a hung sx-fetch fails its test instead of the whole run
+sx-fetch() { timeout 120 "$SX_BUILD/bin/sx-fetch" "$@"; }
 . "$(dirname "$0")/../lib/fake-backend.sh"
 
 LOG=$TRASH_ROOT/fake.log

@@ -2,6 +2,8 @@
 # sx-fetch pagination: concurrency in order, bounded window, limit, page size,
 # shards, a listing that grows or shrinks while it is read, output options.
 . "$(dirname "$0")/../lib/test-lib.sh"
+# a hung sx-fetch fails its test instead of the whole run
+sx-fetch() { timeout 120 "$SX_BUILD/bin/sx-fetch" "$@"; }
 . "$(dirname "$0")/../lib/fake-backend.sh"
 
 LOG=$TRASH_ROOT/fake.log

@@ -3,6 +3,8 @@
 # headers (User-Agent, compression, keep-alive), TLS, proxies; the token is
 # never printed.
 . "$(dirname "$0")/../lib/test-lib.sh"
+# a hung sx-fetch fails its test instead of the whole run
+sx-fetch() { timeout 120 "$SX_BUILD/bin/sx-fetch" "$@"; }
 . "$(dirname "$0")/../lib/fake-backend.sh"
 
 LOG=$TRASH_ROOT/fake.log

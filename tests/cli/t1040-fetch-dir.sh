@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # sx-fetch --dir: a DM dataset on disk read as the same item stream.
 . "$(dirname "$0")/../lib/test-lib.sh"
+# a hung sx-fetch fails its test instead of the whole run
+sx-fetch() { timeout 120 "$SX_BUILD/bin/sx-fetch" "$@"; }
 
 SAMPLE=$TEST_DATA/sample
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # sx-fetch --target-file and --list-targets: targets as data, jq item mappings.
 . "$(dirname "$0")/../lib/test-lib.sh"
+# a hung sx-fetch fails its test instead of the whole run
+sx-fetch() { timeout 120 "$SX_BUILD/bin/sx-fetch" "$@"; }
 . "$(dirname "$0")/../lib/fake-backend.sh"
 
 LOG=$TRASH_ROOT/fake.log
