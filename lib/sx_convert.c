@@ -1050,7 +1050,13 @@ static int use_threads(void)
     const char *e = getenv("SX_CONVERT_THREADS");
     if (e && *e)
         return strcmp(e, "0") != 0;
-    return sysconf(_SC_NPROCESSORS_ONLN) >= 2;
+    /* a second core only pays when it is idle (make -l's rule): the
+     * hand-over costs CPU (values cross caches) */
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    double load[1];
+    if (ncpu < 2)
+        return 0;
+    return getloadavg(load, 1) == 1 && load[0] <= (double)ncpu - 1.0;
 }
 
 int sx_conv_run(sx_conv *cv, sx_reader *r)

@@ -109,8 +109,9 @@ sx_conv *sx_conv_new(const sx_conv_opts *o, const sx_conv_ops *ops, sx_writer *w
 enum { SX_CONV_OK = 0, SX_CONV_BADLINES = 1, SX_CONV_FAIL = -1, SX_CONV_WRITE = -2 };
 
 /*! sx_conv_run() : converts the whole input of `r`. With two cores or
- *  more, a second thread reads and parses the records ahead while this one
- *  converts (environment SX_CONVERT_THREADS=0 or 1 forces the choice).
+ *  more, one of them idle (load average <= cores - 1), a second thread reads
+ *  and parses the records ahead while this one converts (environment
+ *  SX_CONVERT_THREADS=0 or 1 forces the choice).
  *  @return SX_CONV_OK; SX_CONV_BADLINES when the stream was converted but
  *          --keep-going skipped lines that were not JSON (exit 1);
  *          SX_CONV_FAIL with sx_conv_error() (a cut stream, invalid JSON,
