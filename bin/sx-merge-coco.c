@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,9 +23,12 @@ static const char usage_text[] =
 "image and annotation ids renumbered from 1 in shard order, categories unified\n"
 "by name (ids kept when the shards agree, else renumbered in name order), an\n"
 "image found in two shards (same sx_item, else same file_name) kept once, and\n"
-"two images with the same file_name told apart as stem_<sx_item>.ext.\n"
+"a file_name that different images use kept by the smallest sx_item, the\n"
+"others named stem_<sx_item>.ext (as one export over a listing in id order).\n"
 "A SHARD is an export directory (its annotations.json, sx-shard.json and\n"
-"images/) or a COCO file (its sx-shard.json looked for beside it).\n"
+"images/) or a COCO file (its sx-shard.json looked for beside it). Shards\n"
+"exported with splits (train/annotations.json, images/train/, ...) are merged\n"
+"split by split, with --records only.\n"
 "\n"
 "Shards of different exports are refused and nothing is written: when the\n"
 "shards carry sx-shard.json (export-* --shard writes it), every shard must,\n"
@@ -111,6 +115,10 @@ static int is_file(const char *p)
 struct run {
     struct opts *o;
     char **dirs;
+    int *isdir;
+    char ***splits;   /* per shard: its split names (NULL-terminated), when it has no top-level file */
+    const char *split; /* the split being merged ("" for none) */
+    int *map;          /* the split's shard index -> shard */
     sx_writer *rec;   /* --records: stdout */
     sx_buf line;
     FILE *out;        /* the merged file */
@@ -139,25 +147,96 @@ static char *shard_dir(const char *arg, int isdir)
     return abs;
 }
 
-static void add_shards(sx_merge *m, struct run *r)
+/* A subdirectory of a shard that holds annotations.json is a split. */
+static int split_filter(const struct dirent *d)
+{
+    return d->d_name[0] != '.';
+}
+
+static char **find_splits(const char *dir)
+{
+    struct dirent **ents;
+    int n = scandir(dir, &ents, split_filter, alphasort);
+    if (n < 0)
+        sx_die(SX_EXIT_FAIL, "cannot read '%s': %s", dir, strerror(errno));
+    char **out = calloc((size_t)n + 1, sizeof *out);
+    if (!out)
+        sx_die(SX_EXIT_FAIL, "out of memory");
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        char p[PATH_MAX];
+        snprintf(p, sizeof p, "%s/%s/annotations.json", dir, ents[i]->d_name);
+        if (is_file(p) && !(out[k++] = strdup(ents[i]->d_name)))
+            sx_die(SX_EXIT_FAIL, "out of memory");
+        free(ents[i]);
+    }
+    free(ents);
+    return out;
+}
+
+/* Finds each shard's directory and its file or splits. @return 1 when the
+ * shards are split exports, 0 when each has one COCO file. */
+static int resolve_shards(struct run *r)
 {
     struct opts *o = r->o;
     r->dirs = calloc((size_t)o->nshards, sizeof *r->dirs);
-    if (!r->dirs)
+    r->isdir = calloc((size_t)o->nshards, sizeof *r->isdir);
+    r->splits = calloc((size_t)o->nshards, sizeof *r->splits);
+    r->map = calloc((size_t)o->nshards, sizeof *r->map);
+    if (!r->dirs || !r->isdir || !r->splits || !r->map)
         sx_die(SX_EXIT_FAIL, "out of memory");
+    int split = -1;
     for (int i = 0; i < o->nshards; i++) {
         const char *a = o->shards[i];
-        int isdir = is_dir(a);
-        r->dirs[i] = shard_dir(a, isdir);
-        char json[PATH_MAX], marker[PATH_MAX];
-        if (isdir)
+        r->isdir[i] = is_dir(a);
+        r->dirs[i] = shard_dir(a, r->isdir[i]);
+        char json[PATH_MAX];
+        int has = 1;
+        if (r->isdir[i]) {
             snprintf(json, sizeof json, "%s/annotations.json", a);
-        else
-            snprintf(json, sizeof json, "%s", a);
-        snprintf(marker, sizeof marker, "%s/sx-shard.json", r->dirs[i]);
-        if (!is_file(json))
-            sx_die(SX_EXIT_FAIL, "cannot read '%s': %s", json, isdir ? "no annotations.json in the shard" : strerror(errno ? errno : ENOENT));
-        if (sx_merge_add(m, json, is_file(marker) ? marker : NULL) < 0)
+            has = is_file(json);
+            if (!has) {
+                r->splits[i] = find_splits(a);
+                if (!r->splits[i][0])
+                    sx_die(SX_EXIT_FAIL, "cannot read '%s': no annotations.json in the shard, nor in a split of it", json);
+            }
+        } else if (!is_file(a)) {
+            sx_die(SX_EXIT_FAIL, "cannot read '%s': %s", a, strerror(errno ? errno : ENOENT));
+        }
+        if (split >= 0 && split != !has)
+            sx_die(SX_EXIT_FAIL, "'%s' and '%s' are not laid out alike (splits in one, not in the other): "
+                                 "not shards of one export", o->shards[0], a);
+        split = !has;
+    }
+    if (split && !o->records)
+        sx_die(SX_EXIT_FAIL, "'%s' holds splits (%s/annotations.json, ...): use --records, or merge the "
+                             "annotations.json of one split at a time", o->shards[0], r->splits[0][0]);
+    return split;
+}
+
+static const char *marker_of(struct run *r, int i, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s/sx-shard.json", r->dirs[i]);
+    return is_file(buf) ? buf : NULL;
+}
+
+/* Adds the shards (those that have `split`, when split) to m. */
+static void add_shards(sx_merge *m, struct run *r, const char *split, int markers)
+{
+    int k = 0;
+    for (int i = 0; i < r->o->nshards; i++) {
+        char json[PATH_MAX], mk[PATH_MAX];
+        if (split) {
+            snprintf(json, sizeof json, "%s/%s/annotations.json", r->dirs[i], split);
+            if (!is_file(json))
+                continue;
+        } else if (r->isdir[i]) {
+            snprintf(json, sizeof json, "%s/annotations.json", r->o->shards[i]);
+        } else {
+            snprintf(json, sizeof json, "%s", r->o->shards[i]);
+        }
+        r->map[k++] = i;
+        if (sx_merge_add(m, json, markers ? marker_of(r, i, mk, sizeof mk) : NULL) < 0)
             sx_die(SX_EXIT_FAIL, "%s", sx_merge_error(m));
     }
 }
@@ -197,10 +276,11 @@ static int on_image(void *ctx, int shard, const char *old_name, const char *new_
     if (!r->rec)
         return 0;
     char src[PATH_MAX], dst[PATH_MAX];
-    snprintf(src, sizeof src, "%s/%s/%s", r->dirs[shard], r->o->images_dir, old_name);
+    const char *sep = *r->split ? "/" : "";
+    snprintf(src, sizeof src, "%s/%s%s%s/%s", r->dirs[r->map[shard]], r->o->images_dir, sep, r->split, old_name);
     if (!is_file(src))
         return 0; /* an export without images, or a failed download */
-    snprintf(dst, sizeof dst, "%s/%s", r->o->images_dir, new_name);
+    snprintf(dst, sizeof dst, "%s%s%s/%s", r->o->images_dir, sep, r->split, new_name);
     if (raw(&r->line, "{\"sx\":\"file\",\"path\":") < 0 || str(&r->line, dst) < 0 || raw(&r->line, ",\"src\":") < 0 ||
         str(&r->line, src) < 0 || raw(&r->line, ",\"category\":\"original_file\"}") < 0) {
         errno = ENOMEM;
@@ -210,32 +290,99 @@ static int on_image(void *ctx, int shard, const char *old_name, const char *new_
     return put_record(r);
 }
 
+/* --records: the merged annotations.json of r->split and its images. */
 static void merge_records(sx_merge *m, struct run *r)
 {
-    r->rec = sx_writer_open(NULL, 0);
     r->spool = sx_spool_new_named();
-    if (!r->rec || !r->spool)
+    if (!r->spool)
         sx_die(SX_EXIT_FAIL, "cannot create a temporary file: %s", strerror(errno));
     if (sx_merge_write(m, write_file, on_image, r) < 0)
         sx_die(SX_EXIT_FAIL, "%s", sx_merge_error(m));
     if (sx_spool_finish(r->spool) < 0)
         sx_die(SX_EXIT_FAIL, "cannot write a temporary file: %s", strerror(errno));
-    char size[32];
+    char size[32], path[PATH_MAX];
     snprintf(size, sizeof size, "%llu", (unsigned long long)sx_spool_size(r->spool));
-    if (raw(&r->line, "{\"sx\":\"file\",\"path\":\"annotations.json\",\"src\":") < 0 ||
-        str(&r->line, sx_spool_path(r->spool)) < 0 || raw(&r->line, ",\"move\":true,\"category\":\"data_file\",\"size\":") < 0 ||
+    snprintf(path, sizeof path, "%s%sannotations.json", r->split, *r->split ? "/" : "");
+    if (raw(&r->line, "{\"sx\":\"file\",\"path\":") < 0 || str(&r->line, path) < 0 ||
+        raw(&r->line, ",\"src\":") < 0 || str(&r->line, sx_spool_path(r->spool)) < 0 ||
+        raw(&r->line, ",\"move\":true,\"category\":\"data_file\",\"size\":") < 0 ||
         raw(&r->line, size) < 0 || raw(&r->line, "}") < 0)
         sx_die(SX_EXIT_FAIL, "out of memory");
     put_record(r);
     r->files++;
     sx_spool_keep(r->spool);
+    sx_spool_free(r->spool);
+    r->spool = NULL;
+}
+
+static void records_end(struct run *r)
+{
     char end[64];
     snprintf(end, sizeof end, "{\"sx\":\"end\",\"count\":%llu}", (unsigned long long)r->files);
     if (sx_writer_line(r->rec, end, strlen(end)) < 0 || sx_writer_close(r->rec) < 0)
         sx_write_failed("stdout");
     r->rec = NULL;
-    sx_spool_free(r->spool);
-    r->spool = NULL;
+}
+
+static void verbose(const struct opts *o, sx_merge *m, const char *split)
+{
+    if (!o->verbose)
+        return;
+    uint64_t ni, na, nd, nr;
+    sx_merge_counts(m, &ni, &na, &nd, &nr);
+    fprintf(stderr, "sx-merge-coco: %d shards%s%s: %llu images (%llu duplicates dropped, %llu renamed), %llu annotations\n",
+            o->nshards, *split ? ", split " : "", split, (unsigned long long)ni, (unsigned long long)nd,
+            (unsigned long long)nr, (unsigned long long)na);
+}
+
+/* Shards with splits: the markers once, then each split with the shards
+ * that have it. */
+static void merge_splits(struct run *r)
+{
+    struct opts *o = r->o;
+    sx_merge *chk = sx_merge_new();
+    if (!chk)
+        sx_die(SX_EXIT_FAIL, "out of memory");
+    for (int i = 0; i < o->nshards; i++) {
+        char json[PATH_MAX], mk[PATH_MAX];
+        snprintf(json, sizeof json, "%s/%s/annotations.json", r->dirs[i], r->splits[i][0]);
+        if (sx_merge_add(chk, json, marker_of(r, i, mk, sizeof mk)) < 0)
+            sx_die(SX_EXIT_FAIL, "%s", sx_merge_error(chk));
+    }
+    sx_merge_partial(chk, o->partial);
+    if (sx_merge_check_shards(chk) < 0)
+        sx_die(SX_EXIT_FAIL, "%s", sx_merge_error(chk));
+    sx_merge_free(chk);
+    /* the union of the split names, in the order met */
+    const char **names = calloc(64, sizeof *names);
+    int nn = 0;
+    if (!names)
+        sx_die(SX_EXIT_FAIL, "out of memory");
+    for (int i = 0; i < o->nshards; i++)
+        for (char **p = r->splits[i]; *p; p++) {
+            int k = 0;
+            while (k < nn && strcmp(names[k], *p))
+                k++;
+            if (k == nn) {
+                if (nn == 64)
+                    sx_die(SX_EXIT_FAIL, "more than 64 splits in '%s'", o->shards[i]);
+                names[nn++] = *p;
+            }
+        }
+    for (int k = 0; k < nn; k++) {
+        sx_merge *m = sx_merge_new();
+        if (!m)
+            sx_die(SX_EXIT_FAIL, "out of memory");
+        add_shards(m, r, names[k], 0);
+        sx_merge_partial(m, 1);
+        if (sx_merge_check(m) < 0)
+            sx_die(SX_EXIT_FAIL, "%s", sx_merge_error(m));
+        r->split = names[k];
+        merge_records(m, r);
+        verbose(o, m, names[k]);
+        sx_merge_free(m);
+    }
+    free(names);
 }
 
 static void merge_file(sx_merge *m, struct run *r)
@@ -287,29 +434,40 @@ int main(int argc, char **argv)
     sx_cli_init("sx-merge-coco");
     struct opts o = {0};
     parse_options(&o, argc, argv);
-    sx_merge *m = sx_merge_new();
-    if (!m)
-        sx_die(SX_EXIT_FAIL, "out of memory");
-    struct run r = {.o = &o};
-    add_shards(m, &r);
-    sx_merge_partial(m, o.partial);
-    if (sx_merge_check(m) < 0)
-        sx_die(SX_EXIT_FAIL, "%s", sx_merge_error(m));
-    if (o.records)
-        merge_records(m, &r);
-    else
-        merge_file(m, &r);
-    if (o.verbose) {
-        uint64_t ni, na, nd, nr;
-        sx_merge_counts(m, &ni, &na, &nd, &nr);
-        fprintf(stderr, "sx-merge-coco: %d shards: %llu images (%llu duplicates dropped, %llu renamed), %llu annotations\n",
-                o.nshards, (unsigned long long)ni, (unsigned long long)nd, (unsigned long long)nr,
-                (unsigned long long)na);
+    struct run r = {.o = &o, .split = ""};
+    int split = resolve_shards(&r);
+    if (o.records && !(r.rec = sx_writer_open(NULL, 0)))
+        sx_die(SX_EXIT_FAIL, "cannot write to stdout: %s", strerror(errno));
+    if (split) {
+        merge_splits(&r);
+    } else {
+        sx_merge *m = sx_merge_new();
+        if (!m)
+            sx_die(SX_EXIT_FAIL, "out of memory");
+        add_shards(m, &r, NULL, 1);
+        sx_merge_partial(m, o.partial);
+        if (sx_merge_check(m) < 0)
+            sx_die(SX_EXIT_FAIL, "%s", sx_merge_error(m));
+        if (o.records)
+            merge_records(m, &r);
+        else
+            merge_file(m, &r);
+        verbose(&o, m, "");
+        sx_merge_free(m);
     }
-    for (int i = 0; i < o.nshards; i++)
+    if (o.records)
+        records_end(&r);
+    for (int i = 0; i < o.nshards; i++) {
         free(r.dirs[i]);
+        if (r.splits[i])
+            for (char **p = r.splits[i]; *p; p++)
+                free(*p);
+        free(r.splits[i]);
+    }
     free(r.dirs);
+    free(r.isdir);
+    free(r.splits);
+    free(r.map);
     sx_buf_free(&r.line);
-    sx_merge_free(m);
     return SX_EXIT_OK;
 }

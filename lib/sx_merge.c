@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { PASS_PLAN, PASS_IMAGES, PASS_ANNS };
+enum { PASS_PLAN, PASS_NAMES, PASS_IMAGES, PASS_ANNS };
 
 typedef struct {
     char *json, *marker;
@@ -27,6 +27,7 @@ struct sx_merge {
     jv cats;       /* the merged categories */
     jv seen;       /* image key -> true */
     jv names;      /* file_name in use -> true */
+    jv owner;      /* file_name -> [image key, sx_item]: the image that keeps it */
     sx_buf el, key, out;
     uint64_t nimg, nann, dups, renamed;
     /* the write in progress */
@@ -56,6 +57,7 @@ sx_merge *sx_merge_new(void)
     m->cats = jv_array();
     m->seen = jv_object();
     m->names = jv_object();
+    m->owner = jv_object();
     return m;
 }
 
@@ -75,6 +77,7 @@ void sx_merge_free(sx_merge *m)
     jv_free(m->cats);
     jv_free(m->seen);
     jv_free(m->names);
+    jv_free(m->owner);
     sx_buf_free(&m->el);
     sx_buf_free(&m->key);
     sx_buf_free(&m->out);
@@ -219,6 +222,7 @@ static jv parse_buf(const sx_buf *b)
 static int on_plan_value(sx_merge *m, int i, const char *key, jv v);
 static int ann_fast(sx_merge *m, int i);
 static int on_image(sx_merge *m, int i, const char *path, jv img);
+static int on_name(sx_merge *m, int i, const char *path, jv img);
 static int on_ann(sx_merge *m, int i, const char *path, jv ann);
 
 /* Walks shard i's file once: PASS_PLAN captures the small keys, PASS_IMAGES
@@ -259,7 +263,7 @@ static int scan_file(sx_merge *m, int i, int pass)
                 sh->has_images = 1;
             else
                 sh->has_anns = 1;
-            int want = (images && pass == PASS_IMAGES) || (anns && pass == PASS_ANNS);
+            int want = (images && (pass == PASS_IMAGES || pass == PASS_NAMES)) || (anns && pass == PASS_ANNS);
             if (c != '[') {
                 bad(&sc, images ? "\"images\" is not an array" : "\"annotations\" is not an array");
                 goto out;
@@ -279,7 +283,8 @@ static int scan_file(sx_merge *m, int i, int pass)
                     }
                     if (want) {
                         jv v = parse_buf(&m->el);
-                        if ((images ? on_image(m, i, sh->json, v) : on_ann(m, i, sh->json, v)) < 0)
+                        if ((!images ? on_ann(m, i, sh->json, v)
+                             : pass == PASS_NAMES ? on_name(m, i, sh->json, v) : on_image(m, i, sh->json, v)) < 0)
                             goto out;
                     }
                 next_elem:
@@ -608,6 +613,13 @@ out:
     return rc;
 }
 
+int sx_merge_check_shards(sx_merge *m)
+{
+    if (m->n == 0)
+        return fail(m, "no shards to merge");
+    return check_markers(m);
+}
+
 int sx_merge_check(sx_merge *m)
 {
     if (m->n == 0)
@@ -617,7 +629,12 @@ int sx_merge_check(sx_merge *m)
             return -1;
     if (check_markers(m) < 0)
         return -1;
-    return unify_categories(m);
+    if (unify_categories(m) < 0)
+        return -1;
+    for (int i = 0; i < m->n; i++)
+        if (scan_file(m, i, PASS_NAMES) < 0)
+            return -1;
+    return 0;
 }
 
 /* ---- writing ---- */
@@ -679,6 +696,63 @@ static jv fresh_name(sx_merge *m, const char *name, jv item)
     }
 }
 
+/* The key that tells images apart: "i" + sx_item, else "n" + file_name.
+ * @name, @item borrowed. */
+static jv image_key(jv name, jv item)
+{
+    if (jv_get_kind(item) == JV_KIND_NULL || !jv_is_valid(item))
+        return jv_string_fmt("n%s", jv_string_value(name));
+    return jv_string_concat(jv_string("i"), id_key(item));
+}
+
+/* Orders two sx_item values: numbers by value, else by their text. @a, @b borrowed. */
+static int item_cmp(jv a, jv b)
+{
+    if (jv_get_kind(a) == JV_KIND_NUMBER && jv_get_kind(b) == JV_KIND_NUMBER) {
+        double x = jv_number_value(a), y = jv_number_value(b);
+        return x < y ? -1 : x > y;
+    }
+    jv ka = id_key(a), kb = id_key(b);
+    int c = jv_is_valid(ka) && jv_is_valid(kb) ? strcmp(jv_string_value(ka), jv_string_value(kb)) : 0;
+    jv_free(ka);
+    jv_free(kb);
+    return c;
+}
+
+/* PASS_NAMES: a file_name used by several images goes to the one with the
+ * smallest sx_item, whatever its shard: the image a single export over a
+ * listing in id order names first. */
+static int on_name(sx_merge *m, int i, const char *path, jv img)
+{
+    (void)i;
+    if (jv_get_kind(img) != JV_KIND_OBJECT) {
+        jv_free(img);
+        return fail(m, "'%s': an image is not a JSON object", path);
+    }
+    jv name = jv_object_get(jv_copy(img), jv_string("file_name"));
+    jv item = jv_object_get(img, jv_string("sx_item"));
+    if (jv_get_kind(name) != JV_KIND_STRING) {
+        jv_free(name);
+        jv_free(item);
+        return fail(m, "'%s': an image without file_name", path);
+    }
+    jv cur = jv_object_get(jv_copy(m->owner), jv_copy(name));
+    int take = !jv_is_valid(cur);
+    if (!take) {
+        jv citem = jv_array_get(jv_copy(cur), 1);
+        take = item_cmp(item, citem) < 0;
+        jv_free(citem);
+    }
+    jv_free(cur);
+    if (take) {
+        jv key = image_key(name, item);
+        m->owner = jv_object_set(m->owner, jv_copy(name), JV_ARRAY(key, jv_copy(item)));
+    }
+    jv_free(name);
+    jv_free(item);
+    return 0;
+}
+
 static int on_image(sx_merge *m, int i, const char *path, jv img)
 {
     shard *sh = &m->s[i];
@@ -695,9 +769,7 @@ static int on_image(sx_merge *m, int i, const char *path, jv img)
         fail(m, "'%s': an image without id or file_name", path);
         goto out;
     }
-    jv key = jv_get_kind(item) == JV_KIND_NULL || !jv_is_valid(item)
-                 ? jv_string_fmt("n%s", jv_string_value(name))
-                 : jv_string_concat(jv_string("i"), id_key(item));
+    jv key = image_key(name, item);
     jv idk = id_key(id);
     jv dup = jv_object_get(jv_copy(sh->idmap), jv_copy(idk));
     if (jv_is_valid(dup)) {
@@ -716,10 +788,13 @@ static int on_image(sx_merge *m, int i, const char *path, jv img)
         rc = 0;
         goto out;
     }
+    jv own = jv_object_get(jv_copy(m->owner), jv_copy(name));
+    jv ownkey = jv_is_valid(own) ? jv_array_get(own, 0) : own;
+    int mine = jv_is_valid(ownkey) && jv_equal(ownkey, jv_copy(key));
     m->seen = jv_object_set(m->seen, key, jv_true());
     jv final = jv_copy(name);
     jv taken = jv_object_get(jv_copy(m->names), jv_copy(final));
-    if (jv_is_valid(taken)) {
+    if (jv_is_valid(taken) || !mine) {
         jv_free(final);
         final = fresh_name(m, jv_string_value(name), item);
         m->renamed++;

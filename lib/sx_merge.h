@@ -5,14 +5,16 @@
  * sx_merge joins their annotations.json files into one: image and
  * annotation ids renumbered from 1, categories unified by name, an image
  * present in two shards (same sx_item, else same file_name) kept once, and
- * two different images with the same file_name told apart
- * (stem_<sx_item>.ext, the converters' rule).
+ * a file_name that different images of several shards use given to the one
+ * with the smallest sx_item, the others named stem_<sx_item>.ext (the
+ * converters' rule: what one export over a listing in id order does).
  *
  * Shards are read as byte streams: a small scanner walks each file and
  * hands out one element of "images" or "annotations" at a time, which is
  * parsed, rewritten and written out at once. Memory holds the categories,
  * one id map entry per image and the names in use, never the annotations.
- * Each shard file is read three times (categories, images, annotations).
+ * Each shard file is read four times (categories, names, images,
+ * annotations).
  *
  * Shards of different exports are refused before anything is written: when
  * a shard carries a marker (sx-shard.json, written by export-* --shard:
@@ -52,6 +54,13 @@ int sx_merge_add(sx_merge *m, const char *json, const char *marker);
 
 /*! sx_merge_partial() : allows shards 1..N to be incomplete (some missing). */
 void sx_merge_partial(sx_merge *m, int yes);
+
+/*! sx_merge_check_shards() : only the marker check of sx_merge_check():
+ *  refuses shards of different exports (for a caller that merges the
+ *  splits of the shards one by one, each split with the shards that have
+ *  it, under sx_merge_partial()). Reads only the markers.
+ *  @return 0, or -1. */
+int sx_merge_check_shards(sx_merge *m);
 
 /*! sx_merge_check() : reads every shard's categories and marker, refuses
  *  shards of different exports and unifies the categories. Nothing is

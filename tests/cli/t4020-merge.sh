@@ -74,6 +74,22 @@ mk_shards() { # mk_shards FORMAT FILTER N I... : shards I of N in sI/
     done
 }
 
+test_expect_success 'split shards: --records merges each split; a single file is refused' '
+    for i in 1 2; do
+        export-coco -q --no-sync --no-images -o s$i -f project=5 --shard $i/2 --page-size 20 \
+            --split train=0.5,val=0.5 > /dev/null || exit 1
+    done &&
+    expect_code 1 sx-merge-coco -o merged.json s1 s2 2> err &&
+    assert_grep "holds splits (train/annotations.json" err && test ! -e merged.json &&
+    sx-merge-coco --records s1 s2 | sx-save --no-sync -o merged > /dev/null &&
+    test -f merged/train/annotations.json && test -f merged/val/annotations.json &&
+    assert_eq "$(cat s1/train/annotations.json s2/train/annotations.json | jq -s "map(.images | length) | add")" \
+              "$(jq ".images | length" merged/train/annotations.json)" &&
+    mkdir flat && cp s1/train/annotations.json flat/ && cp s1/sx-shard.json flat/ &&
+    expect_code 1 sx-merge-coco --records --partial flat s2 > /dev/null 2> err &&
+    assert_grep "not laid out alike" err
+'
+
 test_expect_success 'COCO shards of different exports: refused, nothing written' '
     mk_shards coco project=5 2 1 && mv s1 p5 && mk_shards coco project=6 2 2 &&
     expect_code 1 sx-merge-coco -o merged.json p5 s2 2> err &&

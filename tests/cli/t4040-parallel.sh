@@ -50,6 +50,18 @@ test_expect_success 'YOLO: 3 local shards merge into the single-machine export (
     test ! -e par.shards
 '
 
+test_expect_success 'COCO with --split: every split merges into the single-machine one' '
+    export-coco -q --no-sync -o single -f project=9 --page-size 10 --split train=0.6,val=0.3,test=0.1 > /dev/null &&
+    export-parallel -q --no-sync -n 3 -o par -f project=9 --page-size 10 --split train=0.6,val=0.3,test=0.1 > /dev/null &&
+    test ! -e par/annotations.json &&
+    for sp in train val test; do
+        jq -c "$norm" par/$sp/annotations.json > got && jq -c "$norm" single/$sp/annotations.json > want &&
+        cmp want got && jq -c .categories par/$sp/annotations.json > got &&
+        jq -c .categories single/$sp/annotations.json > want && cmp want got || exit 1
+    done &&
+    (cd par && find images -type f | sort) > got && (cd single && find images -type f | sort) > want && cmp want got
+'
+
 test_expect_success 'the shards fetch disjoint pages, each page once' '
     : > "$TRASH_ROOT/fake.log" &&
     export-parallel -q --no-sync -n 3 -o par -f project=9 --page-size 10 --no-images > /dev/null &&
