@@ -58,6 +58,13 @@ test_expect_success 'export-raw --dir reads a local dataset' '
     test -d out/train/json && test -d out/valid/json && jq -e ".total_count > 0" stdout
 '
 
+test_expect_success '--log keeps the stream of log, metrics and result records' '
+    export-coco -q -o out -f project=1 --no-sync --log job.ndjson > stdout &&
+    grep -q "^{\"sx\":\"log\",\"event\":\"export_original_file\"" job.ndjson &&
+    grep -q "^{\"sx\":\"metrics\",\"category\":\"original_file\"" job.ndjson &&
+    assert_eq "$(tail -n 1 stdout)" "$(sed -n "s/^{\"sx\":\"result\",/{/p" job.ndjson)"
+'
+
 test_expect_success '--jq runs an sx-jq program before the converter' '
     export-coco -q -o out -f project=1 --no-sync --no-images \
         --jq "select(.id <= 10)" > stdout &&
