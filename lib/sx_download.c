@@ -393,15 +393,24 @@ static long schedule(sx_dl *d, sx_dl_done_fn done, void *ud)
     return next;
 }
 
-int sx_dl_run(sx_dl *d, int wake_fd, int timeout_ms, sx_dl_done_fn done, void *ud)
+int sx_dl_run(sx_dl *d, const int *wake, int nwake, int timeout_ms, sx_dl_done_fn done, void *ud)
 {
     long next = schedule(d, done, ud);
     int wait = timeout_ms;
     if (next >= 0 && next < wait)
         wait = (int)next;
-    struct curl_waitfd extra = {wake_fd, CURL_WAIT_POLLIN, 0};
+    struct curl_waitfd extra[4];
+    unsigned n = 0;
+    for (int i = 0; i < nwake && n < 4; i++) {
+        if (wake[i] >= 0) {
+            extra[n].fd = wake[i];
+            extra[n].events = CURL_WAIT_POLLIN;
+            extra[n].revents = 0;
+            n++;
+        }
+    }
     int nfds = 0;
-    if (curl_multi_poll(d->m, wake_fd >= 0 ? &extra : NULL, wake_fd >= 0 ? 1 : 0, wait, &nfds) != CURLM_OK)
+    if (curl_multi_poll(d->m, n ? extra : NULL, n, wait, &nfds) != CURLM_OK)
         return -1;
     int running = 0;
     if (curl_multi_perform(d->m, &running) != CURLM_OK)

@@ -72,10 +72,11 @@ int sx_dl_add(sx_dl *d, const char *url, int fd, int64_t size, const char *sha25
 int sx_dl_pending(const sx_dl *d);
 
 /*! sx_dl_run() : does what can be done now, waiting at most `timeout_ms`
- *  for network activity, a retry coming due, or `wake_fd` (-1: none)
- *  becoming readable (it is not read). Calls `done` for every finished
- *  download. @return 0, or -1 when libcurl fails as a whole. */
-int sx_dl_run(sx_dl *d, int wake_fd, int timeout_ms, sx_dl_done_fn done, void *ud);
+ *  for network activity, a retry coming due, or one of the `nwake`
+ *  descriptors `wake` (borrowed; -1 entries ignored) becoming readable (they
+ *  are not read). Calls `done` for every finished download.
+ *  @return 0, or -1 when libcurl fails as a whole. */
+int sx_dl_run(sx_dl *d, const int *wake, int nwake, int timeout_ms, sx_dl_done_fn done, void *ud);
 
 /*! sx_dl_free() : aborts what is unfinished (no callbacks) and frees. */
 void sx_dl_free(sx_dl *d);

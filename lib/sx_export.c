@@ -3,7 +3,9 @@
 #include "sx_proto.h"
 #include "sx_safefs.h"
 #include "sx_sha256.h"
+#include "sx_syncq.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jv.h>
@@ -42,10 +44,11 @@ typedef struct sfile {
     char *unlink_after;          /* a `move` done by copying: the source */
 } sfile;
 
-/* Files written completely wait in a batch to be made durable together (one
- * syncfs instead of an fsync each) and renamed into place. */
-#define BATCH_MAX 128
-#define BATCH_BYTES (64 << 20)
+/* Files written completely wait in a batch; a batch is made durable on the
+ * sync thread (sx_syncq.h: one syncfs instead of an fsync each) while the
+ * next one fills, then its files are renamed into place. */
+#define BATCH_MAX 1024
+#define BATCH_BYTES (256 << 20)
 
 struct sx_export {
     const sx_export_opts *o;
@@ -77,9 +80,12 @@ struct sx_export {
     size_t removed;
     int rollback_failed;
     char *buf;                   /* copy buffer */
-    sfile *batch[BATCH_MAX];
+    sfile *batch[BATCH_MAX];     /* filling */
     int nbatch;
     int64_t batch_bytes;
+    sfile *inflight[BATCH_MAX];  /* being made durable */
+    int ninflight;
+    sx_syncq *sq;                /* NULL with no_sync */
 };
 
 #define COPY_BUF (256 * 1024)
@@ -294,6 +300,13 @@ static void sfile_free(sfile *f)
     free(f);
 }
 
+/* The relative path of f's temporary file. */
+static void tmp_path(const sfile *f, char *out, size_t n)
+{
+    size_t dirlen = (size_t)(f->base - f->path);
+    snprintf(out, n, "%.*s%s", (int)dirlen, f->path, f->tmp);
+}
+
 /* Removes the temporary file and records the path dropped. */
 static void sfile_discard(sfile *f)
 {
@@ -301,18 +314,17 @@ static void sfile_discard(sfile *f)
         close(f->fd);
         f->fd = -1;
     }
-    if (f->parentfd >= 0 && f->tmp[0])
+    if (f->parentfd >= 0 && f->tmp[0]) {
         unlinkat(f->parentfd, f->tmp, 0);
+    } else if (f->tmp[0]) {
+        char rel[PATH_MAX];
+        tmp_path(f, rel, sizeof rel);
+        sx_unlink_at(f->e->rootfd, rel);
+    }
     if (f->tmp[0] && sx_manifest_drop(f->e->m, f->path) < 0)
         fail(f->e, 0, "cannot write the manifest: %s", strerror(errno));
 }
 
-/* The relative path of f's temporary file. */
-static void tmp_path(const sfile *f, char *out, size_t n)
-{
-    size_t dirlen = (size_t)(f->base - f->path);
-    snprintf(out, n, "%.*s%s", (int)dirlen, f->path, f->tmp);
-}
 
 /* Creates the directories and the temporary file of f, recording both
  * first. `open_tmp` 0: only the name is recorded (a link or rename will
@@ -436,21 +448,12 @@ done:
     return 0;
 }
 
-/* Makes the batch durable and puts its files in place. */
-static void flush_batch(sx_export *e)
+/* Puts durable files in place (or drops them when their item failed). */
+static void publish_all(sx_export *e, sfile **v, int n)
 {
-    if (!e->nbatch)
-        return;
-    int synced = 0;
-    if (!e->o->no_sync && !e->fatal && e->nbatch > 4) {
-        /* one flush of the file system for data and manifest alike */
-        if (syncfs(e->rootfd) < 0)
-            fail(e, 0, "cannot sync '%s': %s", e->dir, strerror(errno));
-        synced = 1;
-    }
-    for (int i = 0; i < e->nbatch; i++) {
-        sfile *f = e->batch[i];
-        e->batch[i] = NULL;
+    for (int i = 0; i < n; i++) {
+        sfile *f = v[i];
+        v[i] = NULL;
         if (e->fatal) {
             sfile_free(f);   /* its temporary file goes with the rollback */
             continue;
@@ -462,7 +465,12 @@ static void flush_batch(sx_export *e)
             continue;
         }
         const char *why = NULL;
-        int rc = sfile_publish(f, f->final_sha, synced, &why);
+        int rc = 1;
+        f->parentfd = sx_open_parent(e->rootfd, f->path, 0, NULL, NULL, &f->base);
+        if (f->parentfd < 0)
+            why = "its directory was replaced meanwhile";
+        else
+            rc = sfile_publish(f, f->final_sha, 1, &why);
         if (rc == 0) {
             file_ok(e, f);
             if (f->unlink_after)
@@ -473,22 +481,76 @@ static void flush_batch(sx_export *e)
         }
         sfile_free(f);
     }
-    e->nbatch = 0;
-    e->batch_bytes = 0;
+}
+
+/* Moves batches along: publishes the one made durable, hands the filling
+ * one to the sync thread. With `wait`, until both are done. */
+static void batch_step(sx_export *e, int wait)
+{
+    if (!e->sq) {
+        publish_all(e, e->batch, e->nbatch);
+        e->nbatch = 0;
+        e->batch_bytes = 0;
+        return;
+    }
+    for (;;) {
+        if (e->ninflight) {
+            int err = 0;
+            if (sx_syncq_poll(e->sq, wait, &err) == 0)
+                return;   /* still syncing */
+            if (err)
+                fail(e, 0, "cannot sync the files of '%s': %s", e->dir, strerror(err));
+            publish_all(e, e->inflight, e->ninflight);
+            e->ninflight = 0;
+        }
+        if (!e->nbatch || e->fatal)
+            return;
+        memcpy(e->inflight, e->batch, (size_t)e->nbatch * sizeof *e->batch);
+        e->ninflight = e->nbatch;
+        e->nbatch = 0;
+        e->batch_bytes = 0;
+        if (sx_syncq_submit(e->sq, e->rootfd) < 0) {
+            fail(e, 0, "cannot sync: %s", strerror(errno));
+            return;
+        }
+        if (!wait)
+            return;
+    }
 }
 
 /* Queues f (owned from now on), written completely with digest sha. */
 static void queue_publish(sx_export *e, sfile *f, const char *sha)
 {
     snprintf(f->final_sha, sizeof f->final_sha, "%s", sha);
+    if (f->fd >= 0) {
+        if (e->sq)
+            sync_file_range(f->fd, 0, 0, SYNC_FILE_RANGE_WRITE);   /* start write-back now */
+        if (close(f->fd) < 0 && !e->fatal)
+            fail(e, 0, "cannot write '%s': %s", f->path, strerror(errno));
+        f->fd = -1;
+    }
+    /* the directory is opened again, without following links, to rename:
+     * a thousand files waiting hold no descriptor */
+    close(f->parentfd);
+    f->parentfd = -1;
     e->batch[e->nbatch++] = f;
     e->batch_bytes += f->size;
-    if (e->nbatch == BATCH_MAX || e->batch_bytes >= BATCH_BYTES)
-        flush_batch(e);
+    if (e->nbatch == BATCH_MAX || e->batch_bytes >= BATCH_BYTES) {
+        batch_step(e, 0);
+        if (e->nbatch)   /* the sync thread is behind: wait for it */
+            batch_step(e, 1);
+    }
 }
 
+/* Drops every file waiting (after a failure), the sync thread idle first. */
 static void free_batch(sx_export *e)
 {
+    int err;
+    if (e->sq && e->ninflight)
+        sx_syncq_poll(e->sq, 1, &err);
+    for (int i = 0; i < e->ninflight; i++)
+        sfile_free(e->inflight[i]);
+    e->ninflight = 0;
     for (int i = 0; i < e->nbatch; i++)
         sfile_free(e->batch[i]);
     e->nbatch = 0;
@@ -531,6 +593,20 @@ static int hash_fd(sx_export *e, int fd, sfile *f)
 static int do_src(sx_export *e, sfile *f, const char *src, int move, const char **why, char *whybuf, size_t wl)
 {
     int mode = move ? 2 : e->o->link ? 1 : 0;
+    /* only a regular file is copied, linked or taken over: never a device
+     * (moving /dev/null away would break the whole machine), a directory or
+     * a link */
+    struct stat st;
+    if ((mode ? lstat(src, &st) : stat(src, &st)) < 0) {
+        snprintf(whybuf, wl, "cannot open '%s': %s", src, strerror(errno));
+        *why = whybuf;
+        return 1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(whybuf, wl, "'%s' is not a regular file", src);
+        *why = whybuf;
+        return 1;
+    }
     int rc = sfile_begin(f, mode == 0, why);
     if (rc)
         return rc;
@@ -560,7 +636,12 @@ static int do_src(sx_export *e, sfile *f, const char *src, int move, const char 
             return -1;
         }
     }
-    int in = open(src, O_RDONLY | O_CLOEXEC);
+    int in = open(src, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (in >= 0 && (fstat(in, &st) < 0 || !S_ISREG(st.st_mode))) {
+        close(in);
+        in = -1;
+        errno = EINVAL;
+    }
     if (in < 0) {
         snprintf(whybuf, wl, "cannot open '%s': %s", src, strerror(errno));
         *why = whybuf;
@@ -628,6 +709,35 @@ static void on_download(void *ud, const sx_dl_result *r)
     uint64_t total = e->total > e->urls ? e->total : e->urls;
     emit(e, sx_rec_progress("original_file", e->urls_done, total));
     sfile_free(f);
+}
+
+/* A file URL must name a regular file (not /dev/zero, a fifo, a
+ * directory). @return NULL or why not. */
+static const char *file_url_check(const char *url)
+{
+    if (strncasecmp(url, "file://", 7))
+        return NULL;
+    const char *p = url + 7;
+    if (!strncasecmp(p, "localhost/", 10))
+        p += 9;
+    if (*p != '/')
+        return "a file URL must name an absolute path on this host";
+    char path[PATH_MAX];
+    size_t n = 0;
+    for (; *p && *p != '?' && *p != '#' && n + 1 < sizeof path; p++) {
+        if (p[0] == '%' && isxdigit((unsigned char)p[1]) && isxdigit((unsigned char)p[2])) {
+            char hex[3] = {p[1], p[2], 0};
+            path[n++] = (char)strtol(hex, NULL, 16);
+            p += 2;
+        } else {
+            path[n++] = *p;
+        }
+    }
+    path[n] = 0;
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return "a file URL must name a regular file";
+    return NULL;   /* a missing file fails in the download, with its reason */
 }
 
 /* ---- records ---- */
@@ -784,6 +894,8 @@ static int on_file(sx_export *e, jv rec)
     } else {
         const char *url = jv_string_value(uj);
         const char *sbad = sx_dl_url_ok(url);
+        if (!sbad)
+            sbad = file_url_check(url);
         e->urls++;
         if (sbad) {
             e->urls_done++;
@@ -971,6 +1083,10 @@ sx_export *sx_export_open(const sx_export_opts *o, char *err, size_t errlen)
             goto fail;
         }
     }
+    if (!o->no_sync && !(e->sq = sx_syncq_new())) {
+        snprintf(err, errlen, "cannot start a thread: %s", strerror(errno));
+        goto fail;
+    }
     e->dl = sx_dl_new(&o->dl);
     if (!e->dl) {
         snprintf(err, errlen, "cannot start libcurl");
@@ -1150,13 +1266,14 @@ sx_export_status sx_export_run(sx_export *e, sx_feed *feed, sx_writer *out, vola
             break;
         if (eof && sx_dl_pending(e->dl) == 0)
             break;
-        flush_batch(e);   /* before waiting: files in place, logs out */
+        batch_step(e, 0);   /* before waiting: files in place, logs out */
         if (e->fatal)
             break;
         if (!e->out_dead && sx_writer_flush(e->out) < 0)
             e->out_dead = 1;
-        int wake = !eof && sx_dl_pending(e->dl) < limit ? sx_feed_fd(feed) : -1;
-        if (sx_dl_run(e->dl, wake, wake >= 0 ? 1000 : 100, on_download, e) < 0)
+        int wake[2] = {!eof && sx_dl_pending(e->dl) < limit ? sx_feed_fd(feed) : -1,
+                       e->ninflight ? sx_syncq_fd(e->sq) : -1};
+        if (sx_dl_run(e->dl, wake, 2, wake[0] >= 0 ? 1000 : 100, on_download, e) < 0)
             fail(e, 0, "libcurl failed");
     }
     sx_export_status st = SX_EXPORT_FAILED;
@@ -1169,7 +1286,7 @@ sx_export_status sx_export_run(sx_export *e, sx_feed *feed, sx_writer *out, vola
             fail(e, 0, "the upstream was cut short (no end record)");
         } else {
             finish_text(e);
-            flush_batch(e);
+            batch_step(e, 1);
             if (!e->fatal && e->o->strict && e->bad[0] + e->bad[1])
                 fail(e, 0, "a file failed under --strict");
             if (!e->fatal && commit(e) == 0) {
@@ -1201,6 +1318,7 @@ void sx_export_free(sx_export *e)
         return;
     sfile_free(e->cur);
     free_batch(e);
+    sx_syncq_free(e->sq);
     sx_dl_free(e->dl);
     for (sfile *f = e->flying, *n; f; f = n) {
         n = f->next;

@@ -342,6 +342,8 @@ int sx_manifest_commit(sx_manifest *m, uint64_t files)
 
 int sx_manifest_committed(const sx_manifest *m) { return m->committed; }
 
+int sx_manifest_fd(const sx_manifest *m) { return m->fd; }
+
 int sx_manifest_created_root(const sx_manifest *m) { return m->created_root; }
 
 const sx_mf_entry *sx_manifest_find(const sx_manifest *m, const char *path) { return find(m, path); }

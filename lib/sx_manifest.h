@@ -76,6 +76,10 @@ int sx_manifest_sync(sx_manifest *m);
 /*! sx_manifest_commit() : syncs, appends the commit record, syncs again. */
 int sx_manifest_commit(sx_manifest *m, uint64_t files);
 
+/*! sx_manifest_fd() : the descriptor records are appended to (-1 when
+ *  loaded read-only), for a caller that syncs it elsewhere. */
+int sx_manifest_fd(const sx_manifest *m);
+
 /*! sx_manifest_committed(), sx_manifest_created_root() : from the records. */
 int sx_manifest_committed(const sx_manifest *m);
 int sx_manifest_created_root(const sx_manifest *m);

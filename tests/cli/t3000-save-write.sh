@@ -55,6 +55,22 @@ save_test 'src records are copied; --link hard-links; move hands the file over' 
     check_manifest linked --committed
 '
 
+save_test 'only regular files are copied, linked or moved (never /dev/null, a fifo, a directory)' '
+    mkfifo fifo; mkdir d; ln -s "$PWD/d" link
+    printf "%s\n" "{\"sx\":\"file\",\"path\":\"a\",\"src\":\"/dev/null\",\"move\":true,\"item\":1}" \
+        "{\"sx\":\"file\",\"path\":\"b\",\"src\":\"/dev/null\",\"item\":2}" \
+        "{\"sx\":\"file\",\"path\":\"c\",\"src\":\"$PWD/fifo\",\"item\":3}" \
+        "{\"sx\":\"file\",\"path\":\"d\",\"src\":\"$PWD/d\",\"move\":true,\"item\":4}" \
+        "{\"sx\":\"file\",\"path\":\"e\",\"url\":\"file:///dev/zero\",\"item\":5}" \
+        "{\"sx\":\"file\",\"path\":\"f\",\"src\":\"$PWD/link\",\"move\":true,\"item\":6}" \
+        "{\"sx\":\"end\",\"count\":6}" >in
+    sx-save --link -o out <in >/dev/null
+    test -c /dev/null && test -p fifo && test -d d && test -L link
+    test -z "$(ls out | grep -v -e export.json -e error_file_list.json)"
+    assert_eq 6 "$(jq ".origin_file_name | length" out/error_file_list.json)"
+    assert_grep "not a regular file" out/error_file_list.json
+'
+
 save_test 'size and sha256 of text and src records are checked when given' '
     printf "pixels" >img.bin
     sha=$(printf "hello" | sha256sum | cut -c1-64)

@@ -61,7 +61,7 @@ static int fetch(const char *url, int64_t size, const char *sha, outcome *o, int
     memset(o, 0, sizeof *o);
     CHECK(sx_dl_add(d, url, fd, size, sha, o) == 0);
     for (int i = 0; i < 100 && sx_dl_pending(d); i++)
-        CHECK(sx_dl_run(d, -1, 100, on_done, NULL) == 0);
+        CHECK(sx_dl_run(d, NULL, 0, 100, on_done, NULL) == 0);
     CHECK(o->done);
     sx_dl_free(d);
     return fd;
@@ -127,7 +127,7 @@ static void test_many(void)
     }
     CHECK(sx_dl_pending(d) == 20);
     for (int i = 0; i < 500 && sx_dl_pending(d); i++)
-        sx_dl_run(d, -1, 100, on_done, NULL);
+        sx_dl_run(d, NULL, 0, 100, on_done, NULL);
     for (int i = 0; i < 20; i++) {
         CHECK(o[i].done && o[i].ok);
         close(fds[i]);
