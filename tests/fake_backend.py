@@ -43,12 +43,15 @@ always): --slow-page P (sleeps --slow-ms), --cut-page P, --bad-json-page P,
 connection is reset, no answer). --fail-first K makes
 the first K listing requests answer --fail-status (503) with --retry-after V
 when given. --grow-after-page P adds --grow-by G items once page P was served.
+--chaos PCT makes that percentage of listing answers fail at random (seeded
+by --seed): 503, 429, a cut body, a reset, bad JSON or HTML.
 --foreign-next makes next URLs point to another host. --tls-cert and --tls-key
 serve HTTPS. A request in absolute form (GET http://host/path, as sent to a
 proxy) is served too, so a second instance can stand for a proxy.
 
 --log FILE: one line per request:
-  METHOD PATH?QUERY STATUS auth=synapse|authorization|none tenant=yes|no enc=gzip|identity|cut
+  METHOD PATH?QUERY STATUS auth=synapse|authorization|none tenant=yes|no
+  enc=gzip|identity|cut|reset|html|badjson|noresults
   conn=CLIENT_PORT ua=USER_AGENT
 (the token itself is never logged).
 """
@@ -143,6 +146,7 @@ class State:
         self.cache = {}
         self.pages = {}
         self.pages_bytes = 0
+        self.rng = random.Random(a.seed)
         self.grown = False
         self.faults = {}
         for name in ("slow_page", "cut_page", "bad_json_page", "html_page", "no_results_page", "not_found_page",
@@ -199,7 +203,7 @@ class Handler(BaseHTTPRequestHandler):
             self.command, self.path, status, auth, "yes" if h.get("Synapse-Tenant") else "no", enc,
             self.client_address[1], (h.get("User-Agent") or "-").replace(" ", "_")))
 
-    def send(self, status, body, ctype="application/json", extra=None, compress=False, gz=None):
+    def send(self, status, body, ctype="application/json", extra=None, compress=False, gz=None, tag=None):
         enc = "identity"
         if compress and "gzip" in (self.headers.get("Accept-Encoding") or ""):
             body = gz if gz is not None else gzip.compress(body, 1)
@@ -214,7 +218,7 @@ class Handler(BaseHTTPRequestHandler):
         self._headers_buffer.append(b"\r\n")
         if self.command != "HEAD":
             self._headers_buffer.append(body)
-        self.finish_log(status, enc)  # logged before the client can see the answer
+        self.finish_log(status, tag or enc)  # logged before the client can see the answer
         self.flush_headers()
 
     def send_json(self, status, obj, **kw):
@@ -286,31 +290,61 @@ class Handler(BaseHTTPRequestHandler):
         if st.fault("slow_page", page):
             time.sleep(a.slow_ms / 1000.0)
         if st.fault("reset_page", page):
-            # no answer: the connection is reset (RST, SO_LINGER 0)
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            self.finish_log(0, "reset")
-            self.close_connection = True
-            self.wfile = io.BytesIO()  # nothing more is written to the socket
-            return
+            return self.reset()
         if st.fault("not_found_page", page):
             return self.send_json(404, {"detail": "Not found."})
         count = st.items
         pages = max(1, (count + size - 1) // size)
         if page < 1 or page > pages:
             return self.send_json(404, {"detail": "Invalid page."})
-        if st.fault("html_page", page):
-            return self.send(200, b"<html><body><h1>Bad Gateway</h1></body></html>", ctype="text/html")
-        if st.fault("bad_json_page", page):
-            return self.send(200, b'{"count": %d, "next": null, "results": [{"id": 1,' % count)
+        chaos = None
+        if a.chaos:
+            with st.lock:
+                if st.rng.random() * 100 < a.chaos:
+                    chaos = st.rng.choice(["503", "429", "cut", "reset", "json", "html"])
+        if chaos == "503":
+            return self.send_json(503, {"detail": "Service unavailable."})
+        if chaos == "429":
+            return self.send_json(429, {"detail": "Slow down."}, extra={"Retry-After": "0"})
+        if chaos == "reset":
+            return self.reset()
+        if chaos == "html" or st.fault("html_page", page):
+            return self.send(200, b"<html><body><h1>Bad Gateway</h1></body></html>", ctype="text/html", tag="html")
+        if chaos == "json" or st.fault("bad_json_page", page):
+            return self.send(200, b'{"count": %d, "next": null, "results": [{"id": 1,' % count, tag="badjson")
         if st.fault("no_results_page", page):
-            return self.send_json(200, {"count": count, "next": None, "previous": None})
+            return self.send_json(200, {"count": count, "next": None, "previous": None}, tag="noresults")
         # a page is built (and compressed) once: the fake's own CPU must not
         # be what a benchmark measures; --delay-ms is the backend's latency
         key = (self.base(), self.path, count, a.foreign_next)
         hit = st.pages.get(key)
-        if hit and not st.faults.get("cut_page"):
-            self.grow(page)
-            return self.send(200, hit[0], compress=True, gz=hit[1])
+        if hit:
+            raw, gz = hit
+        else:
+            raw, gz = self.build_page(target, q, u, page, size, count, pages, key)
+        if chaos == "cut" or st.fault("cut_page", page):
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(raw)))
+            self.end_headers()
+            self.wfile.write(raw[: len(raw) // 2])
+            self.wfile.flush()
+            self.finish_log(200, "cut")
+            self.close_connection = True
+            return
+        self.grow(page)  # before the answer leaves: the client asks for the next pages at once
+        self.send(200, raw, compress=True, gz=gz)
+
+    def reset(self):
+        """No answer: the connection is reset (RST, SO_LINGER 0)."""
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.finish_log(0, "reset")
+        self.close_connection = True
+        self.wfile = io.BytesIO()  # nothing more is written to the socket
+
+    def build_page(self, target, q, u, page, size, count, pages, key):
+        st = self.server.st
+        a = st.a
         first = (page - 1) * size + 1
         ids = range(first, min(count, page * size) + 1)
         expand = q.get("expand", [])
@@ -325,23 +359,12 @@ class Handler(BaseHTTPRequestHandler):
         head = {"count": count, "next": link(page + 1) if page < pages else None,
                 "previous": link(page - 1) if page > 1 else None}
         raw = (json.dumps(head)[:-1] + ', "results": [' + ", ".join(results) + "]}").encode()
-        if st.fault("cut_page", page):
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(raw)))
-            self.end_headers()
-            self.wfile.write(raw[: len(raw) // 2])
-            self.wfile.flush()
-            self.finish_log(200, "cut")
-            self.close_connection = True
-            return
         gz = gzip.compress(raw, 1)
         with st.lock:
             if st.pages_bytes < (256 << 20):
                 st.pages[key] = (raw, gz)
                 st.pages_bytes += len(raw) + len(gz)
-        self.grow(page)  # before the answer leaves: the client asks for the next pages at once
-        self.send(200, raw, compress=True, gz=gz)
+        return raw, gz
 
     def grow(self, page):
         st = self.server.st
@@ -461,6 +484,7 @@ def main():
     p.add_argument("--grow-by", type=int, default=37)
     p.add_argument("--foreign-next", action="store_true")
     p.add_argument("--max-page-size", type=int, default=1000, help="DRF's max_page_size")
+    p.add_argument("--chaos", type=float, default=0, help="percent of listing answers that fail at random")
     p.add_argument("--log")
     p.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM)")
     p.add_argument("--tls-key", help="and this key (PEM)")

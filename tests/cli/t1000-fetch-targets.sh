@@ -49,7 +49,7 @@ test_expect_success 'items are exactly the jq item mapping of the raw records, f
         sx-fetch -t $t > items && sx-fetch -t $t --raw > raw &&
         case $t in assignment*) m="{id: .id, files: .file, data: .data}" ;;
                    *) m="{id: .id, files: (.data_unit.files | to_entries[0].value), data: .data}" ;; esac &&
-        grep -v "^{\"sx\"" raw | jq -c "$m" > want && grep -v "^{\"sx\"" items > got && cmp want got || return 1
+        grep -v "^{\"sx\"" raw | jq -c "$m" > want && grep -v "^{\"sx\"" items > got && cmp want got || exit 1
     done
 '
 

@@ -18,7 +18,7 @@ test_expect_success '--jobs 8 fetches pages concurrently, writes them in order, 
     echo "jobs 1: $((t1 - t0)) ms, jobs 8: $((t2 - t1)) ms" &&
     test $(( (t2 - t1) * 2 )) -lt $((t1 - t0)) &&
     ids_ok eight 100 && cmp one eight &&
-    for p in $(seq 1 20); do assert_eq 2 "$(page_lines $p)" "requests of page $p (two runs)"; done
+    for p in $(seq 1 20); do assert_eq 2 "$(page_lines $p)" "requests of page $p (two runs)" || exit 1; done
 '
 
 fake_backend_start --items 23 --log "$LOG" --slow-page 2 --slow-ms 800
@@ -43,7 +43,7 @@ test_expect_success '--page-size is sent and pages are numbered by it' '
 
 test_expect_success '--shard I/N: pages I, I+N, ...; the union of the shards is the listing, each item once' '
     : > "$LOG" &&
-    for i in 1 2 3; do sx-fetch -f project=1 --page-size 5 --shard $i/3 > s$i; done &&
+    for i in 1 2 3; do sx-fetch -f project=1 --page-size 5 --shard $i/3 > s$i || exit 1; done &&
     cat s1 s2 s3 | grep -v "^{\"sx\"" | jq -r .id | sort -n | paste -sd, > ids &&
     assert_eq "$(seq -s, 1 23)" "$(cat ids)" "union of shards" &&
     assert_eq "10 8 5" "$(for i in 1 2 3; do head -1 s$i | jq .total; done | paste -sd" ")" "shard totals" &&
@@ -63,7 +63,7 @@ fake_backend_start --items 23 --log "$LOG" --max-page-size 4
 test_expect_success 'a backend that caps page_size: pages numbered by what it gives, nothing lost' '
     sx-fetch -f project=1 --page-size 10 > out && ids_ok out 23 && head -1 out | jq -e ".total == 23" &&
     sx-fetch -f project=1 --page-size 10 --limit 9 > out && ids_ok out 9 &&
-    for i in 1 2; do sx-fetch -f project=1 --page-size 10 --shard $i/2 > s$i; done &&
+    for i in 1 2; do sx-fetch -f project=1 --page-size 10 --shard $i/2 > s$i || exit 1; done &&
     assert_eq "$(seq -s, 1 23)" "$(cat s1 s2 | grep -v "^{\"sx\"" | jq -r .id | sort -n | paste -sd,)" "union of shards" &&
     assert_eq 12 "$(head -1 s1 | jq .total)" "shard 1 total"
 '
@@ -78,6 +78,15 @@ fake_backend_start --items 23 --log "$LOG" --grow-after-page 1 --grow-by -12
 test_expect_success 'a listing that shrinks during the export ends at the page whose next is null, no hang' '
     timeout 20 sx-fetch -f project=1 --page-size 5 --jobs 4 > out &&
     ids_ok out 11 && tail -1 out | jq -e ".count == 11"
+'
+
+fake_backend_start --items 600 --log "$LOG" --chaos 25 --seed 11
+test_expect_success 'chaos (a quarter of the answers fail at random): every page once, in order, complete' '
+    sx-fetch -f project=1 --page-size 5 --jobs 8 --retries 10 --retry-delay 0.001 > out &&
+    ids_ok out 600 && tail -1 out | jq -e ".count == 600" &&
+    for f in " 503 " " 429 " enc=cut enc=reset enc=html enc=badjson; do grep -q -- "$f" "$LOG" || exit 1; done &&
+    grep "^GET /sdk/" "$LOG" | grep "enc=gzip" | awk "\$3 == 200 {print \$2}" > good &&
+    assert_eq "" "$(sort good | uniq -d)" "pages answered twice" && assert_eq 120 "$(sort -u good | wc -l)" "pages answered"
 '
 
 fake_backend_start --items 0 --log "$LOG"

@@ -14,7 +14,7 @@ test_expect_success '--dir with splits: train then valid, sorted names, split an
     assert_eq "train,train,train,train,valid,valid" "$(grep -v "^{\"sx\"" out | jq -r .split | paste -sd,)" splits &&
     sed -n 3p out | jq -e ".files.path == \"$(cd "$SAMPLE" && pwd -P)/train/original_files/street_001.png\" and .files.file_name_original == \"street_001.png\"" &&
     sed -n 3p out | jq -e ".files.width == 64 and .files.height == 48" &&
-    for p in $(grep -v "^{\"sx\"" out | jq -r .files.path); do test -f "$p"; done &&
+    for p in $(grep -v "^{\"sx\"" out | jq -r .files.path); do test -f "$p" || exit 1; done &&
     assert_eq "{\"sx\":\"end\",\"count\":6}" "$(tail -1 out)" end
 '
 
