@@ -72,6 +72,13 @@ test_expect_success 'format csv and voc' '
     test -d st/v/Annotations
 '
 
+test_expect_success '--dry-run prints the export-FORMAT command, runs nothing' '
+    : > "$TRASH_ROOT/fake.log" &&
+    sx-export --dry-run --params "{\"storage\":\"st\",\"path\":\"a b\",\"target\":\"task\",\"filter\":{\"project\":3},\"format\":\"voc\",\"save_original_file\":false}" > out &&
+    assert_eq "export-voc -o st/a\\ b --unique -t task --filter \\{\\\"project\\\":3\\} --no-images" "$(cat out)" &&
+    test ! -e st && test ! -s "$TRASH_ROOT/fake.log"
+'
+
 bad() { # bad NAME PARAMS MESSAGE
     test_expect_success "bad params: $1 (exit 2, nothing fetched or written)" '
         : > "$TRASH_ROOT/fake.log" &&
