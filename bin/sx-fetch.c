@@ -381,6 +381,16 @@ static int on_record(void *ctx, const char *text, size_t len)
     return 0;
 }
 
+static int on_page_done(void *ctx)
+{
+    struct run *r = ctx;
+    if (sx_writer_flush(r->w) < 0) {
+        r->write_failed = 1;
+        return -1;
+    }
+    return 0;
+}
+
 /* The project's configuration, or null when the filter names no project. */
 static jv project_configuration(const struct opts *o, const sx_conn *c, const sx_http_opts *h)
 {
@@ -464,7 +474,7 @@ static int run_backend(const struct opts *o)
                         .shard_i = o->shard_i,
                         .shard_n = o->shard_n,
                         .limit = o->limit};
-    sx_pager_cb cb = {.begin = on_begin, .record = on_record};
+    sx_pager_cb cb = {.begin = on_begin, .record = on_record, .page_done = on_page_done};
     int rc = sx_pager_run(&po, &cb, &r, err, sizeof err);
     jv_free(r.meta);
     free(r.buf);

@@ -307,6 +307,8 @@ static int hand_out(pager *p)
         }
         slot_reset(s);
         p->wj++;
+        if (p->cb->page_done && p->cb->page_done(p->ctx) < 0)
+            return SX_PAGER_STOPPED;
         if (stop || !more || (p->o->limit && p->written >= p->o->limit))
             return 0;
     }

@@ -49,6 +49,10 @@ typedef struct sx_pager_cb {
      *  into jv values: a stage that forwards records need not parse them.
      *  @return 0, or -1 to stop. */
     int (*record)(void *ctx, const char *rec, size_t len);
+    /*! page_done() : after the records of each page (may be NULL): the time
+     *  to flush, so that the stream flows downstream page by page.
+     *  @return 0, or -1 to stop. */
+    int (*page_done)(void *ctx);
 } sx_pager_cb;
 
 enum {

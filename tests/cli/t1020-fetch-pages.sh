@@ -29,6 +29,13 @@ test_expect_success 'at most --jobs pages in memory: page 4 is asked for only af
     test "$l3" -lt "$l2" && test "$l4" -gt "$l2"
 '
 
+fake_backend_start --items 30 --log "$LOG" --slow-page 3 --slow-ms 2500
+test_expect_success 'records flow downstream page by page: a slow page does not hold back those before it' '
+    sx-fetch -f project=1 --page-size 10 --jobs 1 > out & pid=$! &&
+    sleep 1.5 && n=$(wc -l < out) && wait $pid &&
+    echo "lines after 1.5 s: $n" && test "$n" -ge 21 && tail -1 out | jq -e ".count == 30"
+'
+
 fake_backend_start --items 23 --log "$LOG"
 test_expect_success '--limit: that many items, total says so, no page past them asked for' '
     sx-fetch -f project=1 --page-size 5 --limit 12 > out && ids_ok out 12 &&
