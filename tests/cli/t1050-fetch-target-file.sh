@@ -38,7 +38,9 @@ test_expect_success 'a custom target: its path, params, renames and jq mapping; 
     sed -n 2p out | jq -e ".id == 10001 and .task == 1 and (.files.url | test(\"item-500001.jpg$\"))" &&
     assert_eq "$(seq -s, 1 23)" "$(grep -v "^{\"sx\"" out | jq -r .task | paste -sd,)" order &&
     tail -1 out | jq -e ".count == 23" &&
-    assert_grep "^GET /sdk/tasks/?project=1&batch_id=9&expand=data_unit&kind=a&kind=b&page_size=5&page=1 200" "$LOG"
+    assert_grep "^GET /sdk/tasks/?project=1&batch_id=9&expand=data_unit&kind=a&kind=b&page_size=5&page=1 200" "$LOG" &&
+    for i in 1 2; do sx-fetch --target-file "$TRASH_ROOT/units.json" -f project=1 -f batch=9 --page-size 5 --shard $i/2 > s$i || exit 1; done &&
+    assert_eq "$(seq -s, 1 23)" "$(cat s1 s2 | grep -v "^{\"sx\"" | jq -r .task | sort -n | paste -sd,)" "union of shards"
 '
 
 test_expect_success 'a custom target validates its required keys before fetching (exit 2)' '
