@@ -58,6 +58,7 @@ static const char usage_text[] =
 "      --strict         any failed file or refused path fails the export\n"
 "      --keep-going     skip non-file data records with an error record\n"
 "      --no-sync        skip fsync (throw-away exports, tests)\n"
+"      --zstd           compress the records written to stdout with zstd\n"
 "  -q, --quiet          no summary of failed files on stderr\n"
 "  -h, --help           show this help\n"
 "      --version        show the version\n"
@@ -74,7 +75,7 @@ static const char usage_text[] =
 struct opts {
     sx_export_opts x;
     const char *rollback;
-    int quiet;
+    int quiet, zstd;
     char **inputs;
     int ninputs;
 };
@@ -98,6 +99,7 @@ static void parse_options(struct opts *o, int argc, char **argv)
         {"strict", no_argument, NULL, OPT_STRICT},
         {"keep-going", no_argument, NULL, SX_OPT_KEEP_GOING},
         {"no-sync", no_argument, NULL, OPT_NO_SYNC},
+        {"zstd", no_argument, NULL, SX_OPT_ZSTD},
         {"quiet", no_argument, NULL, 'q'},
         SX_COMMON_LONGOPTS,
         {NULL, 0, NULL, 0}};
@@ -119,6 +121,7 @@ static void parse_options(struct opts *o, int argc, char **argv)
         case OPT_STRICT: o->x.strict = 1; break;
         case OPT_NO_SYNC: o->x.no_sync = 1; break;
         case SX_OPT_KEEP_GOING: o->x.keep_going = 1; break;
+        case SX_OPT_ZSTD: o->zstd = 1; break;
         case 'h': sx_help(usage_text);
         case SX_OPT_VERSION: sx_version();
         default: sx_bad_option(c, argv);
@@ -188,7 +191,7 @@ int main(int argc, char **argv)
     if (!e)
         sx_die(SX_EXIT_FAIL, "%s", err);
     sx_reader *r = sx_reader_open(o.inputs, o.ninputs, 0);
-    sx_writer *w = sx_writer_open("-", 0);
+    sx_writer *w = sx_writer_open("-", o.zstd);
     if (!r || !w || !(the_feed = sx_feed_start(r, 256)))
         sx_die(SX_EXIT_FAIL, "out of memory");
     if (stop_signal)

@@ -602,7 +602,8 @@ static int do_src(sx_export *e, sfile *f, const char *src, int move, const char 
         *why = whybuf;
         return 1;
     }
-    if (!S_ISREG(st.st_mode)) {
+    if (!S_ISREG(st.st_mode) || (mode == 2 && (!strncmp(src, "/dev/", 5) || !strncmp(src, "/proc/", 6) ||
+                                                !strncmp(src, "/sys/", 5)))) {
         snprintf(whybuf, wl, "'%s' is not a regular file", src);
         *why = whybuf;
         return 1;

@@ -55,19 +55,24 @@ save_test 'src records are copied; --link hard-links; move hands the file over' 
     check_manifest linked --committed
 '
 
-save_test 'only regular files are copied, linked or moved (never /dev/null, a fifo, a directory)' '
+save_test 'only regular files are copied, linked or moved (never a device, a fifo, a directory)' '
+    # no record here names a system device: a test must not risk /dev/null
     mkfifo fifo; mkdir d; ln -s "$PWD/d" link
-    printf "%s\n" "{\"sx\":\"file\",\"path\":\"a\",\"src\":\"/dev/null\",\"move\":true,\"item\":1}" \
-        "{\"sx\":\"file\",\"path\":\"b\",\"src\":\"/dev/null\",\"item\":2}" \
-        "{\"sx\":\"file\",\"path\":\"c\",\"src\":\"$PWD/fifo\",\"item\":3}" \
+    mknod dev c 1 3 2>/dev/null || mkfifo dev
+    printf "%s\n" "{\"sx\":\"file\",\"path\":\"a\",\"src\":\"$PWD/dev\",\"move\":true,\"item\":1}" \
+        "{\"sx\":\"file\",\"path\":\"b\",\"src\":\"$PWD/dev\",\"item\":2}" \
+        "{\"sx\":\"file\",\"path\":\"c\",\"src\":\"$PWD/fifo\",\"move\":true,\"item\":3}" \
         "{\"sx\":\"file\",\"path\":\"d\",\"src\":\"$PWD/d\",\"move\":true,\"item\":4}" \
-        "{\"sx\":\"file\",\"path\":\"e\",\"url\":\"file:///dev/zero\",\"item\":5}" \
+        "{\"sx\":\"file\",\"path\":\"e\",\"url\":\"file://$PWD/fifo\",\"item\":5}" \
         "{\"sx\":\"file\",\"path\":\"f\",\"src\":\"$PWD/link\",\"move\":true,\"item\":6}" \
-        "{\"sx\":\"end\",\"count\":6}" >in
-    sx-save --link -o out <in >/dev/null
-    test -c /dev/null && test -p fifo && test -d d && test -L link
+        "{\"sx\":\"file\",\"path\":\"g\",\"src\":\"$PWD/fifo\",\"item\":7}" \
+        "{\"sx\":\"end\",\"count\":7}" >in
+    sx-save -o out <in >/dev/null 2>err
+    sx-save --link -o out2 <in >/dev/null 2>err
+    test -e dev && test -p fifo && test -d d && test -L link
     test -z "$(ls out | grep -v -e export.json -e error_file_list.json)"
-    assert_eq 6 "$(jq ".origin_file_name | length" out/error_file_list.json)"
+    assert_eq 7 "$(jq ".origin_file_name | length" out/error_file_list.json)"
+    assert_eq 7 "$(jq ".origin_file_name | length" out2/error_file_list.json)"
     assert_grep "not a regular file" out/error_file_list.json
 '
 
@@ -192,6 +197,11 @@ save_test 'names that sx-save writes itself are not taken from the stream' '
     expect_code 1 sx-save -o out <in >/dev/null 2>err
     assert_grep "sx-save writes that name itself" err
     test ! -e out
+'
+
+save_test 'records on stdout are zstd-compressed with --zstd' '
+    sx-save --zstd -o out <"$TRASH_ROOT/basic.ndjson" >out.zst
+    zstd -dc out.zst | tail -n 1 | grep -q "\"sx\":\"end\""
 '
 
 save_test '--help, --version and usage errors' '
