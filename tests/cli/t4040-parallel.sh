@@ -47,6 +47,9 @@ test_expect_success 'YOLO: 3 local shards merge into the single-machine export (
     export-parallel -q --no-sync -F yolo -n 3 -o par -f project=9 --page-size 10 > /dev/null &&
     cmp single/classes.txt par/classes.txt && cmp single/dataset.yaml par/dataset.yaml &&
     ynorm single > want && ynorm par > got && cmp want got &&
+    (cd single && find labels images -type f | sort) > want &&
+    (cd par && find labels images -type f | sort) > got && cmp want got &&
+    for f in $(cd single && find labels images -type f); do cmp single/$f par/$f || exit 1; done &&
     test ! -e par.shards
 '
 
