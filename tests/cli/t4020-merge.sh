@@ -139,6 +139,18 @@ test_expect_success 'YOLO shards merge into the single-machine export: one class
     grep -q "^{\"op\":\"commit\"" merged/.sx-manifest.ndjson && test ! -e merged/sx-shard.json
 '
 
+test_expect_success 'YOLO with the shards logs: single-export names, an item in two shards kept once' '
+    for i in 1 2; do
+        export-yolo -q --no-sync -o s$i -f project=5 --shard $i/2 --page-size 20 --log s$i.log > /dev/null || exit 1
+    done &&
+    export-yolo -q --no-sync -o single -f project=5 --page-size 20 > /dev/null &&
+    cp s1/labels/frame_00001.txt s2/labels/frame_00001.txt && cp s1/images/frame_00001.jpg s2/images/ &&
+    grep "\"file\":\"labels/frame_00001.txt\"" s1.log >> s2.log &&
+    sx-merge-yolo -q --no-sync -o merged s1 s2 &&
+    (cd single && find labels images -type f | sort) > want &&
+    (cd merged && find labels images -type f | sort) > got && cmp want got
+'
+
 test_expect_success 'YOLO shards with different classes: refused, nothing written' '
     mk_shards yolo project=5 2 1 2 &&
     echo extra >> s2/classes.txt &&
