@@ -196,7 +196,9 @@ static void parsed(pager *p, struct slot *s)
     if (s->more) {
         jv link = jv_parse_sized(nxt, (int)nl);
         char *host = sx_conn_url(p->o->conn, "");
-        int same = host && jv_get_kind(link) == JV_KIND_STRING && sx_url_same_origin(host, jv_string_value(link));
+        int same = host && jv_get_kind(link) == JV_KIND_STRING &&
+                   (jv_string_value(link)[0] == '/' ? jv_string_value(link)[1] != '/' /* a path: this host */
+                                                    : sx_url_same_origin(host, jv_string_value(link)));
         free(host);
         if (!same) {
             char *pub = jv_get_kind(link) == JV_KIND_STRING ? sx_url_public(jv_string_value(link)) : NULL;

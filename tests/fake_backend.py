@@ -45,7 +45,8 @@ the first K listing requests answer --fail-status (503) with --retry-after V
 when given. --grow-after-page P adds --grow-by G items once page P was served.
 --chaos PCT makes that percentage of listing answers fail at random (seeded
 by --seed): 503, 429, a cut body, a reset, bad JSON or HTML.
---foreign-next makes next URLs point to another host. --tls-cert and --tls-key
+--foreign-next makes next URLs point to another host; --relative-next makes
+them paths without a host. --tls-cert and --tls-key
 serve HTTPS. A request in absolute form (GET http://host/path, as sent to a
 proxy) is served too, so a second instance can stand for a proxy.
 
@@ -350,6 +351,8 @@ class Handler(BaseHTTPRequestHandler):
         expand = q.get("expand", [])
         results = [self.cached_record(target, i, q, expand) for i in ids]
         base = "http://evil.invalid:%d" % self.server.server_address[1] if a.foreign_next else self.base()
+        if a.relative_next:
+            base = ""
 
         def link(p):
             qq = dict(q)
@@ -483,6 +486,7 @@ def main():
     p.add_argument("--grow-after-page", type=int, default=0)
     p.add_argument("--grow-by", type=int, default=37)
     p.add_argument("--foreign-next", action="store_true")
+    p.add_argument("--relative-next", action="store_true", help="next and previous as paths, no host")
     p.add_argument("--max-page-size", type=int, default=1000, help="DRF's max_page_size")
     p.add_argument("--chaos", type=float, default=0, help="percent of listing answers that fail at random")
     p.add_argument("--log")

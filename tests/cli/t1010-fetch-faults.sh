@@ -126,6 +126,11 @@ test_expect_success 'a next link to another host is refused: exit 3, nothing sen
     ! grep -q "\"sx\":\"end\"" out && ! grep -q "^{\"id\"" out
 '
 
+fake_backend_start --items 23 --log "$LOG" --relative-next
+test_expect_success 'a next link that is a path (same host) is followed' '
+    $F > out && ids_ok out 23 && tail -1 out | jq -e ".count == 23"
+'
+
 test_expect_success 'the token appears in no output of this script' '
     ! grep -r -- "$FAKE_TOKEN" "$TRASH_ROOT" "$LOG"
 '
