@@ -1025,6 +1025,8 @@ sx_export *sx_export_open(const sx_export_opts *o, char *err, size_t errlen)
         if (!e->m) {
             if (errno == ENOENT)
                 snprintf(err, errlen, "cannot resume '%s': it holds no %s", e->dir, SX_MANIFEST_NAME);
+            else if (errno == EBUSY)
+                snprintf(err, errlen, "cannot resume '%s': a running sx-save is writing it", e->dir);
             goto fail;
         }
         if (sx_manifest_committed(e->m)) {
@@ -1349,6 +1351,8 @@ int sx_export_rollback_dir(const char *dir, size_t *removed, char *err, size_t e
     if (!m) {
         if (errno == ENOENT)
             snprintf(err, errlen, "'%s' holds no %s: nothing to roll back", dir, SX_MANIFEST_NAME);
+        else if (errno == EBUSY)
+            snprintf(err, errlen, "cannot roll back '%s': a running sx-save is writing it", dir);
         close(fd);
         return -1;
     }

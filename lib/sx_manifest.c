@@ -8,10 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 struct sx_manifest {
     int fd;               /* -1 when closed */
+    int lockfd;           /* holds the lock; -1 when none */
     int dirty;
     int created_root;
     int committed;
@@ -142,7 +144,7 @@ static sx_manifest *new_manifest(void)
 {
     sx_manifest *m = calloc(1, sizeof *m);
     if (m)
-        m->fd = -1;
+        m->fd = m->lockfd = -1;
     return m;
 }
 
@@ -161,6 +163,7 @@ sx_manifest *sx_manifest_create(int rootfd, int created_root, char *err, size_t 
         free(m);
         return NULL;
     }
+    flock(m->fd, LOCK_EX | LOCK_NB);   /* new: nobody else can hold it */
     jv rec = op("begin");
     rec = jv_object_set(rec, jv_string("version"), jv_number(1));
     rec = jv_object_set(rec, jv_string("created_root"), created_root ? jv_true() : jv_false());
@@ -230,6 +233,20 @@ sx_manifest *sx_manifest_load(int rootfd, int append, char *err, size_t errlen)
         errno = e;
         return NULL;
     }
+    /* a live sx-save holds the lock; a crashed one held it until it died */
+    int lockfd = dup(fd);
+    if (lockfd < 0 || flock(lockfd, LOCK_EX | LOCK_NB) < 0) {
+        int e = errno == EWOULDBLOCK ? EBUSY : errno;
+        if (e == EBUSY)
+            seterr(err, errlen, "the export is in use by a running sx-save");
+        else
+            seterr(err, errlen, "cannot lock '%s': %s", SX_MANIFEST_NAME, strerror(e));
+        if (lockfd >= 0)
+            close(lockfd);
+        close(fd);
+        errno = e;
+        return NULL;
+    }
     FILE *f = fdopen(fd, "r");
     sx_manifest *m = new_manifest();
     if (!f || !m) {
@@ -238,9 +255,11 @@ sx_manifest *sx_manifest_load(int rootfd, int append, char *err, size_t errlen)
             fclose(f);
         else
             close(fd);
+        close(lockfd);
         free(m);
         return NULL;
     }
+    m->lockfd = lockfd;
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;
@@ -411,6 +430,10 @@ int sx_manifest_rollback(sx_manifest *m, int rootfd, size_t *removed, char *err,
         close(m->fd);
         m->fd = -1;
     }
+    if (m->lockfd >= 0) {
+        close(m->lockfd);
+        m->lockfd = -1;
+    }
     if (rc == 0 && unlinkat(rootfd, SX_MANIFEST_NAME, 0) < 0 && errno != ENOENT) {
         seterr(err, errlen, "cannot remove '%s': %s", SX_MANIFEST_NAME, strerror(errno));
         rc = -1;
@@ -427,6 +450,8 @@ void sx_manifest_free(sx_manifest *m)
         return;
     if (m->fd >= 0)
         close(m->fd);
+    if (m->lockfd >= 0)
+        close(m->lockfd);
     for (size_t i = 0; i < m->n; i++) {
         free(m->e[i].path);
         free(m->e[i].tmp);

@@ -30,6 +30,11 @@
  * path that has no record. A truncated last line (a crash mid-append) is
  * ignored on loading.
  *
+ * The manifest is locked (flock, exclusive) by the sx-save writing it, and
+ * by sx_manifest_load(): a second sx-save, --resume or --rollback on a live
+ * export is refused (errno EBUSY), while the lock of a process that died
+ * (SIGKILL) is gone with it.
+ *
  * The library never prints; functions return -1 with a message in `err`.
  */
 #ifndef SX_MANIFEST_H
@@ -57,9 +62,9 @@ typedef struct {
  *  @return the manifest, or NULL with a message in err. */
 sx_manifest *sx_manifest_create(int rootfd, int created_root, char *err, size_t errlen);
 
-/*! sx_manifest_load() : reads an existing manifest; with `append`, keeps it
- *  open to add records (--resume). @return NULL with a message in err (no
- *  manifest: errno ENOENT). */
+/*! sx_manifest_load() : locks and reads an existing manifest; with `append`,
+ *  keeps it open to add records (--resume). @return NULL with a message in
+ *  err (no manifest: errno ENOENT; locked by a live sx-save: EBUSY). */
 sx_manifest *sx_manifest_load(int rootfd, int append, char *err, size_t errlen);
 
 /*! Appending records. Strings are borrowed. @return 0, or -1 with errno. */

@@ -121,6 +121,20 @@ save_test '--resume replaces a file whose content changed' '
     check_manifest out --committed
 '
 
+save_test 'a live export is locked: --rollback and --resume wait for the writer to die' '
+    feed_start -o out
+    recs 2 >&3
+    wait_for out/json/1.json
+    expect_code 1 sx-save --rollback out 2>err2
+    assert_grep "a running sx-save is writing it" err2
+    expect_code 1 sx-save --resume -o out </dev/null 2>err2
+    assert_grep "a running sx-save is writing it" err2
+    test -f out/json/1.json
+    kill -KILL $pid; wait $pid || true; exec 3>&-
+    sx-save --rollback out
+    test ! -e out
+'
+
 save_test '--resume refuses a DIR without a manifest' '
     mkdir out
     expect_code 1 sx-save --resume -o out </dev/null 2>err
