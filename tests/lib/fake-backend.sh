@@ -8,8 +8,9 @@
 # OPTIONS (see tests/fake_backend.py), waits for its port, exports
 # SYNAPSE_HOST=http://127.0.0.1:PORT (https with --tls-cert), FAKE_PORT, FAKE_PID, FAKE_TOKEN and
 # SYNAPSE_ACCESS_TOKEN=$FAKE_TOKEN (unset it to test without), and stops the
-# server when the script exits (test_at_exit). Call it again to restart with
-# other options: the previous server is stopped first.
+# server when the script exits (test_at_exit), or when the test body that
+# started it ends. Call it again to restart with other options: the previous
+# server is stopped first.
 # fake_backend_stop: stops the current server.
 # fake_media NAME SIZE: the bytes /media/NAME?size=SIZE answers, on stdout.
 
@@ -44,7 +45,11 @@ fake_backend_start() {
     SYNAPSE_HOST=$scheme://127.0.0.1:$port
     SYNAPSE_ACCESS_TOKEN=$FAKE_TOKEN
     export SYNAPSE_HOST SYNAPSE_ACCESS_TOKEN FAKE_PID FAKE_PORT FAKE_TOKEN
-    if [ -z "${_fake_backend_hooked:-}" ]; then
+    if [ "${BASH_SUBSHELL:-0}" -gt 0 ]; then
+        # started inside a test body (a subshell): test_at_exit would not see
+        # it, so the subshell stops the server when it ends
+        trap fake_backend_stop EXIT
+    elif [ -z "${_fake_backend_hooked:-}" ]; then
         _fake_backend_hooked=1
         test_at_exit fake_backend_stop
     fi
