@@ -22,6 +22,14 @@ static const uint32_t K[64] = {
 #define s0(x) (ROTR(x, 7) ^ ROTR(x, 18) ^ ((x) >> 3))
 #define s1(x) (ROTR(x, 17) ^ ROTR(x, 19) ^ ((x) >> 10))
 
+/* One round, the eight working variables renamed instead of moved. */
+#define ROUND(a, b, c, d, e, f, g, h, k, w)                   \
+    do {                                                      \
+        uint32_t t1_ = (h) + S1(e) + CH(e, f, g) + (k) + (w); \
+        (d) += t1_;                                           \
+        (h) = t1_ + S0(a) + MAJ(a, b, c);                     \
+    } while (0)
+
 static void block(uint32_t h[8], const unsigned char *p)
 {
     uint32_t w[64];
@@ -31,11 +39,15 @@ static void block(uint32_t h[8], const unsigned char *p)
     for (int t = 16; t < 64; t++)
         w[t] = s1(w[t - 2]) + w[t - 7] + s0(w[t - 15]) + w[t - 16];
     uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], k = h[7];
-    for (int t = 0; t < 64; t++) {
-        uint32_t t1 = k + S1(e) + CH(e, f, g) + K[t] + w[t];
-        uint32_t t2 = S0(a) + MAJ(a, b, c);
-        k = g; g = f; f = e; e = d + t1;
-        d = c; c = b; b = a; a = t1 + t2;
+    for (int t = 0; t < 64; t += 8) {
+        ROUND(a, b, c, d, e, f, g, k, K[t], w[t]);
+        ROUND(k, a, b, c, d, e, f, g, K[t + 1], w[t + 1]);
+        ROUND(g, k, a, b, c, d, e, f, K[t + 2], w[t + 2]);
+        ROUND(f, g, k, a, b, c, d, e, K[t + 3], w[t + 3]);
+        ROUND(e, f, g, k, a, b, c, d, K[t + 4], w[t + 4]);
+        ROUND(d, e, f, g, k, a, b, c, K[t + 5], w[t + 5]);
+        ROUND(c, d, e, f, g, k, a, b, K[t + 6], w[t + 6]);
+        ROUND(b, c, d, e, f, g, k, a, K[t + 7], w[t + 7]);
     }
     h[0] += a; h[1] += b; h[2] += c; h[3] += d;
     h[4] += e; h[5] += f; h[6] += g; h[7] += k;
