@@ -129,11 +129,20 @@ test_expect_success '--shard writes sx-shard.json naming the export and the shar
         out/annotations.json
 '
 
+# sig_default CMD...: (in a background job: it execs) runs CMD with SIGINT and SIGTERM at their default, as
+# on a terminal, even when this script was started with them ignored (a
+# background job of a non-interactive shell ignores SIGINT).
+sig_default() {
+    exec python3 -c "import os, signal, sys
+for s in (signal.SIGINT, signal.SIGTERM): signal.signal(s, signal.SIG_DFL)
+os.execvp(sys.argv[1], sys.argv[1:])" "$@"
+}
+
 for sig in INT TERM; do
     test_expect_success "SIG$sig to the script rolls the export back" '
         trap fake_backend_stop EXIT && fake_backend_start --items 120 --delay-ms 300 &&
         set -m &&
-        { export-coco -q -o out -f project=1 --page-size 10 -j 1 --no-images > stdout 2> err & pid=$!; } &&
+        { sig_default export-coco -q -o out -f project=1 --page-size 10 -j 1 --no-images > stdout 2> err & pid=$!; } &&
         for i in $(seq 50); do test -e out/.sx-manifest.ndjson && break; sleep 0.1; done &&
         test -e out && kill -'"$sig"' $pid && code=0 && { wait $pid || code=$?; } &&
         test "$code" -gt 128 && test ! -e out && test ! -s stdout

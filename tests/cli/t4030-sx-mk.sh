@@ -17,6 +17,13 @@ write_makefile() {
 	include $SX_ROOT/pipelines/sx.mk
 	MK
 }
+# sig_default CMD...: (in a background job: it execs) runs CMD with SIGINT at its default, as on a terminal,
+# even when this script was started with it ignored (a background job).
+sig_default() {
+    exec python3 -c "import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+os.execvp(sys.argv[1], sys.argv[1:])" "$@"
+}
 projects_fetched() { sed -n "s/.*project=\([0-9]*\).*/\1/p" "$TRASH_ROOT/fake.log" | sort -u | tr "\n" " "; }
 committed() { grep -q "^{\"op\":\"commit\"" "exports/$1/.sx-manifest.ndjson"; }
 
@@ -68,7 +75,7 @@ test_expect_success 'an export that never committed (a crash) is rolled back and
 test_expect_success 'Ctrl-C during make -j: nothing half-written; make redoes what did not commit' '
     trap fake_backend_stop EXIT && fake_backend_start --items 60 --delay-ms 150 --log "$TRASH_ROOT/fake.log" &&
     write_makefile && sed -i "s/--page-size 10/--page-size 5 -j 1/" Makefile &&
-    set -m && { make -j2 > out 2> err & pid=$!; } && set +m &&
+    set -m && { sig_default make -j2 > out 2> err & pid=$!; } && set +m &&
     for i in $(seq 200); do ls exports/*.result > /dev/null 2>&1 && break; sleep 0.05; done &&
     kill -INT -- -$pid && { wait $pid || true; } && sleep 0.3 &&
     shopt -s nullglob && test -n "$(echo exports/*/)" &&
