@@ -44,9 +44,11 @@ save_test 'src records are copied; --link hard-links; move hands the file over' 
     printf "%s\n" "{\"sx\":\"file\",\"path\":\"o/img.bin\",\"src\":\"$PWD/img.bin\",\"item\":1}" \
         "{\"sx\":\"file\",\"path\":\"o/m.bin\",\"src\":\"$PWD/tmp.bin\",\"move\":true,\"item\":1}" \
         "{\"sx\":\"end\",\"count\":1}" >in
+    ino=$(stat -c %i tmp.bin)
     sx-save -o copy <in >/dev/null
     assert_eq pixels "$(cat copy/o/img.bin)"
     assert_eq moved "$(cat copy/o/m.bin)"
+    assert_eq "$ino" "$(stat -c %i copy/o/m.bin)" "a move on one file system is a rename"
     test ! -e tmp.bin
     test "$(stat -c %i img.bin)" != "$(stat -c %i copy/o/img.bin)"
     printf moved >tmp.bin
