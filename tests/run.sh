@@ -13,7 +13,7 @@ out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 for t in "$build"/tests/*; do
     [ -x "$t" ] || continue
-    "$t" > "$out" 2>&1
+    timeout 900 "$t" > "$out" 2>&1
     rc=$?
     sed "s/^/[$label] /" "$out"
     if [ $rc != 0 ] && ! grep -q '^not ok' "$out"; then
@@ -22,7 +22,8 @@ for t in "$build"/tests/*; do
 done
 for t in "$root"/tests/cli/t*.sh; do
     [ -f "$t" ] || continue
-    bash "$t" > "$out" 2>&1
+    # a hung script fails alone instead of stalling the whole run
+    timeout 900 bash "$t" > "$out" 2>&1
     rc=$?
     sed "s/^/[$label] /" "$out"
     if [ $rc != 0 ] && ! grep -q '^not ok' "$out"; then

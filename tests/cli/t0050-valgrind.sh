@@ -40,7 +40,7 @@ done
 if has sx-save && has sx-convert-coco; then
     test_expect_success 'sx-save, with downloads' '
         sx-convert-coco --images none "$S" | vg sx-save -o out > log &&
-        test -s out/annotations.json &&
+        test -s out/train/annotations.json &&
         fake_backend_start --items 10 &&
         sx-fetch -f project=1 | sx-convert-yolo --images url | vg sx-save -j 4 -o out2 > log2 &&
         test -n "$(ls out2/images)"
@@ -50,7 +50,7 @@ fi
 if has sx-merge-coco && has sx-convert-coco; then
     test_expect_success 'sx-merge-coco' '
         sx-convert-coco --images none "$S" | sx-save -o a > /dev/null &&
-        vg sx-merge-coco -o merged.json a/annotations.json a/annotations.json &&
+        vg sx-merge-coco -o merged.json a/train/annotations.json a/valid/annotations.json &&
         test -s merged.json
     '
 fi
