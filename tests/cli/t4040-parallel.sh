@@ -72,6 +72,29 @@ test_expect_success 'the shards fetch disjoint pages, each page once' '
     assert_eq 15 "$(wc -l < pages)" && assert_eq 15 "$(sort -u pages | wc -l)"
 '
 
+test_expect_success 'remote workers (--sshlogin through a stand-in ssh): host passed, token not' '
+    cat > fakessh <<-\EOF &&
+	#!/bin/bash
+	# a stand-in for ssh: runs the command here, in a bare environment with its own HOME
+	echo "$*" >> "$FAKE_SSH_LOG"
+	while [ $# -gt 0 ]; do case $1 in -*) shift ;; *) break ;; esac; done
+	echo "$1" >> "$FAKE_SSH_LOG.hosts"; shift
+	[ "${1:-}" = -- ] && shift
+	exec env -i PATH="$FAKE_REMOTE_PATH" HOME="$FAKE_REMOTE_HOME" SHELL=/bin/bash bash -c "$*"
+	EOF
+    chmod +x fakessh && mkdir -p rhome/.synapse &&
+    printf "{\"access_token\": \"%s\"}\n" "$FAKE_TOKEN" > rhome/.synapse/config.json &&
+    export FAKE_SSH_LOG=$PWD/ssh.log FAKE_REMOTE_PATH=$PATH FAKE_REMOTE_HOME=$PWD/rhome &&
+    export-coco -q --no-sync -o single -f project=9 --page-size 10 > /dev/null &&
+    export-parallel -q --no-sync -n 4 -S 2/worker1 -S 2/worker2 --ssh "$PWD/fakessh" \
+        -o par -f project=9 --page-size 10 > out &&
+    jq -c "$norm" par/annotations.json > got && jq -c "$norm" single/annotations.json > want && cmp want got &&
+    sort -u ssh.log.hosts | tr "\n" " " > hosts && assert_eq "worker1 worker2 " "$(cat hosts)" &&
+    hex=$(printf %s "$FAKE_TOKEN" | od -An -tx1 | tr -d " \n") &&
+    ! grep -qi -e "$FAKE_TOKEN" -e "$hex" ssh.log &&
+    grep -qi "$(printf %s "$SYNAPSE_HOST" | od -An -tx1 | tr -d " \n")" ssh.log
+'
+
 test_expect_success 'a failing shard: exit 3, nothing merged; the next run redoes only the others' '
     trap fake_backend_stop EXIT && fake_backend_start --items 150 --not-found-page 5:0 --log "$TRASH_ROOT/fake.log" &&
     expect_code 3 export-parallel -q --no-sync -n 4 -o par -f project=9 --page-size 10 --no-images -- --retries 0 \
