@@ -399,6 +399,21 @@ static void merge_file(sx_merge *m, struct run *r)
             sx_write_failed("stdout");
         return;
     }
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        /* a device or a pipe (-o /dev/null): written in place, never
+         * replaced by a rename */
+        r->out = fopen(path, "wb");
+        if (!r->out)
+            sx_die(SX_EXIT_FAIL, "cannot write '%s': %s", path, strerror(errno));
+        int rc = sx_merge_write(m, write_file, NULL, r);
+        if (fclose(r->out) != 0 && rc == 0)
+            sx_die(SX_EXIT_FAIL, "cannot write '%s': %s", path, strerror(errno));
+        r->out = NULL;
+        if (rc < 0)
+            sx_die(SX_EXIT_FAIL, "%s", sx_merge_error(m));
+        return;
+    }
     size_t n = strlen(path) + 16;
     char *tmp = malloc(n);
     if (!tmp)
