@@ -956,7 +956,7 @@ static int handle(sx_conv *cv, qent *e, int *saw_meta)
         jv_free(m);
         if (strncmp(cv->msg, "not a JSON object", 17) == 0) { /* JSON, but not an item */
             char full[1200];
-            snprintf(full, sizeof full, "not an item (%s)", cv->msg + 18);
+            snprintf(full, sizeof full, "not an item %s", cv->msg + 18);
             cv->failed++;
             cv->items++;
             return error_record(cv, jv_null(), full) < 0 ? SX_CONV_WRITE : 0;

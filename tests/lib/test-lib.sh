@@ -9,7 +9,8 @@
 # Each test runs in a fresh scratch directory ($TRASH) with the programs of the
 # build under test first on PATH ($SX_BUILD/bin). A test passes when its
 # commands exit 0 (they run under `set -e`). Output goes to a log printed only
-# when the test fails. Helpers: expect_code, json_field, fake_backend_start.
+# when the test fails. Every command of a body counts (set -e), not only the
+# last. Helpers: expect_code, assert_eq, assert_grep, json_field, test_at_exit.
 
 set -u
 SX_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -42,7 +43,10 @@ test_expect_success() {
     TRASH=$TRASH_ROOT/t$test_count
     mkdir -p "$TRASH"
     local log=$TRASH_ROOT/log$test_count
-    if (cd "$TRASH" && set -e && eval "$body") >"$log" 2>&1 </dev/null; then
+    # not inside `if`: there bash ignores set -e, and a body would fail only
+    # by its last command
+    (cd "$TRASH" && set -e && eval "$body") >"$log" 2>&1 </dev/null
+    if [ $? = 0 ]; then
         echo "ok $test_count - $TEST_NAME: $desc"
     else
         test_failures=$((test_failures + 1))
