@@ -94,8 +94,8 @@ test_expect_success 'COCO shards of different exports: refused, nothing written'
     mk_shards coco project=5 2 1 && mv s1 p5 && mk_shards coco project=6 2 2 &&
     expect_code 1 sx-merge-coco -o merged.json p5 s2 2> err &&
     assert_grep "^sx-merge-coco: .*are shards of different exports" err && test ! -e merged.json &&
-    sx-merge-coco --records p5 s2 2> err | sx-save --no-sync -o merged > /dev/null 2>&1;
-    test ! -e merged
+    code=0 && { sx-merge-coco --records p5 s2 2> err | sx-save --no-sync -o merged > /dev/null 2>&1 || code=$?; } &&
+    assert_eq 1 "$code" && test ! -e merged
 '
 
 test_expect_success 'COCO: a part twice, a part missing, another N, a shard without marker' '
