@@ -2,6 +2,8 @@
 #include "sx_cli.h"
 #include "sx_export.h"
 #include "sx_feed.h"
+#include "sx_jqprog.h"
+#include "sx_safefs.h"
 #include "sx_stream.h"
 
 #include <errno.h>
@@ -10,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char usage_text[] =
@@ -58,6 +61,11 @@ static const char usage_text[] =
 "      --strict         any failed file or refused path fails the export\n"
 "      --keep-going     skip non-file data records with an error record\n"
 "      --no-sync        skip fsync (throw-away exports, tests)\n"
+"      --add PATH=FILE  place the local FILE at PATH in the export once the\n"
+"                       stream has ended (repeatable); rolled back with it\n"
+"      --add-json PATH=JQ  write at PATH, as JSON, the first value of the jq\n"
+"                       program JQ run on the result ({export_path,\n"
+"                       exported_count, failed_count, total_count, meta})\n"
 "      --zstd           compress the records written to stdout with zstd\n"
 "  -q, --quiet          no summary of failed files on stderr\n"
 "  -h, --help           show this help\n"
@@ -70,21 +78,66 @@ static const char usage_text[] =
 "\n"
 "example:\n"
 "  sx-fetch -f project=123 | sx-convert-coco | sx-save -o out | sx-progress\n"
-"  sx-save --rollback out\n";
+"  sx-save --rollback out\n"
+"  ... | sx-save -o out --add README.txt=notes.txt \\\n"
+"          --add-json 'metadata.json={total_items: .total_count, format_version: \"1.0\"}'\n";
 
 struct opts {
     sx_export_opts x;
+    sx_export_extra *extras;
+    size_t nextras;
     const char *rollback;
     int quiet, zstd;
     char **inputs;
     int ninputs;
 };
 
+/* --add PATH=FILE, --add-json PATH=JQ: checked now, so that a bad one
+ * stops the export before anything is written. */
+static void add_extra(struct opts *o, const char *opt, char *arg)
+{
+    char *eq = strchr(arg, '=');
+    if (!eq || eq == arg || !eq[1])
+        sx_usage_error("%s: '%s' is not PATH=%s", opt, arg, strcmp(opt, "--add") ? "JQ" : "FILE");
+    *eq = 0;
+    const char *path = arg, *what = eq + 1, *bad = sx_path_check(path, strlen(path));
+    if (bad)
+        sx_usage_error("%s: '%s': %s", opt, path, bad);
+    for (size_t i = 0; i < o->nextras; i++)
+        if (!strcmp(o->extras[i].path, path))
+            sx_usage_error("%s: '%s' is added twice", opt, path);
+    sx_export_extra x = {.path = path};
+    if (!strcmp(opt, "--add")) {
+        struct stat st;
+        if (stat(what, &st) < 0)
+            sx_usage_error("--add %s: cannot read '%s': %s", path, what, strerror(errno));
+        if (!S_ISREG(st.st_mode))
+            sx_usage_error("--add %s: '%s' is not a regular file", path, what);
+        x.src = what;
+    } else {
+        char *err, origin[300];
+        snprintf(origin, sizeof origin, "--add-json %s", path);
+        x.jq = sx_jqprog_new(what, jv_object(), origin, &err);
+        if (!x.jq) {
+            sx_warn("%s", err);
+            free(err);
+            exit(SX_EXIT_USAGE);
+        }
+    }
+    sx_export_extra *v = realloc(o->extras, (o->nextras + 1) * sizeof *v);
+    if (!v)
+        sx_die(SX_EXIT_FAIL, "out of memory");
+    v[o->nextras++] = x;
+    o->extras = v;
+    o->x.extras = v;
+    o->x.nextras = o->nextras;
+}
+
 static void parse_options(struct opts *o, int argc, char **argv)
 {
     enum {
         OPT_FORCE = SX_OPT_FIRST_FREE, OPT_UNIQUE, OPT_RESUME, OPT_ROLLBACK, OPT_RETRIES, OPT_TIMEOUT,
-        OPT_LINK, OPT_STRICT, OPT_NO_SYNC
+        OPT_LINK, OPT_STRICT, OPT_NO_SYNC, OPT_ADD, OPT_ADD_JSON
     };
     static const struct option longopts[] = {
         {"output", required_argument, NULL, 'o'},
@@ -99,6 +152,8 @@ static void parse_options(struct opts *o, int argc, char **argv)
         {"strict", no_argument, NULL, OPT_STRICT},
         {"keep-going", no_argument, NULL, SX_OPT_KEEP_GOING},
         {"no-sync", no_argument, NULL, OPT_NO_SYNC},
+        {"add", required_argument, NULL, OPT_ADD},
+        {"add-json", required_argument, NULL, OPT_ADD_JSON},
         {"zstd", no_argument, NULL, SX_OPT_ZSTD},
         {"quiet", no_argument, NULL, 'q'},
         SX_COMMON_LONGOPTS,
@@ -120,6 +175,8 @@ static void parse_options(struct opts *o, int argc, char **argv)
         case OPT_LINK: o->x.link = 1; break;
         case OPT_STRICT: o->x.strict = 1; break;
         case OPT_NO_SYNC: o->x.no_sync = 1; break;
+        case OPT_ADD:
+        case OPT_ADD_JSON: add_extra(o, c == OPT_ADD ? "--add" : "--add-json", optarg); break;
         case SX_OPT_KEEP_GOING: o->x.keep_going = 1; break;
         case SX_OPT_ZSTD: o->zstd = 1; break;
         case 'h': sx_help(usage_text);
@@ -226,6 +283,9 @@ int main(int argc, char **argv)
         _exit(code);
     }
     sx_export_free(e);
+    for (size_t i = 0; i < o.nextras; i++)
+        sx_jqprog_free(o.extras[i].jq);
+    free(o.extras);
     sx_feed_free(the_feed);
     sx_reader_free(r);
     if (sx_writer_close(w) < 0 && errno != EPIPE && code == SX_EXIT_OK)

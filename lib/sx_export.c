@@ -1,4 +1,5 @@
 #include "sx_export.h"
+#include "sx_jqprog.h"
 #include "sx_manifest.h"
 #include "sx_proto.h"
 #include "sx_safefs.h"
@@ -68,6 +69,7 @@ struct sx_export {
     jv seen;                     /* paths of this run */
     jv errlist[2];               /* error_file_list.json */
     uint64_t ok[2], bad[2];
+    jv meta;                     /* the upstream meta record, or null */
     uint64_t total;              /* from meta */
     int have_total;
     uint64_t urls, urls_done;
@@ -968,6 +970,8 @@ static int on_line(sx_export *e, const char *line, size_t len)
     if (k == SX_META || k == SX_ERROR) {
         jv rec = sx_parse_object(line, len);
         if (jv_is_valid(rec) && k == SX_META) {
+            jv_free(e->meta);
+            e->meta = jv_object_delete(jv_copy(rec), jv_string("sx"));
             double t = sx_get_num(rec, "total", -1);
             if (t >= 0) {
                 e->total = (uint64_t)t;
@@ -999,6 +1003,7 @@ sx_export *sx_export_open(const sx_export_opts *o, char *err, size_t errlen)
         return NULL;
     }
     e->o = o;
+    e->meta = jv_null();
     e->rootfd = -1;
     e->items = jv_object();
     e->seen = jv_object();
@@ -1129,6 +1134,68 @@ static int write_small(sx_export *e, const char *path, const char *text)
     return e->fatal ? -1 : 0;
 }
 
+/* --add: the extra local files, copied in once the stream has ended. */
+static void add_files(sx_export *e)
+{
+    for (size_t i = 0; i < e->o->nextras && !e->fatal; i++) {
+        const sx_export_extra *x = &e->o->extras[i];
+        if (!x->src)
+            continue;
+        if (jv_object_has(jv_copy(e->seen), jv_string(x->path))) {
+            fail(e, 0, "--add: '%s' was also written by the stream", x->path);
+            return;
+        }
+        e->seen = jv_object_set(e->seen, jv_string(x->path), jv_true());
+        sfile *f = sfile_new(e, x->path, jv_null(), CAT_DATA);
+        if (!f) {
+            fail(e, 0, "out of memory");
+            return;
+        }
+        const char *why = NULL;
+        char whybuf[600];
+        int rc = do_src(e, f, x->src, 0, &why, whybuf, sizeof whybuf);
+        if (rc == 1)
+            fail(e, 0, "--add %s: %s", x->path, why);
+        if (rc != 0)
+            sfile_free(f); /* else the batch owns it */
+    }
+}
+
+/* --add-json: each program runs on the result (with the upstream meta);
+ * its first output is written, indented, at its path. @result borrowed. */
+static int add_json_files(sx_export *e, jv result)
+{
+    for (size_t i = 0; i < e->o->nextras; i++) {
+        const sx_export_extra *x = &e->o->extras[i];
+        if (!x->jq)
+            continue;
+        jv in = jv_object_set(jv_copy(result), jv_string("meta"), jv_copy(e->meta));
+        sx_jqprog_start(x->jq, in);
+        jv v;
+        int k = sx_jqprog_next(x->jq, &v);
+        if (k <= 0) {
+            fail(e, 0, "--add-json %s: %s", x->path, k < 0 ? jv_string_value(v) : "the program gave no value");
+            if (k < 0)
+                jv_free(v);
+            return -1;
+        }
+        jv extra; /* drain the rest: only the first value is kept */
+        while (sx_jqprog_next(x->jq, &extra) != 0)
+            jv_free(extra);
+        jv s = jv_dump_string(v, JV_PRINT_INDENT_FLAGS(4));
+        char *text = NULL;
+        if (asprintf(&text, "%s\n", jv_string_value(s)) < 0)
+            text = NULL;
+        jv_free(s);
+        int r = text ? write_small(e, x->path, text) : (fail(e, 0, "out of memory"), -1);
+        free(text);
+        if (r < 0)
+            return -1;
+        e->seen = jv_object_set(e->seen, jv_string(x->path), jv_true());
+    }
+    return 0;
+}
+
 static void count_seen_items(const sx_export *e, uint64_t *ok, uint64_t *bad);
 
 /* Items exported and failed. Items show here through their files and their
@@ -1187,6 +1254,11 @@ static int commit(sx_export *e)
     res = jv_object_set(res, jv_string("failed_count"), jv_number((double)bad));
     res = jv_object_set(res, jv_string("total_count"), jv_number((double)(e->have_total ? e->total : ok + bad)));
     jv body = jv_object_delete(jv_copy(res), jv_string("sx"));
+    if (add_json_files(e, body) < 0) {
+        jv_free(body);
+        jv_free(res);
+        return -1;
+    }
     jv s = jv_dump_string(body, JV_PRINT_INDENT_FLAGS(4));
     size_t n = (size_t)jv_string_length_bytes(jv_copy(s));
     char *text = malloc(n + 2);
@@ -1302,6 +1374,7 @@ sx_export_status sx_export_run(sx_export *e, sx_feed *feed, sx_writer *out, vola
             fail(e, 0, "the upstream was cut short (no end record)");
         } else {
             finish_text(e);
+            add_files(e);
             batch_step(e, 1);
             if (!e->fatal && e->o->strict && e->bad[0] + e->bad[1])
                 fail(e, 0, "a file failed under --strict");
@@ -1332,6 +1405,7 @@ void sx_export_free(sx_export *e)
 {
     if (!e)
         return;
+    jv_free(e->meta);
     sfile_free(e->cur);
     free_batch(e);
     sx_syncq_free(e->sq);

@@ -31,6 +31,15 @@
 #include "sx_feed.h"
 #include "sx_stream.h"
 
+/* An extra file placed in the export at the end, under the same manifest
+ * (rolled back with it): the SDK's additional_file_saving. */
+typedef struct {
+    const char *path;      /* where, relative to DIR (checked by the caller) */
+    const char *src;       /* --add: a local regular file, copied; or NULL */
+    struct sx_jqprog *jq;  /* --add-json: run on the result (with "meta"),
+                              its first output written as JSON; borrowed */
+} sx_export_extra;
+
 typedef struct {
     const char *dir;       /* -o DIR */
     int force;             /* write into an existing non-empty DIR */
@@ -41,6 +50,8 @@ typedef struct {
     int keep_going;        /* skip non-file data records with an error record */
     int no_sync;           /* skip fsync (tests, throw-away exports) */
     sx_dl_opts dl;
+    const sx_export_extra *extras; /* borrowed */
+    size_t nextras;
 } sx_export_opts;
 
 typedef enum {

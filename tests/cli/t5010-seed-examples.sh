@@ -41,6 +41,42 @@ test_expect_success 'MultiFormatExportAction: coco, yolo and csv into the output
     assert_eq "image,width,height,class,xmin,ymin,xmax,ymax" "$(head -1 d-csv/annotations.csv | tr -d "\r")"
 '
 
+test_expect_success 'MyExporter: converted items as json/, originals, metadata.json' '
+    "$EX/my-exporter" --name "My Export" -o out --save-original-file -f project=1 > result 2> /dev/null &&
+    n=$(jq -s "map(select(.sx == null and .data != null)) | length" "$ITEMS") &&
+    assert_eq "$n" "$(ls out/json | wc -l)" &&
+    first=$(jq -c "select(.sx == null and .data != null)" "$ITEMS" | head -1) &&
+    stem=$(echo "$first" | jq -r ".files.file_name_original | sub(\"\\\\.[^.]*$\"; \"\")") &&
+    assert_eq "$(echo "$first" | jq -c "{id, filename: .files.file_name_original, annotations: .data.annotations}")" \
+        "$(jq -c . "out/json/$stem.json")" &&
+    assert_eq "$n" "$(ls out/origin_files | wc -l)" &&
+    assert_eq "{\"export_name\":\"My Export\",\"total_items\":40,\"format_version\":\"1.0\"}" "$(jq -c . out/metadata.json)" &&
+    assert_eq "{\"export_path\":\"$PWD/out\",\"exported_count\":$n,\"failed_count\":$((40 - n)),\"total_count\":40}" "$(tail -1 result)"
+'
+
+test_expect_success 'MyExporter without --save-original-file writes no originals' '
+    "$EX/my-exporter" --name x -o out -f project=1 > /dev/null 2>&1 &&
+    test -d out/json && test ! -e out/origin_files && test -s out/metadata.json
+'
+
+test_expect_success 'the examples answer --help and refuse bad usage' '
+    expect_code 2 "$EX/my-exporter" -o x -f project=1 2> err && assert_grep "name is required" err &&
+    for e in coco-export-action multi-format-export my-exporter; do
+        "$EX/$e" --help | grep -q "^usage: $e" || exit 1
+        if [ $e = my-exporter ]; then
+            # its other arguments are sx-fetch'"'"'s, which refuses this one
+            expect_code 2 "$EX/$e" --name x -o d --bogus 2> err || exit 1
+            grep -q "^sx-fetch: unknown option .--bogus." err || exit 1
+            test ! -e d || exit 1
+        else
+            expect_code 2 "$EX/$e" --bogus 2> err || exit 1
+            grep -q "^$e: unknown option .--bogus." err || exit 1
+        fi
+        [ $e = my-exporter ] || expect_code 2 "$EX/$e" --project-id abc 2> /dev/null || exit 1
+    done
+'
+
+# last: it replaces the backend with a failing one
 test_expect_success 'a failing step rolls the save back and the example exits non-zero' '
     expect_code 2 "$EX/multi-format-export" --project-id 1 --output-format xml 2> err &&
     assert_grep "is not one of coco, yolo, csv" err &&
@@ -48,15 +84,6 @@ test_expect_success 'a failing step rolls the save back and the example exits no
     expect_code 3 "$EX/coco-export-action" --project-id 1 -o cut > /dev/null 2> err2 &&
     assert_grep "rolled back" err2 &&
     test ! -e cut/annotations.json
-'
-
-test_expect_success 'the examples answer --help and refuse bad usage' '
-    for e in coco-export-action multi-format-export; do
-        "$EX/$e" --help | grep -q "^usage: $e" || exit 1
-        expect_code 2 "$EX/$e" --bogus 2> err || exit 1
-        grep -q "^$e: unknown option .--bogus." err || exit 1
-        expect_code 2 "$EX/$e" --project-id abc 2> /dev/null || exit 1
-    done
 '
 
 test_done
