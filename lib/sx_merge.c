@@ -11,11 +11,102 @@
 
 enum { PASS_PLAN, PASS_NAMES, PASS_IMAGES, PASS_ANNS };
 
+/* A string -> int64 map (open addressing), for the per-image maps: libjq
+ * objects cost several times more per entry. */
+typedef struct {
+    char *k;
+    size_t kl;
+    int64_t v;
+} sm_ent;
+typedef struct {
+    sm_ent *e;
+    size_t cap, n;
+} strmap;
+
+static uint64_t sm_hash(const char *k, size_t kl)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < kl; i++)
+        h = (h ^ (unsigned char)k[i]) * 1099511628211ULL;
+    return h ^ (h >> 29);
+}
+
+/*! sm_get() : the value of k, or NULL. */
+static int64_t *sm_get(const strmap *m, const char *k, size_t kl)
+{
+    if (!m->cap)
+        return NULL;
+    for (size_t i = sm_hash(k, kl) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+        sm_ent *e = &m->e[i];
+        if (!e->k)
+            return NULL;
+        if (e->kl == kl && !memcmp(e->k, k, kl))
+            return &e->v;
+    }
+}
+
+/*! sm_put() : sets k to v (k copied). @return 0, or -1 when out of memory. */
+static int sm_put(strmap *m, const char *k, size_t kl, int64_t v)
+{
+    int64_t *old = sm_get(m, k, kl);
+    if (old) {
+        *old = v;
+        return 0;
+    }
+    if ((m->n + 1) * 10 > m->cap * 7) {
+        size_t cap = m->cap ? m->cap * 2 : 1024;
+        sm_ent *e = calloc(cap, sizeof *e);
+        if (!e)
+            return -1;
+        for (size_t j = 0; j < m->cap; j++) {
+            if (!m->e[j].k)
+                continue;
+            size_t i = sm_hash(m->e[j].k, m->e[j].kl) & (cap - 1);
+            while (e[i].k)
+                i = (i + 1) & (cap - 1);
+            e[i] = m->e[j];
+        }
+        free(m->e);
+        m->e = e;
+        m->cap = cap;
+    }
+    char *copy = malloc(kl + 1);
+    if (!copy)
+        return -1;
+    memcpy(copy, k, kl);
+    copy[kl] = 0;
+    size_t i = sm_hash(k, kl) & (m->cap - 1);
+    while (m->e[i].k)
+        i = (i + 1) & (m->cap - 1);
+    m->e[i] = (sm_ent){copy, kl, v};
+    m->n++;
+    return 0;
+}
+
+static void sm_free(strmap *m)
+{
+    for (size_t i = 0; i < m->cap; i++)
+        free(m->e[i].k);
+    free(m->e);
+    m->e = NULL;
+    m->cap = m->n = 0;
+}
+
+/* jv string helpers for the maps. @s borrowed. */
+static int64_t *sm_getj(const strmap *m, jv s)
+{
+    return sm_get(m, jv_string_value(s), (size_t)jv_string_length_bytes(jv_copy(s)));
+}
+static int sm_putj(strmap *m, jv s, int64_t v)
+{
+    return sm_put(m, jv_string_value(s), (size_t)jv_string_length_bytes(jv_copy(s)), v);
+}
+
 typedef struct {
     char *json, *marker;
     jv cats;    /* the shard's categories (array), from PASS_PLAN */
     jv catmap;  /* old id text -> new id */
-    jv idmap;   /* old image id text -> new id (0: a duplicate, dropped) */
+    strmap idmap; /* old image id text -> new id (0: a duplicate, dropped) */
     int has_images, has_anns;
 } shard;
 
@@ -25,9 +116,12 @@ struct sx_merge {
     int partial;
     jv extra;      /* [[key, value], ...] of the first shard, not images/annotations/categories */
     jv cats;       /* the merged categories */
-    jv seen;       /* image key -> true */
-    jv names;      /* file_name in use -> true */
-    jv owner;      /* file_name -> [image key, sx_item]: the image that keeps it */
+    strmap seen;   /* image key -> 1 */
+    strmap names;  /* file_name in use -> 1 */
+    strmap owner;  /* file_name -> index in okeys/oitems: the image that keeps it */
+    char **okeys;  /* the owners' image keys */
+    jv oitems;     /* the owners' sx_item values */
+    size_t nown, capown;
     sx_buf el, key, out;
     uint64_t nimg, nann, dups, renamed;
     /* the write in progress */
@@ -55,9 +149,7 @@ sx_merge *sx_merge_new(void)
         return NULL;
     m->extra = jv_array();
     m->cats = jv_array();
-    m->seen = jv_object();
-    m->names = jv_object();
-    m->owner = jv_object();
+    m->oitems = jv_array();
     return m;
 }
 
@@ -70,14 +162,18 @@ void sx_merge_free(sx_merge *m)
         free(m->s[i].marker);
         jv_free(m->s[i].cats);
         jv_free(m->s[i].catmap);
-        jv_free(m->s[i].idmap);
+        sm_free(&m->s[i].idmap);
     }
     free(m->s);
     jv_free(m->extra);
     jv_free(m->cats);
-    jv_free(m->seen);
-    jv_free(m->names);
-    jv_free(m->owner);
+    sm_free(&m->seen);
+    sm_free(&m->names);
+    sm_free(&m->owner);
+    for (size_t k = 0; k < m->nown; k++)
+        free(m->okeys[k]);
+    free(m->okeys);
+    jv_free(m->oitems);
     sx_buf_free(&m->el);
     sx_buf_free(&m->key);
     sx_buf_free(&m->out);
@@ -113,7 +209,7 @@ int sx_merge_add(sx_merge *m, const char *json, const char *marker)
     s->marker = marker ? strdup(marker) : NULL;
     s->cats = jv_null();
     s->catmap = jv_object();
-    s->idmap = jv_object();
+    memset(&s->idmap, 0, sizeof s->idmap);
     m->n++;
     if (!s->json || (marker && !s->marker))
         return fail(m, "out of memory");
@@ -687,10 +783,7 @@ static jv fresh_name(sx_merge *m, const char *name, jv item)
     for (int k = 0;; k++) {
         jv n = k ? jv_string_fmt("%.*s_%s_%d%s", (int)(dot - name), name, tag, k, dot)
                  : jv_string_fmt("%.*s_%s%s", (int)(dot - name), name, tag, dot);
-        jv had = jv_object_get(jv_copy(m->names), jv_copy(n));
-        int taken = jv_is_valid(had);
-        jv_free(had);
-        if (!taken)
+        if (!sm_getj(&m->names, n))
             return n;
         jv_free(n);
     }
@@ -736,21 +829,50 @@ static int on_name(sx_merge *m, int i, const char *path, jv img)
         jv_free(item);
         return fail(m, "'%s': an image without file_name", path);
     }
-    jv cur = jv_object_get(jv_copy(m->owner), jv_copy(name));
-    int take = !jv_is_valid(cur);
-    if (!take) {
-        jv citem = jv_array_get(jv_copy(cur), 1);
-        take = item_cmp(item, citem) < 0;
+    int64_t *cur = sm_getj(&m->owner, name);
+    int rc = 0;
+    if (!cur) {
+        if (m->nown == m->capown) {
+            size_t cap = m->capown ? m->capown * 2 : 1024;
+            char **k = realloc(m->okeys, cap * sizeof *k);
+            if (!k) {
+                rc = fail(m, "out of memory");
+                goto out;
+            }
+            m->okeys = k;
+            m->capown = cap;
+        }
+        jv key = image_key(name, item);
+        m->okeys[m->nown] = strdup(jv_string_value(key));
+        jv_free(key);
+        if (!m->okeys[m->nown] || sm_putj(&m->owner, name, (int64_t)m->nown) < 0) {
+            free(m->okeys[m->nown]);
+            rc = fail(m, "out of memory");
+            goto out;
+        }
+        m->oitems = jv_array_append(m->oitems, jv_copy(item));
+        m->nown++;
+    } else {
+        jv citem = jv_array_get(jv_copy(m->oitems), (int)*cur);
+        if (item_cmp(item, citem) < 0) {
+            jv key = image_key(name, item);
+            char *k = strdup(jv_string_value(key));
+            jv_free(key);
+            if (!k) {
+                jv_free(citem);
+                rc = fail(m, "out of memory");
+                goto out;
+            }
+            free(m->okeys[*cur]);
+            m->okeys[*cur] = k;
+            m->oitems = jv_array_set(m->oitems, (int)*cur, jv_copy(item));
+        }
         jv_free(citem);
     }
-    jv_free(cur);
-    if (take) {
-        jv key = image_key(name, item);
-        m->owner = jv_object_set(m->owner, jv_copy(name), JV_ARRAY(key, jv_copy(item)));
-    }
+out:
     jv_free(name);
     jv_free(item);
-    return 0;
+    return rc;
 }
 
 static int on_image(sx_merge *m, int i, const char *path, jv img)
@@ -771,38 +893,44 @@ static int on_image(sx_merge *m, int i, const char *path, jv img)
     }
     jv key = image_key(name, item);
     jv idk = id_key(id);
-    jv dup = jv_object_get(jv_copy(sh->idmap), jv_copy(idk));
-    if (jv_is_valid(dup)) {
-        jv_free(dup);
+    if (!jv_is_valid(key) || !jv_is_valid(idk)) {
+        jv_free(key);
+        jv_free(idk);
+        fail(m, "out of memory");
+        goto out;
+    }
+    if (sm_getj(&sh->idmap, idk)) {
         jv_free(key);
         fail(m, "'%s': image id %s appears twice", path, jv_string_value(idk));
         jv_free(idk);
         goto out;
     }
-    jv seen = jv_object_get(jv_copy(m->seen), jv_copy(key));
-    if (jv_is_valid(seen)) { /* the same item in an earlier shard: kept there */
-        jv_free(seen);
+    if (sm_getj(&m->seen, key)) { /* the same item in an earlier shard: kept there */
         jv_free(key);
-        sh->idmap = jv_object_set(sh->idmap, idk, jv_number(0));
+        rc = sm_putj(&sh->idmap, idk, 0) < 0 ? fail(m, "out of memory") : 0;
+        jv_free(idk);
         m->dups++;
-        rc = 0;
         goto out;
     }
-    jv own = jv_object_get(jv_copy(m->owner), jv_copy(name));
-    jv ownkey = jv_is_valid(own) ? jv_array_get(own, 0) : own;
-    int mine = jv_is_valid(ownkey) && jv_equal(ownkey, jv_copy(key));
-    m->seen = jv_object_set(m->seen, key, jv_true());
+    int64_t *own = sm_getj(&m->owner, name);
+    int mine = own && !strcmp(m->okeys[*own], jv_string_value(key));
+    int oom = sm_putj(&m->seen, key, 1) < 0;
+    jv_free(key);
     jv final = jv_copy(name);
-    jv taken = jv_object_get(jv_copy(m->names), jv_copy(final));
-    if (jv_is_valid(taken) || !mine) {
+    if (sm_getj(&m->names, final) || !mine) {
         jv_free(final);
         final = fresh_name(m, jv_string_value(name), item);
         m->renamed++;
     }
-    jv_free(taken);
-    m->names = jv_object_set(m->names, jv_copy(final), jv_true());
+    oom |= sm_putj(&m->names, final, 1) < 0;
     m->nimg++;
-    sh->idmap = jv_object_set(sh->idmap, idk, jv_number((double)m->nimg));
+    oom |= sm_putj(&sh->idmap, idk, (int64_t)m->nimg) < 0;
+    jv_free(idk);
+    if (oom) {
+        jv_free(final);
+        fail(m, "out of memory");
+        goto out;
+    }
     if (m->on_image && m->on_image(m->ctx, i, jv_string_value(name), jv_string_value(final)) < 0) {
         jv_free(final);
         fail(m, "cannot write a file record: %s", strerror(errno));
@@ -829,7 +957,10 @@ static int on_ann(sx_merge *m, int i, const char *path, jv ann)
     }
     jv img = jv_object_get(jv_copy(ann), jv_string("image_id"));
     jv cat = jv_object_get(jv_copy(ann), jv_string("category_id"));
-    jv newimg = jv_object_get(jv_copy(sh->idmap), id_key(img));
+    jv ik = id_key(img);
+    int64_t *ni = jv_is_valid(ik) ? sm_getj(&sh->idmap, ik) : NULL;
+    jv_free(ik);
+    jv newimg = ni ? jv_number((double)*ni) : jv_invalid();
     jv newcat = jv_object_get(jv_copy(sh->catmap), id_key(cat));
     int rc = -1;
     if (!jv_is_valid(newimg)) {
@@ -890,18 +1021,17 @@ static int ann_fast(sx_merge *m, int i)
         return 0;
     if (memmem(p, (size_t)(end - p), "\"image_id\"", 10) || memmem(p, (size_t)(end - p), "\"category_id\"", 13))
         return 0;
-    jv ni = jv_object_get(jv_copy(sh->idmap), jv_string_sized(img, (int)imgl));
+    int64_t *ni = sm_get(&sh->idmap, img, imgl);
     jv nc = jv_object_get(jv_copy(sh->catmap), jv_string_sized(cat, (int)catl));
-    if (!jv_is_valid(ni) || !jv_is_valid(nc)) {
-        jv_free(ni);
+    if (!ni || !jv_is_valid(nc)) {
         jv_free(nc);
         return 0; /* the slow path says what is wrong */
     }
     int rc = 0;
-    if (jv_number_value(ni) != 0) {
+    if (*ni != 0) {
         char head[96];
-        int hl = snprintf(head, sizeof head, "{\"id\":%llu,\"image_id\":%.17g,\"category_id\":%.17g",
-                          (unsigned long long)++m->nann, jv_number_value(ni), jv_number_value(nc));
+        int hl = snprintf(head, sizeof head, "{\"id\":%llu,\"image_id\":%lld,\"category_id\":%.17g",
+                          (unsigned long long)++m->nann, (long long)*ni, jv_number_value(nc));
         size_t rest = (size_t)(end - p);
         if (put_str(m, m->first ? "\n" : ",\n") < 0 || sx_buf_reserve(&m->out, (size_t)hl + rest) < 0) {
             rc = fail(m, "out of memory");
@@ -913,7 +1043,6 @@ static int ann_fast(sx_merge *m, int i)
             rc = flush_out(m, 0);
         }
     }
-    jv_free(ni);
     jv_free(nc);
     return rc < 0 ? -1 : 1;
 }
