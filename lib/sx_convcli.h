@@ -1,0 +1,70 @@
+/*
+ * sx_convcli.h : the command line every sx-convert-* program shares: the
+ * common options, their checks, and the run from the input to the exit
+ * status. A converter's main() adds its own options and its format object
+ * (the sx_conv_ops of sx_convert.h) and calls sx_convcli_run().
+ *
+ * Like sx_cli.h this is the programs' side of the library: it prints and
+ * exits (usage errors, a failed conversion).
+ */
+#ifndef SX_CONVCLI_H
+#define SX_CONVCLI_H
+
+#include <getopt.h>
+#include <stdint.h>
+
+#include "sx_cli.h"
+#include "sx_convert.h"
+
+enum {
+    SX_CONVCLI_IMAGES = SX_OPT_FIRST_FREE,
+    SX_CONVCLI_CLASSES,
+    SX_CONVCLI_SPLIT,
+    SX_CONVCLI_SEED,
+    SX_CONVCLI_MOVE,
+    SX_CONVCLI_FIRST_FREE   /* a converter's own options start here */
+};
+
+/* The options every converter has (with SX_COMMON_LONGOPTS). */
+#define SX_CONVCLI_LONGOPTS                                            \
+    {"output", required_argument, NULL, 'o'},                          \
+    {"zstd", no_argument, NULL, SX_OPT_ZSTD},                          \
+    {"quiet", no_argument, NULL, 'q'},                                 \
+    {"keep-going", no_argument, NULL, SX_OPT_KEEP_GOING},              \
+    {"images", required_argument, NULL, SX_CONVCLI_IMAGES},            \
+    {"split", required_argument, NULL, SX_CONVCLI_SPLIT},              \
+    {"seed", required_argument, NULL, SX_CONVCLI_SEED}
+/* Those of converters that number classes, or that can hand a big file over. */
+#define SX_CONVCLI_CLASSES_OPT {"classes", required_argument, NULL, SX_CONVCLI_CLASSES}
+#define SX_CONVCLI_MOVE_OPT {"move", no_argument, NULL, SX_CONVCLI_MOVE}
+#define SX_CONVCLI_SHORTOPTS ":o:qh"
+
+typedef struct {
+    const char *output, *classes, *split_spec, *images;
+    int zstd, quiet, keep_going, move;
+    uint64_t seed;
+    char **inputs;
+    int ninputs;
+    sx_split *split;        /* parsed by sx_convcli_finish(), owned */
+} sx_convcli;
+
+/*! sx_convcli_option() : takes getopt_long's answer `c` (with optarg).
+ *  @return 1 when it was a common option, 0 when the caller must handle it
+ *          (its own options, -h, --version, errors). */
+int sx_convcli_option(sx_convcli *c, int opt, const char *arg);
+
+/*! sx_convcli_finish() : after the options: takes the inputs, checks and
+ *  parses --images and --split into `co` (usage error, exit 2, when bad),
+ *  and copies keep_going and move into `co`. @argv borrowed. */
+void sx_convcli_finish(sx_convcli *c, sx_conv_opts *co, int argc, char **argv);
+
+/*! sx_convcli_run() : converts the inputs to the output with `ops` (its
+ *  object stays the caller's): spool files are removed on SIGINT, SIGTERM
+ *  and SIGHUP; errors are reported as `prog: input:line: message`.
+ *  @return the exit status (it exits itself only when writing failed). */
+int sx_convcli_run(sx_convcli *c, const sx_conv_opts *co, const sx_conv_ops *ops);
+
+/*! sx_convcli_free() : frees what sx_convcli_finish() parsed. */
+void sx_convcli_free(sx_convcli *c);
+
+#endif
