@@ -13,26 +13,9 @@ static const char usage_text[] =
     "and sx-fetch --dir read back. Control records are forwarded in order; an item\n"
     "without data becomes an error record and the stream goes on.\n"    "\n"
     "options:\n"
-    "  -o, --output FILE   write to FILE ('-' is standard output, '.zst' compresses)\n"
-    "      --zstd          compress the output with zstd\n"
-    "  -q, --quiet         no warnings on standard error\n"
-    "      --keep-going    a line that is not JSON becomes an error record instead of\n"
-    "                      stopping the conversion (exit 1 at the end)\n"
-    "      --images MODE   url, copy, link or none: how images enter the dataset\n"
-    "                      (default: url for items with files.url, link for local ones)\n"
-
-    "      --split SPEC    assign splits by item id hash: train=0.8,val=0.2[,test=…]\n"
-    "                      (default: the items' own \"split\" field, else no split)\n"
-    "      --seed N        seed of --split (default 0)\n"
-
-    "  -h, --help          this help\n"
-    "      --version       the version\n"
-    "\n"
-    "environment: TMPDIR (spool files, default /tmp); SX_CONVERT_THREADS=0 or 1\n"
-    "(read ahead in a second thread; default: when a second core is idle).\n"
-    "\n"
-    "exit status: 0 done, 1 bad input (invalid JSON, cut stream) or I/O error, 2 usage.\n"
-    "\n"
+    SX_CONVCLI_HELP_IO
+    SX_CONVCLI_HELP_SPLIT
+    SX_CONVCLI_HELP_TAIL
     "example:\n"
     "  sx-fetch --target assignment -f project=123 | sx-convert-dm \\\n"
     "    | sx-save -o exports/dm-123\n";

@@ -39,6 +39,31 @@ enum {
 #define SX_CONVCLI_MOVE_OPT {"move", no_argument, NULL, SX_CONVCLI_MOVE}
 #define SX_CONVCLI_SHORTOPTS ":o:qh"
 
+/* Pieces of every converter's --help, in this order around its own lines:
+ * "options:\n" SX_CONVCLI_HELP_IO [--classes] SX_CONVCLI_HELP_SPLIT [its own]
+ * SX_CONVCLI_HELP_TAIL "example:\n" … */
+#define SX_CONVCLI_HELP_IO \
+    "  -o, --output FILE   write to FILE ('-' is standard output, '.zst' compresses)\n" \
+    "      --zstd          compress the output with zstd\n" \
+    "  -q, --quiet         no warnings on standard error\n" \
+    "      --keep-going    a line that is not JSON becomes an error record instead of\n" \
+    "                      stopping the conversion (exit 1 at the end)\n" \
+    "      --images MODE   url, copy, link or none: how images enter the dataset\n" \
+    "                      (default: url for items with files.url, link for local ones)\n"
+#define SX_CONVCLI_HELP_SPLIT \
+    "      --split SPEC    assign splits by item id hash: train=0.8,val=0.2[,test=…]\n" \
+    "                      (default: the items' own \"split\" field, else no split)\n" \
+    "      --seed N        seed of --split (default 0)\n"
+#define SX_CONVCLI_HELP_TAIL \
+    "  -h, --help          this help\n" \
+    "      --version       the version\n" \
+    "\n" \
+    "environment: TMPDIR (spool files, default /tmp); SX_CONVERT_THREADS=0 or 1\n" \
+    "(read ahead in a second thread; default: when a second core is idle).\n" \
+    "\n" \
+    "exit status: 0 done, 1 bad input (invalid JSON, cut stream) or I/O error, 2 usage.\n" \
+    "\n"
+
 typedef struct {
     const char *output, *classes, *split_spec, *images;
     int zstd, quiet, keep_going, move;
