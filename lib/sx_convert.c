@@ -1011,7 +1011,8 @@ static int finish(sx_conv *cv, sx_reader *r, int rc, const char *err)
         return cv->werr ? SX_CONV_WRITE : SX_CONV_FAIL;
     if (cv->items % cv->step != 0 && progress(cv) < 0)
         return SX_CONV_WRITE;
-    if (emit_jv(cv, sx_rec_metrics("data_file", 0, cv->ok, cv->failed)) < 0)
+    /* "data_file" and "original_file" are sx-save's (files written), as in the SDK */
+    if (emit_jv(cv, sx_rec_metrics("dataset_conversion", 0, cv->ok, cv->failed)) < 0)
         return SX_CONV_WRITE;
     if ((cv->ann_kept || cv->ann_dropped) &&
         emit_jv(cv, sx_rec_metrics("annotation", 0, cv->ann_kept, cv->ann_dropped)) < 0)

@@ -70,7 +70,7 @@ test_expect_success 'control records forwarded in order, meta first, own end las
     assert_eq end "$(tail -1 out.ndjson | jq -r .sx)"
     assert_eq "0 6" "$(tail -1 out.ndjson | jq -r "\"\(.count) \(.files)\"")"
     test "$(grep -c "\"sx\":\"end\"" out.ndjson)" = 1
-    assert_eq "{\"sx\":\"metrics\",\"category\":\"data_file\",\"stand_by\":0,\"success\":4,\"failed\":0}" "$(grep data_file out.ndjson | grep metrics)"
+    assert_eq "{\"sx\":\"metrics\",\"category\":\"dataset_conversion\",\"stand_by\":0,\"success\":4,\"failed\":0}" "$(grep dataset_conversion out.ndjson | grep metrics)"
     grep -q "\"sx\":\"progress\",\"category\":\"dataset_conversion\",\"current\":4,\"total\":4" out.ndjson
 '
 

@@ -35,7 +35,7 @@ test_expect_success 'records that are not items are error records, the stream go
     jq -r "select(.sx == \"error\") | \"\(.item) \(.message)\"" out.ndjson > errs
     printf "%s\n" "null not an item (array)" "null not an item (no id)" "5 not an item (no data)" "6 data is Null" > want
     diff want errs
-    assert_eq "{\"sx\":\"metrics\",\"category\":\"data_file\",\"stand_by\":0,\"success\":1,\"failed\":4}" "$(grep "\"data_file\",\"stand_by\"" out.ndjson)"
+    assert_eq "{\"sx\":\"metrics\",\"category\":\"dataset_conversion\",\"stand_by\":0,\"success\":1,\"failed\":4}" "$(grep "\"dataset_conversion\",\"stand_by\"" out.ndjson)"
 '
 
 test_expect_success 'NaN, infinite and huge coordinates fail the item' '
