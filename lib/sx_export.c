@@ -75,6 +75,7 @@ struct sx_export {
     uint64_t urls, urls_done;
     uint64_t files_written;
     int got_end;
+    int committing;              /* every file is in: metrics say so */
     int fatal;                   /* stop: error[] says why */
     int network;                 /* a download failed */
     char error[512];
@@ -127,7 +128,9 @@ static void emit_raw(sx_export *e, const char *line, size_t len)
 static void emit_metrics(sx_export *e, int cat)
 {
     uint64_t done = e->ok[cat] + e->bad[cat];
-    uint64_t stand_by = e->total > done ? e->total - done : 0;
+    /* stand_by counts down from the meta total (one file an item, as in the
+     * SDK); once committed nothing stands by, whatever the files per item */
+    uint64_t stand_by = e->total > done && !e->committing ? e->total - done : 0;
     emit(e, sx_rec_metrics(cat_name[cat], stand_by, e->ok[cat], e->bad[cat]));
 }
 
@@ -1246,6 +1249,10 @@ static int commit(sx_export *e)
     }
     if (e->urls)   /* the bar ends full: total is what was really downloaded */
         emit(e, sx_rec_progress("original_file", e->urls_done, e->urls));
+    e->committing = 1;
+    for (int cat = 0; cat < 2; cat++)
+        if (e->ok[cat] + e->bad[cat])
+            emit_metrics(e, cat);
     char real[PATH_MAX];
     const char *path = realpath(e->dir, real) ? real : e->dir;
     jv res = sx_rec("result");

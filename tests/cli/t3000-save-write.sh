@@ -216,4 +216,12 @@ save_test '--help, --version and usage errors' '
     test ! -e x
 '
 
+save_test 'the last metrics leave nothing standing by, however many files an item has' '
+    printf "%s\n" "{\"sx\":\"meta\",\"total\":5}" "{\"sx\":\"file\",\"path\":\"annotations.json\",\"text\":\"{}\"}" \
+        "{\"sx\":\"end\",\"count\":0}" | sx-save -o out >stdout
+    assert_eq "{\"sx\":\"metrics\",\"category\":\"data_file\",\"stand_by\":0,\"success\":1,\"failed\":0}" \
+        "$(grep "\"data_file\"" stdout | tail -1)"
+    assert_eq 5 "$(jq .exported_count out/export.json)"
+'
+
 test_done
