@@ -238,3 +238,13 @@ void sx_classmap_free(sx_classmap *cm)
     free(cm->order);
     free(cm);
 }
+
+int sx_classmap_load_meta(sx_classmap *cm, jv meta, const char *const *tools)
+{
+    if (jv_get_kind(meta) != JV_KIND_OBJECT)
+        return 0;
+    jv conf = jv_object_get(jv_copy(meta), jv_string("configuration"));
+    int n = sx_classmap_load_config(cm, conf, tools);
+    jv_free(conf);
+    return n;
+}

@@ -41,6 +41,10 @@ int sx_classmap_load_file(sx_classmap *cm, const char *path, char *err, size_t e
  *  @return the number of names taken (0: the map stays open). */
 int sx_classmap_load_config(sx_classmap *cm, jv config, const char *const *tools);
 
+/*! sx_classmap_load_meta() : sx_classmap_load_config() with the
+ *  `configuration` of a `meta` record. @meta borrowed. */
+int sx_classmap_load_meta(sx_classmap *cm, jv meta, const char *const *tools);
+
 /*! sx_classmap_fixed() : 1 when the map was fixed by a file or a
  *  configuration (final indices known from the start). */
 int sx_classmap_fixed(const sx_classmap *cm);

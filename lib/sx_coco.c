@@ -98,14 +98,10 @@ static int coco_meta(void *ctx, sx_conv *cv, jv meta)
 {
     (void)cv;
     sx_coco *c = ctx;
-    jv conf = jv_object_get(jv_copy(meta), jv_string("configuration"));
-    sx_classmap_load_config(c->cm, conf, box_tools);
-    sx_classmap_load_config(c->kp, conf, kp_tools);
-    jv_free(conf);
+    sx_classmap_load_meta(c->cm, meta, box_tools);
+    sx_classmap_load_meta(c->kp, meta, kp_tools);
     return 0;
 }
-
-static double clamp(double v, double lo, double hi) { return v < lo ? lo : v > hi ? hi : v; }
 
 static void put_bbox(sx_strbuf *b, double x, double y, double w, double h, double area)
 {
@@ -142,9 +138,9 @@ static void put_points(sx_strbuf *b, const sx_dm *dm, const sx_dm_ann *a, double
     double x0 = INFINITY, y0 = INFINITY, x1 = -INFINITY, y1 = -INFINITY, s = 0;
     const double *p = dm->pts + 2 * a->pt;
     for (size_t i = 0; i < a->npt; i++) {
-        double x = clamp(p[2 * i], 0, W), y = clamp(p[2 * i + 1], 0, H);
+        double x = sx_dm_clamp(p[2 * i], 0, W), y = sx_dm_clamp(p[2 * i + 1], 0, H);
         size_t j = (i + 1) % a->npt;
-        double xn = clamp(p[2 * j], 0, W), yn = clamp(p[2 * j + 1], 0, H);
+        double xn = sx_dm_clamp(p[2 * j], 0, W), yn = sx_dm_clamp(p[2 * j + 1], 0, H);
         s += x * yn - xn * y;
         if (i)
             sx_sb_putc(b, ',');
@@ -197,8 +193,8 @@ static int coco_item(void *ctx, sx_conv *cv, const sx_conv_item *it)
         sx_sb_u64(b, image_id);
         sx_sb_putc(b, ' ');
         if (a->tool == SX_DM_BOX) {
-            double x0 = clamp(a->x, 0, W), y0 = clamp(a->y, 0, H);
-            double x1 = clamp(a->x + a->w, 0, W), y1 = clamp(a->y + a->h, 0, H);
+            double x0, y0, x1, y1;
+            sx_dm_clip_box(a, W, H, &x0, &y0, &x1, &y1);
             if (x1 - x0 <= 0 || y1 - y0 <= 0) {
                 b->len = mark;
                 dropped++;

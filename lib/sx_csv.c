@@ -51,13 +51,9 @@ static int csv_meta(void *ctx, sx_conv *cv, jv meta)
 {
     (void)cv;
     sx_csv *c = ctx;
-    jv conf = jv_object_get(jv_copy(meta), jv_string("configuration"));
-    sx_classmap_load_config(c->cm, conf, tools);
-    jv_free(conf);
+    sx_classmap_load_meta(c->cm, meta, tools);
     return 0;
 }
-
-static double clamp(double v, double lo, double hi) { return v < lo ? lo : v > hi ? hi : v; }
 
 static int csv_item(void *ctx, sx_conv *cv, const sx_conv_item *it)
 {
@@ -79,8 +75,8 @@ static int csv_item(void *ctx, sx_conv *cv, const sx_conv_item *it)
         const sx_dm_ann *a = &dm->ann[i];
         if (a->tool != SX_DM_BOX && a->tool != SX_DM_POLYGON)
             continue;
-        double x0 = clamp(a->x, 0, W), y0 = clamp(a->y, 0, H);
-        double x1 = clamp(a->x + a->w, 0, W), y1 = clamp(a->y + a->h, 0, H);
+        double x0, y0, x1, y1;
+        sx_dm_clip_box(a, W, H, &x0, &y0, &x1, &y1);
         if (x1 - x0 <= 0 || y1 - y0 <= 0) {
             dropped++;
             if (sx_conv_item_warn(cv, "%s %s has no area inside the %gx%g image (dropped)", sx_dm_tool_name(a->tool),

@@ -90,6 +90,18 @@ const char *sx_dm_tool_name(sx_dm_tool t);
  *  attrs by name, and "rotation" for a rotated box. @a borrowed. */
 void sx_dm_attrs_json(const sx_dm_ann *a, sx_strbuf *b);
 
+/*! sx_dm_clamp() : v limited to [lo, hi]. */
+static inline double sx_dm_clamp(double v, double lo, double hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+/*! sx_dm_clip_box() : the extent of `a` in corner form, clipped to a W x H
+ *  image (every format clips before it rounds or normalises). */
+static inline void sx_dm_clip_box(const sx_dm_ann *a, double W, double H, double *x0, double *y0, double *x1,
+                                  double *y1)
+{
+    *x0 = sx_dm_clamp(a->x, 0, W), *y0 = sx_dm_clamp(a->y, 0, H);
+    *x1 = sx_dm_clamp(a->x + a->w, 0, W), *y1 = sx_dm_clamp(a->y + a->h, 0, H);
+}
+
 /*! sx_dm_free() : frees the model; NULL is accepted. */
 void sx_dm_free(sx_dm *dm);
 

@@ -46,13 +46,9 @@ static int voc_meta(void *ctx, sx_conv *cv, jv meta)
 {
     (void)cv;
     sx_voc *v = ctx;
-    jv conf = jv_object_get(jv_copy(meta), jv_string("configuration"));
-    sx_classmap_load_config(v->cm, conf, tools);
-    jv_free(conf);
+    sx_classmap_load_meta(v->cm, meta, tools);
     return 0;
 }
-
-static double clamp(double v, double lo, double hi) { return v < lo ? lo : v > hi ? hi : v; }
 
 static void tag_text(sx_strbuf *b, const char *indent, const char *tag, const char *s, size_t n)
 {
@@ -92,8 +88,8 @@ static int voc_item(void *ctx, sx_conv *cv, const sx_conv_item *it)
         const sx_dm_ann *a = &dm->ann[i];
         if (a->tool != SX_DM_BOX && a->tool != SX_DM_POLYGON)
             continue;
-        double x0 = clamp(a->x, 0, W), y0 = clamp(a->y, 0, H);
-        double x1 = clamp(a->x + a->w, 0, W), y1 = clamp(a->y + a->h, 0, H);
+        double x0, y0, x1, y1;
+        sx_dm_clip_box(a, W, H, &x0, &y0, &x1, &y1);
         long xmin = sx_voc_round(x0, 1), ymin = sx_voc_round(y0, 1);
         long xmax = sx_voc_round(x1, 0), ymax = sx_voc_round(y1, 0);
         if (x1 - x0 <= 0 || y1 - y0 <= 0 || xmax < xmin || ymax < ymin) {

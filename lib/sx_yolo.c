@@ -92,11 +92,9 @@ static int yolo_meta(void *ctx, sx_conv *cv, jv meta)
 {
     (void)cv;
     sx_yolo *y = ctx;
-    jv conf = jv_object_get(jv_copy(meta), jv_string("configuration"));
-    sx_classmap_load_config(y->cm, conf, det_tools);
+    sx_classmap_load_meta(y->cm, meta, det_tools);
     if (y->o.task == SX_YOLO_POSE)
-        sx_classmap_load_config(y->kp, conf, kp_tools);
-    jv_free(conf);
+        sx_classmap_load_meta(y->kp, meta, kp_tools);
     return 0;
 }
 
@@ -104,8 +102,6 @@ static int ready(const sx_yolo *y)
 {
     return sx_classmap_fixed(y->cm) && (y->o.task != SX_YOLO_POSE || sx_classmap_fixed(y->kp));
 }
-
-static double clamp(double v, double lo, double hi) { return v < lo ? lo : v > hi ? hi : v; }
 
 static void xy(sx_strbuf *b, double x, double y, double W, double H)
 {
@@ -233,8 +229,8 @@ static int yolo_item(void *ctx, sx_conv *cv, const sx_conv_item *it)
         y->owner[i] = -1;
         if (y->cls[i] < 0 || a->tool == SX_DM_KEYPOINT)
             continue;
-        double x0 = clamp(a->x, 0, W), y0 = clamp(a->y, 0, H);
-        double x1 = clamp(a->x + a->w, 0, W), y1 = clamp(a->y + a->h, 0, H);
+        double x0, y0, x1, y1;
+        sx_dm_clip_box(a, W, H, &x0, &y0, &x1, &y1);
         if (x1 - x0 <= 0 || y1 - y0 <= 0) {
             y->cls[i] = -2; /* dropped */
             dropped++;
@@ -273,14 +269,14 @@ static int yolo_item(void *ctx, sx_conv *cv, const sx_conv_item *it)
         const sx_dm_ann *a = &dm->ann[i];
         if (y->cls[i] < 0 || a->tool == SX_DM_KEYPOINT)
             continue;
-        double x0 = clamp(a->x, 0, W), y0 = clamp(a->y, 0, H);
-        double x1 = clamp(a->x + a->w, 0, W), y1 = clamp(a->y + a->h, 0, H);
+        double x0, y0, x1, y1;
+        sx_dm_clip_box(a, W, H, &x0, &y0, &x1, &y1);
         sx_sb_i64(b, y->cls[i]);
         if (y->o.task == SX_YOLO_SEGMENT) {
             if (a->tool == SX_DM_POLYGON) {
                 const double *p = dm->pts + 2 * a->pt;
                 for (size_t j = 0; j < a->npt; j++)
-                    xy(b, clamp(p[2 * j], 0, W), clamp(p[2 * j + 1], 0, H), W, H);
+                    xy(b, sx_dm_clamp(p[2 * j], 0, W), sx_dm_clamp(p[2 * j + 1], 0, H), W, H);
             } else {
                 xy(b, x0, y0, W, H);
                 xy(b, x1, y0, W, H);
