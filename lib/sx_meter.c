@@ -52,13 +52,18 @@ static struct cat *cat_get(sx_meter *m, const char *name, double now)
     return c;
 }
 
+static int finished(const struct cat *c) { return c->has_total && c->current >= c->total; }
+
 static void set_progress(sx_meter *m, struct cat *c, uint64_t cur, int has_total, uint64_t total)
 {
     c->current = cur;
     c->has_total = has_total;
     c->total = total;
     c->changed = 1;
-    m->shown = (int)(c - m->cats);
+    /* show the category updated last, unless it just finished while the
+     * one shown is still going (the converter's 100% mid-download) */
+    if (m->shown < 0 || !finished(c) || finished(&m->cats[m->shown]))
+        m->shown = (int)(c - m->cats);
 }
 
 void sx_meter_data(sx_meter *m, uint64_t n, double now)

@@ -7,7 +7,8 @@
  * Progress is kept per category (dataset_conversion, original_file, …): a
  * `progress` record sets its category's current/total; data records counted
  * by sx_meter_data() feed the category "dataset_conversion" against the
- * `meta` total. The category shown is the one updated last.
+ * `meta` total. The category shown is the one updated last, unless that
+ * update finished it while the one shown is still going.
  */
 #ifndef SX_METER_H
 #define SX_METER_H
