@@ -1,11 +1,11 @@
 #include "sx_dataset.h"
+#include "sx_errbuf.h"
 
 #include "sx_imgsize.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,17 +25,6 @@ struct sx_dataset {
     char **dirs;       /* owned split directories */
     size_t ndirs;
 };
-
-static void fmt(char *err, size_t n, const char *f, ...) __attribute__((format(printf, 3, 4)));
-static void fmt(char *err, size_t n, const char *f, ...)
-{
-    if (!err || !n)
-        return;
-    va_list ap;
-    va_start(ap, f);
-    vsnprintf(err, n, f, ap);
-    va_end(ap);
-}
 
 static int is_dir(const char *path)
 {
@@ -123,7 +112,7 @@ static int add_split(sx_dataset *d, const char *split, const char *dir, char *er
     char **names, **imgs = NULL;
     long n = list_dir(jdir, ".json", &names), ni = 0;
     if (n < 0) {
-        fmt(err, errlen, "cannot read '%s': %s", jdir, strerror(errno));
+        sx_errf(err, errlen, "cannot read '%s': %s", jdir, strerror(errno));
         free(jdir);
         return -1;
     }
@@ -181,11 +170,11 @@ sx_dataset *sx_dataset_open(const char *dir, char *err, size_t errlen)
     sx_dataset *d = calloc(1, sizeof *d);
     char real[PATH_MAX];
     if (!d) {
-        fmt(err, errlen, "out of memory");
+        sx_errf(err, errlen, "out of memory");
         return NULL;
     }
     if (!realpath(dir, real) || !is_dir(real)) {
-        fmt(err, errlen, "cannot read dataset '%s': %s", dir, errno ? strerror(errno) : "not a directory");
+        sx_errf(err, errlen, "cannot read dataset '%s': %s", dir, errno ? strerror(errno) : "not a directory");
         free(d);
         return NULL;
     }
@@ -208,12 +197,12 @@ sx_dataset *sx_dataset_open(const char *dir, char *err, size_t errlen)
         }
     }
     if (!found) {
-        fmt(err, errlen, "'%s' is not a DM dataset: no json/ nor train/json, valid/json, test/json", dir);
+        sx_errf(err, errlen, "'%s' is not a DM dataset: no json/ nor train/json, valid/json, test/json", dir);
         rc = -1;
     }
     if (rc < 0) {
         if (err && !*err)
-            fmt(err, errlen, "out of memory");
+            sx_errf(err, errlen, "out of memory");
         sx_dataset_free(d);
         return NULL;
     }
@@ -231,20 +220,20 @@ int sx_dataset_next(sx_dataset *d, jv *item, char *err, size_t errlen)
     struct entry *e = &d->e[d->next++];
     char *path;
     if (asprintf(&path, "%s/json/%s.json", e->dir, e->stem) < 0) {
-        fmt(err, errlen, "out of memory");
+        sx_errf(err, errlen, "out of memory");
         return -1;
     }
     jv data = jv_load_file(path, 0);
     if (!jv_is_valid(data)) {
         jv m = jv_invalid_get_msg(data);
-        fmt(err, errlen, "'%s': %s", path, jv_get_kind(m) == JV_KIND_STRING ? jv_string_value(m) : "unreadable");
+        sx_errf(err, errlen, "'%s': %s", path, jv_get_kind(m) == JV_KIND_STRING ? jv_string_value(m) : "unreadable");
         jv_free(m);
         free(path);
         return -1;
     }
     if (jv_array_length(jv_copy(data)) != 1) {
         jv_free(data);
-        fmt(err, errlen, "'%s': not one JSON value", path);
+        sx_errf(err, errlen, "'%s': not one JSON value", path);
         free(path);
         return -1;
     }

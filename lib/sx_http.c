@@ -1,26 +1,15 @@
 #include "sx_http.h"
+#include "sx_errbuf.h"
 
 #include "sx_cli.h" /* SX_VERSION only */
 #include "sx_retry.h"
 
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static void fmt(char *err, size_t n, const char *f, ...) __attribute__((format(printf, 3, 4)));
-static void fmt(char *err, size_t n, const char *f, ...)
-{
-    if (!err || !n)
-        return;
-    va_list ap;
-    va_start(ap, f);
-    vsnprintf(err, n, f, ap);
-    va_end(ap);
-}
 
 static char *dupstr(const char *s) { return s ? strdup(s) : NULL; }
 
@@ -91,7 +80,7 @@ static char *read_token_file(const char *path, char *err, size_t n)
 {
     FILE *f = fopen(path, "r");
     if (!f) {
-        fmt(err, n, "cannot read token file '%s': %s", path, strerror(errno));
+        sx_errf(err, n, "cannot read token file '%s': %s", path, strerror(errno));
         return NULL;
     }
     char *line = NULL;
@@ -100,13 +89,13 @@ static char *read_token_file(const char *path, char *err, size_t n)
     fclose(f);
     if (got < 0) {
         free(line);
-        fmt(err, n, "token file '%s' is empty", path);
+        sx_errf(err, n, "token file '%s' is empty", path);
         return NULL;
     }
     char *t = trim(line);
     if (!*t) {
         free(line);
-        fmt(err, n, "token file '%s' is empty", path);
+        sx_errf(err, n, "token file '%s' is empty", path);
         return NULL;
     }
     char *r = strdup(t);
@@ -138,7 +127,7 @@ int sx_conn_init(sx_conn *c, const char *host_opt, const char *token_file, char 
     while (hl && c->host[hl - 1] == '/')
         c->host[--hl] = 0;
     if (strncmp(c->host, "http://", 7) != 0 && strncmp(c->host, "https://", 8) != 0) {
-        fmt(err, errlen, "host '%s' is not an http:// or https:// URL", c->host);
+        sx_errf(err, errlen, "host '%s' is not an http:// or https:// URL", c->host);
         goto fail;
     }
 
@@ -169,7 +158,7 @@ int sx_conn_init(sx_conn *c, const char *host_opt, const char *token_file, char 
         char *t = trim(c->token);
         memmove(c->token, t, strlen(t) + 1);
         if (!*c->token || has_ctl(c->token)) {
-            fmt(err, errlen, "the access token from %s is empty or holds control characters",
+            sx_errf(err, errlen, "the access token from %s is empty or holds control characters",
                 c->token_source);
             goto fail;
         }
@@ -179,7 +168,7 @@ int sx_conn_init(sx_conn *c, const char *host_opt, const char *token_file, char 
         tenant = getenv("SYNAPSE_PLUGIN_RUN_TENANT");
     if (is_set(tenant)) {
         if (has_ctl(tenant)) {
-            fmt(err, errlen, "the tenant holds control characters");
+            sx_errf(err, errlen, "the tenant holds control characters");
             goto fail;
         }
         c->tenant = strdup(tenant);
@@ -189,7 +178,7 @@ int sx_conn_init(sx_conn *c, const char *host_opt, const char *token_file, char 
     jv_free(cfg);
     return 0;
 oom:
-    fmt(err, errlen, "out of memory");
+    sx_errf(err, errlen, "out of memory");
 fail:
     jv_free(cfg);
     sx_conn_clear(c);
@@ -565,7 +554,7 @@ int sx_http_get_json(const sx_conn *c, const sx_http_opts *o, const char *path, 
     uint64_t seed = (uint64_t)sx_now_ms() ^ (uint64_t)(uintptr_t)&body;
     int rc = -1;
     if (!url || !h || !hdr || sx_http_setup(h, o, errbuf) < 0) {
-        fmt(err, errlen, "cannot set up an HTTP request (out of memory?)");
+        sx_errf(err, errlen, "cannot set up an HTTP request (out of memory?)");
         goto done;
     }
     curl_easy_setopt(h, CURLOPT_URL, url);
@@ -593,15 +582,15 @@ int sx_http_get_json(const sx_conn *c, const sx_http_opts *o, const char *path, 
             cls = SX_HTTP_RETRY;
         }
         if (cls == SX_HTTP_AUTH) {
-            fmt(err, errlen, "%s (check SYNAPSE_ACCESS_TOKEN)", why);
+            sx_errf(err, errlen, "%s (check SYNAPSE_ACCESS_TOKEN)", why);
             goto done;
         }
         if (cls == SX_HTTP_FAIL) {
-            fmt(err, errlen, "%s", why);
+            sx_errf(err, errlen, "%s", why);
             goto done;
         }
         if (attempt >= o->retries) {
-            fmt(err, errlen, "%s after %d tries", why, attempt + 1);
+            sx_errf(err, errlen, "%s after %d tries", why, attempt + 1);
             goto done;
         }
         long wait = sx_retry_backoff_ms(attempt + 1, o->retry_base_ms, o->retry_max_ms, &seed);

@@ -1,9 +1,9 @@
 #include "sx_pager.h"
+#include "sx_errbuf.h"
 
 #include "sx_proto.h"
 #include "sx_retry.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,17 +49,6 @@ typedef struct pager {
     uint64_t seed;
     int progressed;
 } pager;
-
-static void fmt(char *err, size_t n, const char *f, ...) __attribute__((format(printf, 3, 4)));
-static void fmt(char *err, size_t n, const char *f, ...)
-{
-    if (!err || !n)
-        return;
-    va_list ap;
-    va_start(ap, f);
-    vsnprintf(err, n, f, ap);
-    va_end(ap);
-}
 
 uint64_t sx_pager_shard_total(uint64_t count, unsigned page_size, unsigned shard_i, unsigned shard_n)
 {
@@ -116,7 +105,7 @@ static int start(pager *p, struct slot *s)
 
 static void fail(pager *p, struct slot *s, int code, const char *what)
 {
-    fmt(s->why, sizeof s->why, "cannot list '%s': %s (page %llu%s%s)", p->o->path, what,
+    sx_errf(s->why, sizeof s->why, "cannot list '%s': %s (page %llu%s%s)", p->o->path, what,
         (unsigned long long)s->page, s->reason[0] ? ": " : "", s->reason);
     s->code = code;
     s->state = S_FAIL;
@@ -382,7 +371,7 @@ static int setup(pager *p, char *err, size_t errlen)
         struct slot *s = &p->slots[i];
         s->h = curl_easy_init();
         if (!s->h || sx_http_setup(s->h, &o->http, s->errbuf) < 0) {
-            fmt(err, errlen, "cannot set up an HTTP request");
+            sx_errf(err, errlen, "cannot set up an HTTP request");
             return -1;
         }
         curl_easy_setopt(s->h, CURLOPT_HTTPHEADER, p->hdr);
@@ -419,20 +408,20 @@ int sx_pager_run(const sx_pager_opts *o, const sx_pager_cb *cb, void *ctx, char 
     p.cb = cb;
     p.ctx = ctx;
     if (o->page_size == 0) {
-        fmt(err, errlen, "page size 0");
+        sx_errf(err, errlen, "page size 0");
         return SX_PAGER_BACKEND;
     }
     int rc;
     if (setup(&p, err, errlen) < 0) {
         if (err && !*err)
-            fmt(err, errlen, "out of memory");
+            sx_errf(err, errlen, "out of memory");
         rc = SX_PAGER_NOMEM;
         goto done;
     }
     for (;;) {
         p.progressed = 0;
         if (ask_more(&p) < 0) {
-            fmt(err, errlen, "cannot start an HTTP request");
+            sx_errf(err, errlen, "cannot start an HTTP request");
             rc = SX_PAGER_NOMEM;
             goto done;
         }
@@ -447,7 +436,7 @@ int sx_pager_run(const sx_pager_opts *o, const sx_pager_cb *cb, void *ctx, char 
         if (rc <= 0) {
             if (rc < 0 && rc != SX_PAGER_STOPPED) {
                 struct slot *s = &p.slots[p.wj % p.nslots];
-                fmt(err, errlen, "%s", s->why);
+                sx_errf(err, errlen, "%s", s->why);
                 sx_conn_redact(o->conn, err);
             }
             goto done;
@@ -458,7 +447,7 @@ int sx_pager_run(const sx_pager_opts *o, const sx_pager_cb *cb, void *ctx, char 
         for (unsigned i = 0; i < p.nslots; i++)
             busy |= p.slots[i].state != S_FREE;
         if (!busy) { /* cannot happen: never wait forever, never claim an end we did not see */
-            fmt(err, errlen, "cannot list '%s': lost track of the listing at page %llu", o->path,
+            sx_errf(err, errlen, "cannot list '%s': lost track of the listing at page %llu", o->path,
                 (unsigned long long)page_of(&p, p.wj));
             rc = SX_PAGER_BACKEND;
             goto done;

@@ -1,4 +1,5 @@
 #include "sx_target.h"
+#include "sx_errbuf.h"
 
 #include "sx_http.h" /* sx_url_escape */
 #include "sx_pager.h" /* JSON text helpers */
@@ -47,17 +48,6 @@ static const char builtin[] =
 
 const char *sx_target_builtin_json(void) { return builtin; }
 
-static void fmt(char *err, size_t n, const char *f, ...) __attribute__((format(printf, 3, 4)));
-static void fmt(char *err, size_t n, const char *f, ...)
-{
-    if (!err || !n)
-        return;
-    va_list ap;
-    va_start(ap, f);
-    vsnprintf(err, n, f, ap);
-    va_end(ap);
-}
-
 static jv invalid(const char *f, ...) __attribute__((format(printf, 1, 2)));
 static jv invalid(const char *f, ...)
 {
@@ -95,26 +85,26 @@ static int is_kind(jv obj, const char *key, jv_kind k, int optional)
 static int check_shape(jv t, char *err, size_t n)
 {
     if (jv_get_kind(t) != JV_KIND_OBJECT) {
-        fmt(err, n, "a target is not a JSON object");
+        sx_errf(err, n, "a target is not a JSON object");
         return -1;
     }
     const char *name = sx_get_str(t, "name");
     if (!name || !*name) {
-        fmt(err, n, "a target has no 'name' string");
+        sx_errf(err, n, "a target has no 'name' string");
         return -1;
     }
     const char *path = sx_get_str(t, "path");
     if (!path || !*path) {
-        fmt(err, n, "target '%s' has no 'path' string", name);
+        sx_errf(err, n, "target '%s' has no 'path' string", name);
         return -1;
     }
     if (strncmp(path, "http://", 7) == 0 || strncmp(path, "https://", 8) == 0 || strchr(path, '?')) {
-        fmt(err, n, "target '%s': 'path' must be a path on the backend, without query", name);
+        sx_errf(err, n, "target '%s': 'path' must be a path on the backend, without query", name);
         return -1;
     }
     if (!is_kind(t, "params", JV_KIND_OBJECT, 1) || !is_kind(t, "required", JV_KIND_ARRAY, 1) ||
         !is_kind(t, "rename", JV_KIND_OBJECT, 1) || !is_kind(t, "item", JV_KIND_STRING, 1)) {
-        fmt(err, n, "target '%s': 'params' and 'rename' must be objects, 'required' an array, 'item' a string",
+        sx_errf(err, n, "target '%s': 'params' and 'rename' must be objects, 'required' an array, 'item' a string",
             name);
         return -1;
     }
@@ -353,13 +343,13 @@ sx_target *sx_target_open(const char *name, const char *file, char *err, size_t 
     jv_free(list);
     if (!jv_is_valid(found)) {
         jv_free(found);
-        fmt(err, errlen, "unknown target '%s' (see --list-targets)", name);
+        sx_errf(err, errlen, "unknown target '%s' (see --list-targets)", name);
         return NULL;
     }
     sx_target *t = calloc(1, sizeof *t);
     if (!t) {
         jv_free(found);
-        fmt(err, errlen, "out of memory");
+        sx_errf(err, errlen, "out of memory");
         return NULL;
     }
     t->def = found;
@@ -368,14 +358,14 @@ sx_target *sx_target_open(const char *name, const char *file, char *err, size_t 
     const char *item = sx_get_str(found, "item");
     t->jq = jq_init();
     if (!t->name || !t->path || !t->jq) {
-        fmt(err, errlen, "out of memory");
+        sx_errf(err, errlen, "out of memory");
         sx_target_free(t);
         return NULL;
     }
     jq_set_error_cb(t->jq, jq_err_cb, t);
     t->nproj = parse_projection(item ? item : ".", t->proj);
     if (!jq_compile(t->jq, item ? item : ".")) {
-        fmt(err, errlen, "%s%s%starget '%s': the item mapping does not compile: %s", file ? "'" : "",
+        sx_errf(err, errlen, "%s%s%starget '%s': the item mapping does not compile: %s", file ? "'" : "",
             file ? file : "", file ? "': " : "", t->name, t->jqerr[0] ? t->jqerr : "jq error");
         sx_target_free(t);
         return NULL;
@@ -522,7 +512,7 @@ int sx_target_check(const sx_target *t, jv filter, char *err, size_t errlen)
         for (int i = 0; i < n && rc == 0; i++) {
             jv k = jv_array_get(jv_copy(req), i);
             if (jv_get_kind(k) == JV_KIND_STRING && !sx_filter_get(filter, jv_string_value(k))) {
-                fmt(err, errlen, "target '%s' needs filter '%s' (-f %s=...)", t->name, jv_string_value(k),
+                sx_errf(err, errlen, "target '%s' needs filter '%s' (-f %s=...)", t->name, jv_string_value(k),
                     jv_string_value(k));
                 rc = -1;
             }
