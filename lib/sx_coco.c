@@ -377,6 +377,18 @@ static int put_kp_ann(sx_coco *c, sx_strbuf *o, const char *p, size_t n)
     return 0;
 }
 
+
+/* Passes the text on once a megabyte has gathered. @return 0, or -1 when
+ * writing failed. */
+static int flush_big(sx_textout *t, sx_strbuf *o)
+{
+    if (o->len <= (1 << 20))
+        return 0;
+    if (sx_textout_put(t, o->p, o->len) < 0)
+        return -1;
+    sx_sb_reset(o);
+    return 0;
+}
 static int emit_split(sx_coco *c, sx_conv *cv, csplit *s)
 {
     sx_strbuf path = SX_SB_INIT;
@@ -401,11 +413,8 @@ static int emit_split(sx_coco *c, sx_conv *cv, csplit *s)
         sx_sb_puts(o, first ? "\n" : ",\n");
         first = 0;
         sx_sb_put(o, line, len);
-        if (o->len > (1 << 20)) {
-            if (sx_textout_put(t, o->p, o->len) < 0)
-                goto fail;
-            sx_sb_reset(o);
-        }
+        if (flush_big(t, o) < 0)
+            goto fail;
     }
     if (rc < 0)
         goto io;
@@ -431,11 +440,8 @@ static int emit_split(sx_coco *c, sx_conv *cv, csplit *s)
             sx_conv_fatal(cv, "out of memory");
             goto fail;
         }
-        if (o->len > (1 << 20)) {
-            if (sx_textout_put(t, o->p, o->len) < 0)
-                goto fail;
-            sx_sb_reset(o);
-        }
+        if (flush_big(t, o) < 0)
+            goto fail;
     }
     if (rc < 0)
         goto io;
