@@ -128,7 +128,7 @@ static void draw(struct display *d, sx_meter *m, double now, int final)
         break;
     }
     case MODE_LINES: {
-        char *s = sx_meter_lines(m, now, final);
+        char *s = sx_meter_lines(m, now, final, SX_METER_PROGRESS | SX_METER_METRICS);
         if (s)
             fputs(s, stderr);
         free(s);
@@ -292,15 +292,10 @@ int main(int argc, char **argv)
         json_snapshot(&d, m);
         if (d.mode == MODE_BAR || d.mode == MODE_LINES) {
             char *s = sx_meter_summary(m, t);
-            if (d.mode == MODE_BAR) {
-                char *lines = sx_meter_lines(m, t, 1);
-                /* metrics only: the bar already showed the progress */
-                for (char *q = lines; q && *q;) {
-                    char *nl = strchr(q, '\n');
-                    if (strstr(q, "] Metrics: ") && strstr(q, "] Metrics: ") < nl)
-                        fwrite(q, 1, (size_t)(nl - q + 1), stderr);
-                    q = nl + 1;
-                }
+            if (d.mode == MODE_BAR) { /* the bar already showed the progress */
+                char *lines = sx_meter_lines(m, t, 1, SX_METER_METRICS);
+                if (lines)
+                    fputs(lines, stderr);
                 free(lines);
             }
             if (s)

@@ -1199,20 +1199,11 @@ static int add_json_files(sx_export *e, jv result)
     return 0;
 }
 
-static void count_seen_items(const sx_export *e, uint64_t *ok, uint64_t *bad);
-
 /* Items exported and failed. Items show here through their files and their
  * error records; an item whose files all live in a shared file (COCO's one
  * annotations.json) shows only when it fails, so with a meta total the
  * exported count is the total less the failed, as the SDK counts. */
 static void count_items(const sx_export *e, uint64_t *ok, uint64_t *bad)
-{
-    count_seen_items(e, ok, bad);
-    if (e->have_total && e->total >= *bad && e->total - *bad > *ok)
-        *ok = e->total - *bad;
-}
-
-static void count_seen_items(const sx_export *e, uint64_t *ok, uint64_t *bad)
 {
     *ok = *bad = 0;
     jv items = jv_copy(e->items);   /* the macro evaluates its object often */
@@ -1225,6 +1216,8 @@ static void count_seen_items(const sx_export *e, uint64_t *ok, uint64_t *bad)
         jv_free(v);
     }
     jv_free(items);
+    if (e->have_total && e->total >= *bad && e->total - *bad > *ok)
+        *ok = e->total - *bad;
 }
 
 void sx_export_counts(const sx_export *e, uint64_t *exported, uint64_t *failed, uint64_t *failed_files)

@@ -234,7 +234,7 @@ size_t sx_meter_bar(const sx_meter *m, double now, int width, int color, char *b
     return len;
 }
 
-char *sx_meter_lines(sx_meter *m, double now, int all)
+char *sx_meter_lines(sx_meter *m, double now, int all, int what)
 {
     size_t cap = 256 * (size_t)(m->ncats + 1), len = 0;
     char *buf = malloc(cap);
@@ -243,7 +243,7 @@ char *sx_meter_lines(sx_meter *m, double now, int all)
     buf[0] = 0;
     for (int i = 0; i < m->ncats; i++) {
         struct cat *c = &m->cats[i];
-        if ((c->changed || all) && (c->current || c->has_total || m->ended) &&
+        if ((what & SX_METER_PROGRESS) && (c->changed || all) && (c->current || c->has_total || m->ended) &&
             !(c->has_metrics && !c->has_total && !c->current)) {
             if (c->has_total) {
                 double p = c->total ? 100.0 * (double)c->current / (double)c->total : 100;
@@ -262,7 +262,7 @@ char *sx_meter_lines(sx_meter *m, double now, int all)
             }
         }
         c->changed = 0;
-        if (c->has_metrics && (c->metrics_changed || all))
+        if ((what & SX_METER_METRICS) && c->has_metrics && (c->metrics_changed || all))
             add(buf, cap, &len, "[%s] Metrics: stand_by %llu, success %llu, failed %llu\n", c->name,
                 (unsigned long long)c->stand_by, (unsigned long long)c->success,
                 (unsigned long long)c->failed);

@@ -38,12 +38,16 @@ void sx_meter_control(sx_meter *m, sx_kind kind, jv rec, double now);
  *  (truncated to cap - 1, always NUL-terminated). */
 size_t sx_meter_bar(const sx_meter *m, double now, int width, int color, char *buf, size_t cap);
 
+/* What sx_meter_lines() writes. */
+enum { SX_METER_PROGRESS = 1, SX_METER_METRICS = 2 };
+
 /*! sx_meter_lines() : the synapse-sdk console lines for every category that
  *  changed since the last call (all of them when `all`), e.g.
- *  "[dataset_conversion] Progress: 12.5% | ETA: 3.21s\n" and
- *  "[data_file] Metrics: stand_by 3, success 10, failed 1\n".
+ *  "[dataset_conversion] Progress: 12.5% | ETA: 3.21s\n" (SX_METER_PROGRESS)
+ *  and "[data_file] Metrics: stand_by 3, success 10, failed 1\n"
+ *  (SX_METER_METRICS); `what` is one or both.
  *  @return a string the caller frees (possibly ""). */
-char *sx_meter_lines(sx_meter *m, double now, int all);
+char *sx_meter_lines(sx_meter *m, double now, int all, int what);
 
 /*! sx_meter_percent() : the shown category's percent (0..100), or -1 when
  *  its total is unknown. */
