@@ -52,26 +52,6 @@ struct opts {
     int ninputs;
 };
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        sx_die(SX_EXIT_USAGE, "cannot read '%s': %s", path, strerror(errno));
-    size_t cap = 4096, n = 0;
-    char *s = malloc(cap);
-    size_t k;
-    while (s && (k = fread(s + n, 1, cap - n - 1, f)) > 0) {
-        n += k;
-        if (cap - n - 1 == 0)
-            s = realloc(s, cap *= 2);
-    }
-    if (!s || ferror(f))
-        sx_die(SX_EXIT_USAGE, "cannot read '%s'", path);
-    fclose(f);
-    s[n] = 0;
-    return s;
-}
-
 static void parse_options(struct opts *o, int argc, char **argv)
 {
     enum { OPT_ARG = SX_OPT_FIRST_FREE, OPT_ARGJSON };
@@ -208,12 +188,20 @@ int main(int argc, char **argv)
     struct opts o = {0};
     parse_options(&o, argc, argv);
 
-    char *text = o.program_file ? slurp(o.program_file) : NULL;
+    jv text = jv_null();
+    if (o.program_file) {
+        text = jv_load_file(o.program_file, 1); /* raw: the whole file as a string */
+        if (!jv_is_valid(text)) {
+            jv msg = jv_invalid_get_msg(text);
+            sx_die(SX_EXIT_USAGE, "cannot read '%s': %s", o.program_file,
+                   jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "unreadable");
+        }
+    }
     char *err;
     struct run r = {.o = &o};
-    r.prog = sx_jqprog_new(text ? text : o.program, o.args,
+    r.prog = sx_jqprog_new(o.program_file ? jv_string_value(text) : o.program, o.args,
                            o.program_file ? o.program_file : "program", &err);
-    free(text);
+    jv_free(text);
     if (!r.prog) {
         sx_warn("%s", err);
         free(err);
