@@ -58,8 +58,7 @@ enum {
     "  -h, --help          this help\n" \
     "      --version       the version\n" \
     "\n" \
-    "environment: TMPDIR (spool files, default /tmp); SX_CONVERT_THREADS=0 or 1\n" \
-    "(read ahead in a second thread; default: when a second core is idle).\n" \
+    "environment: TMPDIR (spool files, default /tmp).\n" \
     "\n" \
     "exit status: 0 done, 1 bad input (invalid JSON, cut stream) or I/O error, 2 usage.\n" \
     "\n"

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -154,18 +153,18 @@ struct sx_conv {
     sx_conv_ops ops;
     sx_writer *w;
     sx_dm *dm;
+    sx_tape *tape;            /* the data record being converted */
     sx_strbuf rec, name, path, idjson;
     unsigned char *bloom;
     uint64_t total, items, ok, failed, bad_lines, files, ann_kept, ann_dropped, step;
-    jv cur_id;                /* borrowed id of the item being converted */
+    const sx_tnode *cur_id;   /* id of the item being converted (on tape),
+                                 NULL when none */
     char msg[1024];
     const char *where;
     uint64_t line;
     int fatal, werr;
     sx_textout *open_text;    /* the one big file being written, if any */
 };
-
-static void fkeys_init(void);
 
 struct sx_textout {
     sx_conv *cv;
@@ -189,10 +188,9 @@ sx_conv *sx_conv_new(const sx_conv_opts *o, const sx_conv_ops *ops, sx_writer *w
     cv->ops = *ops;
     cv->w = w;
     cv->dm = sx_dm_new();
+    cv->tape = sx_tape_new();
     cv->bloom = calloc(BLOOM_BITS / 8, 1);
-    cv->cur_id = jv_null();
-    fkeys_init();
-    if (!cv->dm || !cv->bloom) {
+    if (!cv->dm || !cv->tape || !cv->bloom) {
         sx_conv_free(cv);
         return NULL;
     }
@@ -217,6 +215,7 @@ void sx_conv_free(sx_conv *cv)
         return;
     textout_free(cv->open_text);
     sx_dm_free(cv->dm);
+    sx_tape_free(cv->tape);
     sx_sb_free(&cv->rec);
     sx_sb_free(&cv->name);
     sx_sb_free(&cv->path);
@@ -283,29 +282,29 @@ static int emit_jv(sx_conv *cv, jv v)
     return 0;
 }
 
-/* A JSON value, numbers and strings without going through jv_dump. */
-static void put_json(sx_strbuf *b, jv v)
+/* A value of the tape as JSON (NULL: null): strings and whole numbers
+ * directly, others as libjq prints them. */
+static void put_json(sx_strbuf *b, const sx_tape *t, const sx_tnode *v)
 {
-    if (jv_get_kind(v) == JV_KIND_STRING) {
-        sx_sb_json_str(b, jv_string_value(v), (size_t)jv_string_length_bytes(jv_copy(v)));
-    } else if (jv_get_kind(v) == JV_KIND_NUMBER && jv_number_value(v) == floor(jv_number_value(v)) &&
-               fabs(jv_number_value(v)) < 1e15) {
-        sx_sb_i64(b, (long long)jv_number_value(v));
-    } else if (jv_is_valid(v)) {
-        jv s = jv_dump_string(jv_copy(v), 0);
-        sx_sb_puts(b, jv_string_value(s));
-        jv_free(s);
-    } else {
+    if (!v) {
         sx_sb_puts(b, "null");
+    } else if (v->kind == SX_T_STRING) {
+        sx_sb_json_str(b, v->u.str, v->len);
+    } else if (v->kind == SX_T_NUMBER && v->u.num == floor(v->u.num) && fabs(v->u.num) < 1e15) {
+        sx_sb_i64(b, (long long)v->u.num);
+    } else {
+        jv s = jv_dump_string(sx_tape_jv(t, v), 0);
+        sx_sb_puts(b, jv_is_valid(s) ? jv_string_value(s) : "null");
+        jv_free(s);
     }
 }
 
-static int error_record(sx_conv *cv, jv id, const char *msg)
+static int error_record(sx_conv *cv, const sx_tnode *id, const char *msg)
 {
     sx_strbuf *b = &cv->rec;
     sx_sb_reset(b);
     sx_sb_puts(b, "{\"sx\":\"error\",\"item\":");
-    put_json(b, id);
+    put_json(b, cv->tape, id);
     sx_sb_puts(b, ",\"stage\":");
     sx_sb_json_cstr(b, cv->o.stage);
     sx_sb_puts(b, ",\"message\":");
@@ -459,42 +458,15 @@ int sx_textout_end(sx_textout *t)
     return rc;
 }
 
-/* ---- field access with keys made once (no allocation per lookup) ---- */
+/* ---- field access ---- */
 
-enum { F_ID, F_DATA, F_FILES, F_SPLIT, F_URL, F_PATH, F_NAME, F_WIDTH, F_HEIGHT, F_SIZE, F_SHA, F_N };
-static const char *const fnames[F_N] = {"id", "data", "files", "split", "url", "path", "file_name_original",
-                                        "width", "height", "size", "sha256"};
-static jv fkeys[F_N];
+#define fget(obj, key) sx_tape_get((obj), key, sizeof key - 1)
 
-static void fkeys_init(void)
-{
-    if (jv_is_valid(fkeys[0]) && jv_get_kind(fkeys[0]) == JV_KIND_STRING)
-        return;
-    for (int i = 0; i < F_N; i++)
-        fkeys[i] = jv_string(fnames[i]);
-}
+static const char *fstr_(const sx_tnode *v) { return v && v->kind == SX_T_STRING ? v->u.str : NULL; }
+#define fstr(obj, key) fstr_(fget(obj, key))
 
-/* A borrowed field: invalid when absent or obj is not an object. */
-static jv fget(jv obj, int k)
-{
-    if (jv_get_kind(obj) != JV_KIND_OBJECT)
-        return jv_invalid();
-    jv v = jv_object_get(jv_copy(obj), jv_copy(fkeys[k]));
-    jv_free(v); /* obj keeps it alive */
-    return v;
-}
-
-static const char *fstr(jv obj, int k)
-{
-    jv v = fget(obj, k);
-    return jv_get_kind(v) == JV_KIND_STRING ? jv_string_value(v) : NULL;
-}
-
-static double fnum(jv obj, int k, double dflt)
-{
-    jv v = fget(obj, k);
-    return jv_get_kind(v) == JV_KIND_NUMBER ? jv_number_value(v) : dflt;
-}
+static double fnum_(const sx_tnode *v, double dflt) { return v && v->kind == SX_T_NUMBER ? v->u.num : dflt; }
+#define fnum(obj, key, dflt) fnum_(fget(obj, key), dflt)
 
 /* ---- names ---- */
 
@@ -556,13 +528,13 @@ static void put_safe(sx_strbuf *b, const char *s, size_t n)
 }
 
 /* Chooses the item's image name into cv->name; sets *stem_len. */
-static void choose_name(sx_conv *cv, jv files, const char *split, const char *idtext, size_t *stem_len)
+static void choose_name(sx_conv *cv, const sx_tnode *files, const char *split, const char *idtext, size_t *stem_len)
 {
-    const char *src = fstr(files, F_NAME);
+    const char *src = fstr(files, "file_name_original");
     if (!src || !*src)
-        src = fstr(files, F_PATH);
+        src = fstr(files, "path");
     if (!src || !*src)
-        src = fstr(files, F_URL);
+        src = fstr(files, "url");
     const char *p = idtext;
     size_t n = strlen(idtext);
     if (src) {
@@ -629,8 +601,8 @@ static int image_record(sx_conv *cv, const sx_conv_item *it)
 {
     if (cv->o.images == SX_IMG_NONE)
         return 0;
-    const char *url = fstr(it->files, F_URL);
-    const char *local = fstr(it->files, F_PATH);
+    const char *url = fstr(it->files, "url");
+    const char *local = fstr(it->files, "path");
     if (!url && !local)
         return 0;
     sx_img_mode m = cv->o.images;
@@ -650,12 +622,12 @@ static int image_record(sx_conv *cv, const sx_conv_item *it)
         if (m == SX_IMG_LINK || m == SX_IMG_AUTO)
             sx_sb_puts(&cv->rec, ",\"link\":true");
     }
-    double size = fnum(it->files, F_SIZE, -1);
+    double size = fnum(it->files, "size", -1);
     if (size >= 0 && size == floor(size)) {
         sx_sb_puts(&cv->rec, ",\"size\":");
         sx_sb_u64(&cv->rec, (unsigned long long)size);
     }
-    const char *sha = fstr(it->files, F_SHA);
+    const char *sha = fstr(it->files, "sha256");
     if (sha) {
         sx_sb_puts(&cv->rec, ",\"sha256\":");
         sx_sb_json_cstr(&cv->rec, sha);
@@ -667,9 +639,9 @@ static int image_record(sx_conv *cv, const sx_conv_item *it)
 
 /* ---- items ---- */
 
-static int positive(jv obj, int k, double *out)
+static int positive(const sx_tnode *v, double *out)
 {
-    double d = fnum(obj, k, NAN);
+    double d = fnum_(v, NAN);
     if (!isfinite(d))
         return 0;
     *out = d;
@@ -677,29 +649,27 @@ static int positive(jv obj, int k, double *out)
 }
 
 /* @return 0 converted, 1 failed (cv->msg), -1 fatal */
-static int convert_item(sx_conv *cv, jv rec)
+static int convert_item(sx_conv *cv, const sx_tnode *rec)
 {
-    sx_conv_item it = {.rec = rec, .split = ""};
+    sx_conv_item it = {.tape = cv->tape, .rec = rec, .split = ""};
     char idtext[64];
-    it.id = fget(rec, F_ID);
-    if (!jv_is_valid(it.id))
-        it.id = jv_null();
+    it.id = fget(rec, "id");
+    if (it.id && it.id->kind == SX_T_NULL)
+        it.id = NULL;
     cv->cur_id = it.id;
-    if (jv_get_kind(it.id) == JV_KIND_NULL)
+    if (!it.id)
         return sx_conv_item_fail(cv, "not an item (no id)");
-    jv data = fget(rec, F_DATA);
-    if (!jv_is_valid(data))
+    const sx_tnode *data = fget(rec, "data");
+    if (!data)
         return sx_conv_item_fail(cv, "not an item (no data)");
     it.data = data;
-    if (jv_get_kind(data) == JV_KIND_NULL)
+    if (data->kind == SX_T_NULL)
         return sx_conv_item_fail(cv, "data is Null");
-    jv files = fget(rec, F_FILES);
-    it.files = jv_is_valid(files) ? files : jv_null();
-    if (jv_get_kind(it.id) == JV_KIND_STRING)
-        snprintf(idtext, sizeof idtext, "%s", jv_string_value(it.id));
-    else if (jv_get_kind(it.id) == JV_KIND_NUMBER && jv_number_value(it.id) == floor(jv_number_value(it.id)) &&
-             fabs(jv_number_value(it.id)) < 1e15) {
-        long long v = (long long)jv_number_value(it.id);
+    it.files = fget(rec, "files");
+    if (it.id->kind == SX_T_STRING)
+        snprintf(idtext, sizeof idtext, "%s", it.id->u.str);
+    else if (it.id->kind == SX_T_NUMBER && it.id->u.num == floor(it.id->u.num) && fabs(it.id->u.num) < 1e15) {
+        long long v = (long long)it.id->u.num;
         char tmp[24];
         int i = sizeof tmp, neg = v < 0;
         unsigned long long u = neg ? 0ULL - (unsigned long long)v : (unsigned long long)v;
@@ -711,16 +681,16 @@ static int convert_item(sx_conv *cv, jv rec)
         if (neg)
             tmp[--i] = '-';
         memcpy(idtext, tmp + i, sizeof tmp - (size_t)i);
-    } else if (jv_get_kind(it.id) == JV_KIND_NUMBER)
-        snprintf(idtext, sizeof idtext, "%.17g", jv_number_value(it.id));
+    } else if (it.id->kind == SX_T_NUMBER)
+        snprintf(idtext, sizeof idtext, "%.17g", it.id->u.num);
     else
-        return sx_conv_item_fail(cv, "not an item (id is %s)", jv_kind_name(jv_get_kind(it.id)));
+        return sx_conv_item_fail(cv, "not an item (id is %s)", sx_tape_kind_name(it.id));
     it.idtext = idtext;
 
     if (cv->o.split) {
         it.split = sx_split_pick(cv->o.split, idtext, strlen(idtext));
     } else {
-        const char *s = fstr(rec, F_SPLIT);
+        const char *s = fstr(rec, "split");
         if (s && *s) {
             if (!sx_split_name_ok(s))
                 return sx_conv_item_fail(cv, "split '%s' is not a safe directory name", s);
@@ -728,10 +698,10 @@ static int convert_item(sx_conv *cv, jv rec)
         }
     }
     double w = 0, h = 0;
-    int have = positive(it.files, F_WIDTH, &w) && positive(it.files, F_HEIGHT, &h);
+    int have = positive(fget(it.files, "width"), &w) && positive(fget(it.files, "height"), &h);
     if (cv->o.parse_dm) {
         cv->dm->skip_size = have;
-        if (sx_dm_parse(cv->dm, data) < 0)
+        if (sx_dm_parse(cv->dm, cv->tape, data) < 0)
             return sx_conv_item_fail(cv, "%s", sx_dm_error(cv->dm));
         it.dm = cv->dm;
     }
@@ -739,22 +709,22 @@ static int convert_item(sx_conv *cv, jv rec)
         /* from files */
     } else if (it.dm && it.dm->width != 0 && it.dm->height != 0) {
         w = it.dm->width, h = it.dm->height, have = 1;
-    } else if (cv->o.need_size && fstr(it.files, F_PATH)) {
+    } else if (cv->o.need_size && fstr(it.files, "path")) {
         unsigned iw, ih;
-        if (sx_imgsize_file(fstr(it.files, F_PATH), &iw, &ih) == 0)
+        if (sx_imgsize_file(fstr(it.files, "path"), &iw, &ih) == 0)
             w = iw, h = ih, have = 1;
     }
     if (cv->o.need_size) {
         if (!have)
             return sx_conv_item_fail(cv, "image size unknown (no files.width/height, none in the data%s)",
-                                     fstr(it.files, F_PATH) ? ", no readable PNG/JPEG header" : "");
+                                     fstr(it.files, "path") ? ", no readable PNG/JPEG header" : "");
         if (!(w >= 1 && h >= 1) || w > SX_DM_COORD_MAX || h > SX_DM_COORD_MAX || w != floor(w) || h != floor(h))
             return sx_conv_item_fail(cv, "image size %gx%g is not a positive whole number of pixels", w, h);
     }
     if (have && w > 0 && h > 0)
         it.width = w, it.height = h;
     sx_sb_reset(&cv->idjson);
-    put_json(&cv->idjson, it.id);
+    put_json(&cv->idjson, cv->tape, it.id);
     it.idjson = cv->idjson.p;
     size_t sl;
     choose_name(cv, it.files, it.split, idtext, &sl);
@@ -774,211 +744,86 @@ static int progress(sx_conv *cv)
     return emit_jv(cv, sx_rec_progress("dataset_conversion", cv->items, cv->total));
 }
 
-/* ---- reading ahead: a thread reads and parses records while the main
- * thread converts the previous ones (the parse is the larger half of the
- * work; the two overlap on two cores). A parsed value is handed over whole:
- * only one thread ever touches it. The queue is bounded, so memory stays
- * flat. ---- */
+/* ---- records ---- */
 
-#define QCAP 256
-#define QBATCH 32
-#define QWAIT_MS 20
-
-typedef struct {
-    int kind;           /* sx_kind, or -1: end of input */
-    jv v;               /* data and meta records: the parse (maybe invalid) */
-    char *raw;          /* other control records: a copy of the line */
-    size_t len;
-    const char *name;
-    uint64_t line;
-} qent;
-
-typedef struct {
-    sx_reader *r;
-    pthread_mutex_t mu;
-    pthread_cond_t can_put, can_get;
-    qent q[QCAP];
-    size_t head, n;
-    jv done[2 * QCAP];  /* parsed values the consumer is through with: the
-                           producer frees them, so that memory is freed by
-                           the thread that allocated it (glibc arenas) */
-    size_t ndone;
-    int stop;           /* the consumer gave up: the producer ends */
-    int prod_waiting, cons_waiting;
-    int rc;             /* the reader's last answer (0 end, -1 error) */
-    char err[512];
-} rqueue;
-
-static void unlock_mu(void *mu) { pthread_mutex_unlock(mu); }
-
-static int q_put(rqueue *q, qent *e)
+/* A data record that is not an item or not JSON. @return 0 go on, or an
+ * SX_CONV_* code to stop with. */
+static int bad_record(sx_conv *cv, jv v)
 {
-    int ok;
-    pthread_mutex_lock(&q->mu);
-    pthread_cleanup_push(unlock_mu, &q->mu); /* cancelled while waiting */
-    while (q->n == QCAP && !q->stop) {
-        q->prod_waiting = 1;
-        pthread_cond_wait(&q->can_put, &q->mu);
-        q->prod_waiting = 0;
+    jv m = jv_invalid_get_msg(v);
+    snprintf(cv->msg, sizeof cv->msg, "%s", jv_get_kind(m) == JV_KIND_STRING ? jv_string_value(m) : "invalid JSON");
+    jv_free(m);
+    char full[1200];
+    if (strncmp(cv->msg, "not a JSON object", 17) == 0) { /* JSON, but not an item */
+        snprintf(full, sizeof full, "not an item %s", cv->msg + 18);
+        cv->failed++;
+        cv->items++;
+        return error_record(cv, NULL, full) < 0 ? SX_CONV_WRITE : 0;
     }
-    ok = !q->stop;
-    if (ok) {
-        q->q[(q->head + q->n) % QCAP] = *e;
-        q->n++;
-        /* wake the consumer by batches: a wake-up per record costs more
-         * than the record (it waits at most QWAIT_MS for a batch) */
-        if (q->cons_waiting && (q->n >= QBATCH || e->kind < 0))
-            pthread_cond_signal(&q->can_get);
-    }
-    pthread_cleanup_pop(1);
-    return ok ? 0 : -1;
+    if (!cv->o.keep_going)
+        return SX_CONV_FAIL;
+    snprintf(full, sizeof full, "%s:%llu: %s", cv->where, (unsigned long long)cv->line, cv->msg);
+    cv->bad_lines++;
+    cv->failed++;
+    cv->items++;
+    return error_record(cv, NULL, full) < 0 ? SX_CONV_WRITE : 0;
 }
 
-static void q_get(rqueue *q, qent *e)
+/* A data record onto the tape: strict JSON directly; anything else through
+ * libjq, which rejects it with its message or repairs it (sx_tape.h).
+ * @return the root (an object), or NULL after bad_record() with *rc set. */
+static const sx_tnode *read_item(sx_conv *cv, const char *line, size_t len, int *rc)
 {
-    pthread_mutex_lock(&q->mu);
-    while (q->n == 0) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += QWAIT_MS * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        q->cons_waiting = 1;
-        pthread_cond_timedwait(&q->can_get, &q->mu, &ts);
-        q->cons_waiting = 0;
+    const sx_tnode *root = sx_tape_parse(cv->tape, line, len);
+    if (root && root->kind == SX_T_OBJECT)
+        return root;
+    jv v = sx_parse_object(line, len);
+    if (!jv_is_valid(v)) {
+        *rc = bad_record(cv, v);
+        return NULL;
     }
-    *e = q->q[q->head];
-    q->head = (q->head + 1) % QCAP;
-    q->n--;
-    if (q->prod_waiting && q->n <= QCAP / 2)
-        pthread_cond_signal(&q->can_put);
-    pthread_mutex_unlock(&q->mu);
-}
-
-static void ent_free(qent *e)
-{
-    jv_free(e->v);
-    free(e->raw);
-    e->v = jv_invalid();
-    e->raw = NULL;
-}
-
-/* The consumer hands a value back (never blocks: see QCAP). */
-static void q_done(rqueue *q, jv v)
-{
-    pthread_mutex_lock(&q->mu);
-    if (q->ndone < 2 * QCAP) {
-        q->done[q->ndone++] = v;
-        v = jv_invalid();
-    }
-    pthread_mutex_unlock(&q->mu);
+    root = sx_tape_parse_jv(cv->tape, v);
     jv_free(v);
-}
-
-/* The producer frees what came back. */
-static void free_done(rqueue *q)
-{
-    jv local[2 * QCAP];
-    size_t n;
-    pthread_mutex_lock(&q->mu);
-    n = q->ndone;
-    memcpy(local, q->done, n * sizeof(jv));
-    q->ndone = 0;
-    pthread_mutex_unlock(&q->mu);
-    for (size_t i = 0; i < n; i++)
-        jv_free(local[i]);
-}
-
-static void *producer(void *arg)
-{
-    rqueue *q = arg;
-    const char *line;
-    size_t len;
-    int rc;
-    while ((rc = sx_reader_next(q->r, &line, &len)) == 1) {
-        free_done(q);
-        qent e = {.kind = sx_proto_kind(line, len), .v = jv_invalid(), .name = sx_reader_name(q->r),
-                  .line = sx_reader_lineno(q->r)};
-        if (e.kind == SX_END)
-            continue;
-        if (e.kind == SX_DATA || e.kind == SX_META)
-            e.v = sx_parse_object(line, len);
-        if (e.kind != SX_DATA) {
-            e.raw = malloc(len ? len : 1);
-            if (!e.raw) {
-                jv_free(e.v);
-                rc = -1;
-                snprintf(q->err, sizeof q->err, "out of memory");
-                break;
-            }
-            memcpy(e.raw, line, len);
-            e.len = len;
-        }
-        if (q_put(q, &e) < 0) {
-            ent_free(&e);
-            return NULL;
-        }
+    if (!root) {
+        snprintf(cv->msg, sizeof cv->msg, "%s", sx_tape_error(cv->tape));
+        *rc = SX_CONV_FAIL;
     }
-    if (rc < 0 && !q->err[0])
-        snprintf(q->err, sizeof q->err, "%s", sx_reader_error(q->r));
-    q->rc = rc;
-    qent end = {.kind = -1, .v = jv_invalid(), .name = sx_reader_name(q->r), .line = sx_reader_lineno(q->r)};
-    q_put(q, &end);
-    return NULL;
+    return root;
 }
 
 /* One record. @return 0 go on, or an SX_CONV_* code to stop with. */
-static int handle(sx_conv *cv, qent *e, int *saw_meta)
+static int handle(sx_conv *cv, int kind, const char *line, size_t len, int *saw_meta)
 {
-    cv->where = e->name;
-    cv->line = e->line;
-    if (e->kind == SX_META && !*saw_meta) {
+    if (kind == SX_META && !*saw_meta) {
         *saw_meta = 1;
-        if (jv_is_valid(e->v)) {
-            double t = sx_get_num(e->v, "total", 0);
+        jv meta = sx_parse_object(line, len);
+        if (jv_is_valid(meta)) {
+            double t = sx_get_num(meta, "total", 0);
             if (t > 0 && t < 1e15)
                 cv->total = (uint64_t)t;
             cv->step = cv->total / 100 > 1000 ? cv->total / 100 : 1000;
-            if (cv->ops.meta && cv->ops.meta(cv->ops.ctx, cv, e->v) < 0)
+            if (cv->ops.meta && cv->ops.meta(cv->ops.ctx, cv, meta) < 0) {
+                jv_free(meta);
                 return cv->werr ? SX_CONV_WRITE : SX_CONV_FAIL;
+            }
         }
+        jv_free(meta);
     }
-    if (e->kind != SX_DATA) {
-        if (sx_writer_line(cv->w, e->raw, e->len) < 0)
-            return SX_CONV_WRITE;
-        return 0;
-    }
-    if (!jv_is_valid(e->v)) {
-        jv m = jv_invalid_get_msg(jv_copy(e->v));
-        snprintf(cv->msg, sizeof cv->msg, "%s", jv_get_kind(m) == JV_KIND_STRING ? jv_string_value(m) : "invalid JSON");
-        jv_free(m);
-        if (strncmp(cv->msg, "not a JSON object", 17) == 0) { /* JSON, but not an item */
-            char full[1200];
-            snprintf(full, sizeof full, "not an item %s", cv->msg + 18);
-            cv->failed++;
-            cv->items++;
-            return error_record(cv, jv_null(), full) < 0 ? SX_CONV_WRITE : 0;
-        }
-        if (!cv->o.keep_going)
-            return SX_CONV_FAIL;
-        char full[1200];
-        snprintf(full, sizeof full, "%s:%llu: %s", cv->where, (unsigned long long)cv->line, cv->msg);
-        cv->bad_lines++;
-        cv->failed++;
-        cv->items++;
-        return error_record(cv, jv_null(), full) < 0 ? SX_CONV_WRITE : 0;
-    }
+    if (kind != SX_DATA)
+        return sx_writer_line(cv->w, line, len) < 0 ? SX_CONV_WRITE : 0;
+    int rc = 0;
+    const sx_tnode *rec = read_item(cv, line, len, &rc);
+    if (!rec)
+        return rc;
     cv->items++;
-    int irc = convert_item(cv, e->v);
+    int irc = convert_item(cv, rec);
     if (irc == 1) {
         cv->failed++;
         irc = error_record(cv, cv->cur_id, cv->msg);
     } else if (irc == 0) {
         cv->ok++;
     }
-    cv->cur_id = jv_null();
+    cv->cur_id = NULL;
     if (irc < 0) {
         if (cv->werr)
             return SX_CONV_WRITE;
@@ -1023,101 +868,21 @@ static int finish(sx_conv *cv, sx_reader *r, int rc, const char *err)
     return cv->bad_lines ? SX_CONV_BADLINES : SX_CONV_OK;
 }
 
-/* Everything in one thread: for one-core machines (the hand-over costs some
- * CPU that only a second core pays back). */
-static int run_inline(sx_conv *cv, sx_reader *r)
+int sx_conv_run(sx_conv *cv, sx_reader *r)
 {
     const char *line;
     size_t len;
-    int rc, saw_meta = 0, hrc = 0;
+    int rc, saw_meta = 0;
     cv->step = 10000;
     while ((rc = sx_reader_next(r, &line, &len)) == 1) {
-        qent e = {.kind = sx_proto_kind(line, len), .v = jv_invalid(), .name = sx_reader_name(r),
-                  .line = sx_reader_lineno(r), .raw = (char *)line, .len = len};
-        if (e.kind == SX_END)
+        int kind = sx_proto_kind(line, len);
+        if (kind == SX_END)
             continue;
-        if (e.kind == SX_DATA || e.kind == SX_META)
-            e.v = sx_parse_object(line, len);
-        hrc = handle(cv, &e, &saw_meta);
-        jv_free(e.v);
+        cv->where = sx_reader_name(r);
+        cv->line = sx_reader_lineno(r);
+        int hrc = handle(cv, kind, line, len, &saw_meta);
         if (hrc != 0)
             return hrc;
     }
     return finish(cv, r, rc, rc < 0 ? sx_reader_error(r) : "");
-}
-
-static int use_threads(void)
-{
-    const char *e = getenv("SX_CONVERT_THREADS");
-    if (e && *e)
-        return strcmp(e, "0") != 0;
-    /* a second core only pays when it is idle (make -l's rule): the
-     * hand-over costs CPU (values cross caches) */
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    double load[1];
-    if (ncpu < 2)
-        return 0;
-    return getloadavg(load, 1) == 1 && load[0] <= (double)ncpu - 1.0;
-}
-
-int sx_conv_run(sx_conv *cv, sx_reader *r)
-{
-    if (!use_threads())
-        return run_inline(cv, r);
-    rqueue *q = calloc(1, sizeof *q);
-    if (!q) {
-        snprintf(cv->msg, sizeof cv->msg, "out of memory");
-        return SX_CONV_FAIL;
-    }
-    q->r = r;
-    pthread_mutex_init(&q->mu, NULL);
-    pthread_cond_init(&q->can_put, NULL);
-    pthread_cond_init(&q->can_get, NULL);
-    pthread_t th;
-    if (pthread_create(&th, NULL, producer, q) != 0) {
-        free(q);
-        snprintf(cv->msg, sizeof cv->msg, "cannot start a reading thread");
-        return SX_CONV_FAIL;
-    }
-    cv->step = 10000;
-    int saw_meta = 0, rc = 0;
-    qent e;
-    for (;;) {
-        q_get(q, &e);
-        if (e.kind < 0)
-            break;
-        rc = handle(cv, &e, &saw_meta);
-        q_done(q, e.v);
-        e.v = jv_invalid();
-        ent_free(&e);
-        if (rc != 0)
-            break;
-    }
-    if (rc != 0) {
-        /* stop the producer, even when it waits for input that may never
-         * come (a read is a cancellation point), and drop what it queued */
-        int werr = errno;
-        pthread_mutex_lock(&q->mu);
-        q->stop = 1;
-        pthread_cond_broadcast(&q->can_put);
-        pthread_mutex_unlock(&q->mu);
-        pthread_cancel(th);
-        pthread_join(th, NULL);
-        while (q->n) { /* the end entry it may have added */
-            ent_free(&q->q[q->head]);
-            q->head = (q->head + 1) % QCAP;
-            q->n--;
-        }
-        errno = werr;
-    } else {
-        pthread_join(th, NULL);
-        rc = finish(cv, r, q->rc, q->err);
-    }
-    for (size_t i = 0; i < q->ndone; i++)
-        jv_free(q->done[i]);
-    pthread_mutex_destroy(&q->mu);
-    pthread_cond_destroy(&q->can_put);
-    pthread_cond_destroy(&q->can_get);
-    free(q);
-    return rc;
 }

@@ -25,7 +25,9 @@
  * split); without it the item's own `split` field is used; without either,
  * the item has no split (flat layout).
  *
- * jv ownership: every jv handed to a converter callback is borrowed.
+ * Data records are read onto a tape (sx_tape.h), not into jv values: the
+ * item's fields are tape nodes, valid during the item callback. `meta` is
+ * a jv. Everything handed to a callback is borrowed.
  */
 #ifndef SX_CONVERT_H
 #define SX_CONVERT_H
@@ -36,6 +38,7 @@
 
 #include "sx_dm.h"
 #include "sx_stream.h"
+#include "sx_tape.h"
 
 typedef struct sx_conv sx_conv;
 typedef struct sx_split sx_split;
@@ -79,7 +82,11 @@ typedef struct {
 } sx_conv_opts;
 
 typedef struct {
-    jv rec, id, files, data; /* borrowed, valid during the callback */
+    const sx_tape *tape;     /* the nodes below are on it */
+    const sx_tnode *rec;     /* the record (an object) */
+    const sx_tnode *id;      /* never NULL */
+    const sx_tnode *files;   /* NULL when absent */
+    const sx_tnode *data;    /* never NULL */
     const char *idtext;      /* the id as text (numbers in %.17g) */
     const char *idjson;      /* the id as JSON (for `item` fields) */
     const char *split;       /* "" when none */
@@ -108,10 +115,7 @@ sx_conv *sx_conv_new(const sx_conv_opts *o, const sx_conv_ops *ops, sx_writer *w
 
 enum { SX_CONV_OK = 0, SX_CONV_BADLINES = 1, SX_CONV_FAIL = -1, SX_CONV_WRITE = -2 };
 
-/*! sx_conv_run() : converts the whole input of `r`. With two cores or
- *  more, one of them idle (load average <= cores - 1), a second thread reads
- *  and parses the records ahead while this one converts (environment
- *  SX_CONVERT_THREADS=0 or 1 forces the choice).
+/*! sx_conv_run() : converts the whole input of `r`.
  *  @return SX_CONV_OK; SX_CONV_BADLINES when the stream was converted but
  *          --keep-going skipped lines that were not JSON (exit 1);
  *          SX_CONV_FAIL with sx_conv_error() (a cut stream, invalid JSON,

@@ -7,44 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Keys made once: jv_copy() of a key is a refcount bump and its hash is
- * cached, so lookups allocate nothing. */
-enum { K_ANNOTATIONS, K_ANNOTATIONS_DATA, K_IMAGES, K_ID, K_TOOL, K_CLASSIFICATION, K_CLASS,
-       K_COORDINATE, K_X, K_Y, K_WIDTH, K_HEIGHT, K_ROTATION, K_ATTRS, K_DATA, K_NAME, K_VALUE,
-       K_EXTRA, K_IMAGE_1, K_N };
-static const char *const key_names[K_N] = {
-    "annotations", "annotationsData", "images", "id", "tool", "classification", "class",
-    "coordinate", "x", "y", "width", "height", "rotation", "attrs", "data", "name", "value",
-    "extra", "image_1"};
-static jv keys[K_N];
-static int keys_ready;
+/* A field of `obj` by a literal key (NULL when absent or obj is not an
+ * object). */
+#define get(obj, key) sx_tape_get((obj), key, sizeof key - 1)
 
-static void keys_init(void)
-{
-    if (keys_ready)
-        return;
-    for (int i = 0; i < K_N; i++)
-        keys[i] = jv_string(key_names[i]);
-    keys_ready = 1;
-}
-
-/* A borrowed field of `obj` (an object): invalid when absent. The parent
- * keeps the value alive, so the reference taken by jv_object_get is dropped. */
-static jv get(jv obj, int k)
-{
-    if (jv_get_kind(obj) != JV_KIND_OBJECT)
-        return jv_invalid();
-    jv v = jv_object_get(jv_copy(obj), jv_copy(keys[k]));
-    jv_free(v);
-    return v;
-}
-
-static jv at(jv arr, int i)
-{
-    jv v = jv_array_get(jv_copy(arr), i);
-    jv_free(v);
-    return v;
-}
+static int is(const sx_tnode *n, sx_tkind k) { return n && n->kind == k; }
 
 static const char *tool_names[SX_DM_NTOOLS] = {"bounding_box", "polygon", "polyline", "keypoint"};
 
@@ -68,11 +35,7 @@ static int fail(sx_dm *dm, const char *fmt, ...)
     return -1;
 }
 
-sx_dm *sx_dm_new(void)
-{
-    keys_init();
-    return calloc(1, sizeof(sx_dm));
-}
+sx_dm *sx_dm_new(void) { return calloc(1, sizeof(sx_dm)); }
 
 void sx_dm_free(sx_dm *dm)
 {
@@ -81,6 +44,7 @@ void sx_dm_free(sx_dm *dm)
     free(dm->ann);
     free(dm->pts);
     free(dm->hash);
+    free(dm->elems);
     free(dm);
 }
 
@@ -99,7 +63,6 @@ static sx_dm_ann *new_ann(sx_dm *dm)
     sx_dm_ann *a = &dm->ann[dm->n++];
     memset(a, 0, sizeof *a);
     a->id = "";
-    a->attrs = jv_null();
     return a;
 }
 
@@ -120,11 +83,11 @@ static int add_point(sx_dm *dm, double x, double y)
 }
 
 /* A coordinate: a finite number of sane magnitude. */
-static int coord(jv v, double *out)
+static int coord(const sx_tnode *v, double *out)
 {
-    if (jv_get_kind(v) != JV_KIND_NUMBER)
+    if (!is(v, SX_T_NUMBER))
         return -1;
-    double d = jv_number_value(v);
+    double d = v->u.num;
     if (!isfinite(d) || fabs(d) > SX_DM_COORD_MAX)
         return -1;
     *out = d;
@@ -134,14 +97,14 @@ static int coord(jv v, double *out)
 static const char *aid(const sx_dm_ann *a) { return *a->id ? a->id : "?"; }
 
 /* Box extent, with an optional rotation (radians, about the centre). */
-static int set_box(sx_dm *dm, sx_dm_ann *a, double x, double y, double w, double h, jv rot)
+static int set_box(sx_dm *dm, sx_dm_ann *a, double x, double y, double w, double h, const sx_tnode *rot)
 {
     if (w < 0 || h < 0)
         return fail(dm, "bounding_box %s has a negative size (%g x %g)", aid(a), w, h);
     a->x = x, a->y = y, a->w = w, a->h = h;
-    if (jv_is_valid(rot) && jv_get_kind(rot) != JV_KIND_NULL) {
+    if (rot && rot->kind != SX_T_NULL) {
         double r;
-        if (jv_get_kind(rot) != JV_KIND_NUMBER || !isfinite(r = jv_number_value(rot)))
+        if (rot->kind != SX_T_NUMBER || !isfinite(r = rot->u.num))
             return fail(dm, "bounding_box %s has a rotation that is not a number", aid(a));
         a->rotated = 1;
         a->rotation = r;
@@ -156,26 +119,26 @@ static int set_box(sx_dm *dm, sx_dm_ann *a, double x, double y, double w, double
 }
 
 /* Points: v1 [{x, y}, …] or v2 [[x, y], …]. Sets pt/npt and the extent. */
-static int set_points(sx_dm *dm, sx_dm_ann *a, jv list, int v2)
+static int set_points(sx_dm *dm, sx_dm_ann *a, const sx_tnode *list, int v2)
 {
-    if (jv_get_kind(list) != JV_KIND_ARRAY)
+    if (!is(list, SX_T_ARRAY))
         return fail(dm, "%s %s has no point list", tool_names[a->tool], aid(a));
-    int n = jv_array_length(jv_copy(list));
+    size_t n = list->len;
     size_t need = a->tool == SX_DM_POLYGON ? 3 : 2;
-    if ((size_t)n < need)
-        return fail(dm, "%s %s has %d point%s (needs %zu)", tool_names[a->tool], aid(a), n,
+    if (n < need)
+        return fail(dm, "%s %s has %zu point%s (needs %zu)", tool_names[a->tool], aid(a), n,
                     n == 1 ? "" : "s", need);
     a->pt = dm->npts;
-    a->npt = (size_t)n;
+    a->npt = n;
     double x0 = INFINITY, y0 = INFINITY, x1 = -INFINITY, y1 = -INFINITY;
-    for (int i = 0; i < n; i++) {
-        jv p = at(list, i);
+    const sx_tnode *p = sx_tape_first(list);
+    for (size_t i = 0; i < n; i++, p = sx_tape_after(p)) {
         double x, y;
-        int ok = v2 ? jv_get_kind(p) == JV_KIND_ARRAY && jv_array_length(jv_copy(p)) >= 2 &&
-                          coord(at(p, 0), &x) == 0 && coord(at(p, 1), &y) == 0
-                    : coord(get(p, K_X), &x) == 0 && coord(get(p, K_Y), &y) == 0;
+        int ok = v2 ? p->kind == SX_T_ARRAY && p->len >= 2 && coord(p + 1, &x) == 0 &&
+                          coord(sx_tape_after(p + 1), &y) == 0
+                    : coord(get(p, "x"), &x) == 0 && coord(get(p, "y"), &y) == 0;
         if (!ok)
-            return fail(dm, "%s %s: point %d is not a pair of finite coordinates", tool_names[a->tool],
+            return fail(dm, "%s %s: point %zu is not a pair of finite coordinates", tool_names[a->tool],
                         aid(a), i + 1);
         if (add_point(dm, x, y) < 0)
             return fail(dm, "out of memory");
@@ -193,12 +156,12 @@ static int set_keypoint(sx_dm *dm, sx_dm_ann *a, double x, double y)
     return add_point(dm, x, y) < 0 ? fail(dm, "out of memory") : 0;
 }
 
-static int set_class(sx_dm *dm, sx_dm_ann *a, jv c)
+static int set_class(sx_dm *dm, sx_dm_ann *a, const sx_tnode *c)
 {
-    if (jv_get_kind(c) != JV_KIND_STRING || jv_string_length_bytes(jv_copy(c)) == 0)
+    if (!is(c, SX_T_STRING) || c->len == 0)
         return fail(dm, "annotation %s has no class", aid(a));
-    a->cls = jv_string_value(c);
-    a->cls_len = (size_t)jv_string_length_bytes(jv_copy(c));
+    a->cls = c->u.str;
+    a->cls_len = c->len;
     return 0;
 }
 
@@ -212,143 +175,162 @@ static uint64_t hash_bytes(const char *s, size_t n)
     return h;
 }
 
-/* Finds the annotationsData entry whose id equals `id`: the same index first
- * (the usual layout), else a hash table built once per item. */
-static jv find_data(sx_dm *dm, jv list, int n, int i, jv id, int *built)
+/* Two ids are the same value: strings and numbers by value, other kinds by
+ * their text. */
+static int same_id(const sx_tape *t, const sx_tnode *a, const sx_tnode *b)
 {
-    jv cand = i < n ? at(list, i) : jv_invalid();
-    if (jv_is_valid(cand)) {
-        jv cid = get(cand, K_ID);
-        if (jv_get_kind(id) == JV_KIND_STRING && jv_get_kind(cid) == JV_KIND_STRING
-                ? strcmp(jv_string_value(cid), jv_string_value(id)) == 0
-                : jv_equal(jv_copy(cid), jv_copy(id)))
-            return cand;
+    if (!a || !b || a->kind != b->kind)
+        return 0;
+    switch (a->kind) {
+    case SX_T_STRING:
+        return a->len == b->len && memcmp(a->u.str, b->u.str, a->len) == 0;
+    case SX_T_NUMBER:
+        return a->u.num == b->u.num;
+    case SX_T_ARRAY:
+    case SX_T_OBJECT: {
+        const char *x = sx_tape_text(t);
+        return a->end - a->start == b->end - b->start && memcmp(x + a->start, x + b->start, a->end - a->start) == 0;
     }
-    if (jv_get_kind(id) != JV_KIND_STRING) { /* rare: linear search */
-        for (int j = 0; j < n; j++) {
-            jv c = at(list, j);
-            if (jv_equal(jv_copy(get(c, K_ID)), jv_copy(id)))
-                return c;
-        }
-        return jv_invalid();
+    default:
+        return 1;
+    }
+}
+
+/* Finds the annotationsData entry whose id equals `id` among the n entries
+ * of dm->elems: the same index first (the usual layout), else a hash table
+ * built once per item. */
+static const sx_tnode *find_data(sx_dm *dm, const sx_tape *t, size_t n, size_t i, const sx_tnode *id, int *built)
+{
+    const sx_tnode *const *el = dm->elems;
+    if (i < n && same_id(t, get(el[i], "id"), id))
+        return el[i];
+    if (!is(id, SX_T_STRING)) { /* rare: linear search */
+        for (size_t j = 0; j < n; j++)
+            if (same_id(t, get(el[j], "id"), id))
+                return el[j];
+        return NULL;
     }
     size_t cap = 16;
-    while (cap < (size_t)n * 2)
+    while (cap < n * 2)
         cap *= 2;
     if (!*built) {
         if (cap > dm->hash_cap) {
             int *h = realloc(dm->hash, cap * sizeof *h);
             if (!h)
-                return jv_invalid();
+                return NULL;
             dm->hash = h;
             dm->hash_cap = cap;
         }
         for (size_t k = 0; k < cap; k++)
             dm->hash[k] = -1;
-        for (int j = 0; j < n; j++) {
-            jv cid = get(at(list, j), K_ID);
-            if (jv_get_kind(cid) != JV_KIND_STRING)
+        for (size_t j = 0; j < n; j++) {
+            const sx_tnode *cid = get(el[j], "id");
+            if (!is(cid, SX_T_STRING))
                 continue;
-            size_t k = hash_bytes(jv_string_value(cid), (size_t)jv_string_length_bytes(jv_copy(cid))) & (cap - 1);
+            size_t k = hash_bytes(cid->u.str, cid->len) & (cap - 1);
             while (dm->hash[k] >= 0)
                 k = (k + 1) & (cap - 1);
-            dm->hash[k] = j;
+            dm->hash[k] = (int)j;
         }
         *built = 1;
     }
-    size_t k = hash_bytes(jv_string_value(id), (size_t)jv_string_length_bytes(jv_copy(id))) & (cap - 1);
+    size_t k = hash_bytes(id->u.str, id->len) & (cap - 1);
     while (dm->hash[k] >= 0) {
-        jv c = at(list, dm->hash[k]);
-        if (jv_equal(jv_copy(get(c, K_ID)), jv_copy(id)))
+        const sx_tnode *c = el[dm->hash[k]];
+        if (same_id(t, get(c, "id"), id))
             return c;
         k = (k + 1) & (cap - 1);
     }
-    return jv_invalid();
+    return NULL;
 }
 
 /* The asset read from a v1 object keyed by asset: "image_1", else the first
- * key in byte order. @return its name (borrowed), or NULL when there is none. */
-static const char *pick_asset(jv byasset)
+ * key in byte order. @return its key node, or NULL when there is none. */
+static const sx_tnode *pick_asset(const sx_tnode *byasset)
 {
-    if (jv_get_kind(byasset) != JV_KIND_OBJECT)
+    if (!is(byasset, SX_T_OBJECT))
         return NULL;
-    if (jv_is_valid(get(byasset, K_IMAGE_1)))
-        return "image_1";
-    const char *best = NULL;
-    jv_object_foreach(byasset, k, val) {
-        if (!best || strcmp(jv_string_value(k), best) < 0)
-            best = jv_string_value(k); /* the object keeps its keys alive */
-        jv_free(k);
-        jv_free(val);
+    const sx_tnode *best = NULL, *k = sx_tape_first(byasset);
+    for (uint32_t i = 0; i < byasset->len; i++, k = sx_tape_after(k + 1)) {
+        if (k->len == 7 && memcmp(k->u.str, "image_1", 7) == 0)
+            return k;
+        if (!best || strcmp(k->u.str, best->u.str) < 0)
+            best = k;
     }
     return best;
 }
 
-static jv get_named(jv obj, const char *name)
+static const sx_tnode *get_key(const sx_tnode *obj, const sx_tnode *key)
 {
-    if (jv_get_kind(obj) != JV_KIND_OBJECT)
-        return jv_invalid();
-    jv v = jv_object_get(jv_copy(obj), jv_string(name));
-    jv_free(v);
-    return v;
+    return key ? sx_tape_get(obj, key->u.str, key->len) : NULL;
 }
 
-static int parse_v1(sx_dm *dm, jv data)
+static int parse_v1(sx_dm *dm, const sx_tape *t, const sx_tnode *data)
 {
-    jv anns_by = get(data, K_ANNOTATIONS), data_by = get(data, K_ANNOTATIONS_DATA);
-    if (jv_is_valid(anns_by) && jv_get_kind(anns_by) != JV_KIND_OBJECT && jv_get_kind(anns_by) != JV_KIND_NULL)
+    const sx_tnode *anns_by = get(data, "annotations"), *data_by = get(data, "annotationsData");
+    if (anns_by && anns_by->kind != SX_T_OBJECT && anns_by->kind != SX_T_NULL)
         return fail(dm, "annotations is not an object keyed by asset");
-    const char *asset = pick_asset(anns_by);
+    const sx_tnode *asset = pick_asset(anns_by);
     /* image size the data may carry: top level or extra.<asset> */
     if (!dm->skip_size) {
-        jv extra = get(data, K_EXTRA);
-        jv ex = asset ? get_named(extra, asset) : jv_invalid();
+        const sx_tnode *ex = get_key(get(data, "extra"), asset);
         double w = 0, h = 0;
-        if (coord(get(data, K_WIDTH), &w) == 0 && coord(get(data, K_HEIGHT), &h) == 0)
+        if (coord(get(data, "width"), &w) == 0 && coord(get(data, "height"), &h) == 0)
             dm->width = w, dm->height = h;
-        else if (coord(get(ex, K_WIDTH), &w) == 0 && coord(get(ex, K_HEIGHT), &h) == 0)
+        else if (coord(get(ex, "width"), &w) == 0 && coord(get(ex, "height"), &h) == 0)
             dm->width = w, dm->height = h;
     }
     if (!asset)
         return 0;
-    jv list = get_named(anns_by, asset);
-    if (jv_get_kind(list) == JV_KIND_NULL)
+    const sx_tnode *list = get_key(anns_by, asset);
+    if (is(list, SX_T_NULL))
         return 0;
-    if (jv_get_kind(list) != JV_KIND_ARRAY)
-        return fail(dm, "annotations.%s is not a list", asset);
-    jv dlist = get_named(data_by, asset);
-    int dn = jv_get_kind(dlist) == JV_KIND_ARRAY ? jv_array_length(jv_copy(dlist)) : 0;
-    int n = jv_array_length(jv_copy(list)), built = 0;
-    for (int i = 0; i < n; i++) {
-        jv an = at(list, i);
+    if (!is(list, SX_T_ARRAY))
+        return fail(dm, "annotations.%s is not a list", asset->u.str);
+    const sx_tnode *dlist = get_key(data_by, asset);
+    size_t dn = is(dlist, SX_T_ARRAY) ? dlist->len : 0;
+    if (dn > dm->elems_cap) {
+        const sx_tnode **el = realloc(dm->elems, dn * sizeof *el);
+        if (!el)
+            return fail(dm, "out of memory");
+        dm->elems = el;
+        dm->elems_cap = dn;
+    }
+    const sx_tnode *e = dn ? sx_tape_first(dlist) : NULL;
+    for (size_t j = 0; j < dn; j++, e = sx_tape_after(e))
+        dm->elems[j] = e;
+    int built = 0;
+    const sx_tnode *an = sx_tape_first(list);
+    for (size_t i = 0; i < list->len; i++, an = sx_tape_after(an)) {
         sx_dm_ann *a = new_ann(dm);
         if (!a)
             return fail(dm, "out of memory");
-        jv id = get(an, K_ID);
-        if (jv_get_kind(id) == JV_KIND_STRING)
-            a->id = jv_string_value(id);
-        jv tool = get(an, K_TOOL);
-        if (jv_get_kind(tool) != JV_KIND_STRING)
+        const sx_tnode *id = get(an, "id");
+        if (is(id, SX_T_STRING))
+            a->id = id->u.str;
+        const sx_tnode *tool = get(an, "tool");
+        if (!is(tool, SX_T_STRING))
             return fail(dm, "annotation %s has no tool", aid(a));
-        int t = tool_of(jv_string_value(tool));
-        if (t < 0)
-            return fail(dm, "unknown tool '%s' (annotation %s)", jv_string_value(tool), aid(a));
-        a->tool = (sx_dm_tool)t;
-        jv cl = get(an, K_CLASSIFICATION);
-        if (set_class(dm, a, get(cl, K_CLASS)) < 0)
+        int tl = tool_of(tool->u.str);
+        if (tl < 0)
+            return fail(dm, "unknown tool '%s' (annotation %s)", tool->u.str, aid(a));
+        a->tool = (sx_dm_tool)tl;
+        const sx_tnode *cl = get(an, "classification");
+        if (set_class(dm, a, get(cl, "class")) < 0)
             return -1;
         a->attrs = cl;
-        jv d = dn ? find_data(dm, dlist, dn, i, id, &built) : jv_invalid();
-        jv c = get(d, K_COORDINATE);
-        if (!jv_is_valid(c) || jv_get_kind(c) == JV_KIND_NULL)
+        a->tape = t;
+        const sx_tnode *d = dn ? find_data(dm, t, dn, i, id, &built) : NULL;
+        const sx_tnode *c = get(d, "coordinate");
+        if (!c || c->kind == SX_T_NULL)
             return fail(dm, "annotation %s has no coordinate in annotationsData", aid(a));
         double x, y, bw, bh;
         switch (a->tool) {
         case SX_DM_BOX:
-            if (coord(get(c, K_X), &x) < 0 || coord(get(c, K_Y), &y) < 0 || coord(get(c, K_WIDTH), &bw) < 0 ||
-                coord(get(c, K_HEIGHT), &bh) < 0)
+            if (coord(get(c, "x"), &x) < 0 || coord(get(c, "y"), &y) < 0 || coord(get(c, "width"), &bw) < 0 ||
+                coord(get(c, "height"), &bh) < 0)
                 return fail(dm, "bounding_box %s: x, y, width and height must be finite numbers", aid(a));
-            if (set_box(dm, a, x, y, bw, bh, get(c, K_ROTATION)) < 0)
+            if (set_box(dm, a, x, y, bw, bh, get(c, "rotation")) < 0)
                 return -1;
             break;
         case SX_DM_POLYGON:
@@ -357,7 +339,7 @@ static int parse_v1(sx_dm *dm, jv data)
                 return -1;
             break;
         case SX_DM_KEYPOINT:
-            if (coord(get(c, K_X), &x) < 0 || coord(get(c, K_Y), &y) < 0)
+            if (coord(get(c, "x"), &x) < 0 || coord(get(c, "y"), &y) < 0)
                 return fail(dm, "keypoint %s: x and y must be finite numbers", aid(a));
             if (set_keypoint(dm, a, x, y) < 0)
                 return -1;
@@ -371,59 +353,69 @@ static int parse_v1(sx_dm *dm, jv data)
 
 /* ---- DM v2 ---- */
 
-static int parse_v2(sx_dm *dm, jv data)
+/* The i-th element of an array (i < arr->len). */
+static const sx_tnode *elem(const sx_tnode *arr, size_t i)
 {
-    jv images = get(data, K_IMAGES);
-    if (jv_array_length(jv_copy(images)) == 0)
+    const sx_tnode *e = sx_tape_first(arr);
+    while (i--)
+        e = sx_tape_after(e);
+    return e;
+}
+
+static int parse_v2(sx_dm *dm, const sx_tape *t, const sx_tnode *data)
+{
+    const sx_tnode *images = get(data, "images");
+    if (images->len == 0)
         return 0;
-    jv img = at(images, 0);
-    if (jv_get_kind(img) != JV_KIND_OBJECT)
+    const sx_tnode *img = sx_tape_first(images);
+    if (img->kind != SX_T_OBJECT)
         return fail(dm, "images[0] is not an object");
     double w, h;
-    if (coord(get(img, K_WIDTH), &w) == 0 && coord(get(img, K_HEIGHT), &h) == 0)
+    if (coord(get(img, "width"), &w) == 0 && coord(get(img, "height"), &h) == 0)
         dm->width = w, dm->height = h;
-    else if (coord(get(data, K_WIDTH), &w) == 0 && coord(get(data, K_HEIGHT), &h) == 0)
+    else if (coord(get(data, "width"), &w) == 0 && coord(get(data, "height"), &h) == 0)
         dm->width = w, dm->height = h;
-    jv_object_foreach(img, k, list) {
-        const char *tn = jv_string_value(k);
-        int t = jv_get_kind(list) == JV_KIND_ARRAY ? tool_of(tn) : -2;
-        jv_free(k);
-        jv_free(list); /* img keeps both alive */
-        if (t == -2)
+    const sx_tnode *k = sx_tape_first(img);
+    for (uint32_t m = 0; m < img->len; m++, k = sx_tape_after(k + 1)) {
+        const sx_tnode *list = k + 1;
+        if (list->kind != SX_T_ARRAY)
             continue; /* not a tool list: width, meta, … */
-        if (t < 0)
-            return fail(dm, "unknown tool '%s'", tn);
-        int n = jv_array_length(jv_copy(list));
-        for (int i = 0; i < n; i++) {
-            jv an = at(list, i);
+        if (sx_tape_get(img, k->u.str, k->len) != list)
+            continue; /* a repeated key: the last one counts */
+        int tl = tool_of(k->u.str);
+        if (tl < 0)
+            return fail(dm, "unknown tool '%s'", k->u.str);
+        const sx_tnode *an = sx_tape_first(list);
+        for (uint32_t i = 0; i < list->len; i++, an = sx_tape_after(an)) {
             sx_dm_ann *a = new_ann(dm);
             if (!a)
                 return fail(dm, "out of memory");
-            a->tool = (sx_dm_tool)t;
-            jv id = get(an, K_ID);
-            if (jv_get_kind(id) == JV_KIND_STRING)
-                a->id = jv_string_value(id);
-            if (set_class(dm, a, get(an, K_CLASSIFICATION)) < 0)
+            a->tool = (sx_dm_tool)tl;
+            a->tape = t;
+            const sx_tnode *id = get(an, "id");
+            if (is(id, SX_T_STRING))
+                a->id = id->u.str;
+            if (set_class(dm, a, get(an, "classification")) < 0)
                 return -1;
-            jv attrs = get(an, K_ATTRS);
-            if (jv_get_kind(attrs) == JV_KIND_ARRAY)
+            const sx_tnode *attrs = get(an, "attrs");
+            if (is(attrs, SX_T_ARRAY))
                 a->attrs = attrs;
-            jv d = get(an, K_DATA);
+            const sx_tnode *d = get(an, "data");
             double v[4];
             switch (a->tool) {
             case SX_DM_BOX: {
-                int ok = jv_get_kind(d) == JV_KIND_ARRAY && jv_array_length(jv_copy(d)) >= 4;
+                int ok = is(d, SX_T_ARRAY) && d->len >= 4;
                 for (int j = 0; ok && j < 4; j++)
-                    ok = coord(at(d, j), &v[j]) == 0;
+                    ok = coord(elem(d, (size_t)j), &v[j]) == 0;
                 if (!ok)
                     return fail(dm, "bounding_box %s: data must be 4 finite numbers [x, y, width, height]", aid(a));
-                jv rot = jv_invalid();
-                if (jv_get_kind(attrs) == JV_KIND_ARRAY) {
-                    int na = jv_array_length(jv_copy(attrs));
-                    for (int j = 0; j < na; j++) {
-                        jv at_ = at(attrs, j), nm = get(at_, K_NAME);
-                        if (jv_get_kind(nm) == JV_KIND_STRING && strcmp(jv_string_value(nm), "rotation") == 0)
-                            rot = get(at_, K_VALUE);
+                const sx_tnode *rot = NULL;
+                if (is(attrs, SX_T_ARRAY)) {
+                    const sx_tnode *at = sx_tape_first(attrs);
+                    for (uint32_t j = 0; j < attrs->len; j++, at = sx_tape_after(at)) {
+                        const sx_tnode *nm = get(at, "name");
+                        if (is(nm, SX_T_STRING) && strcmp(nm->u.str, "rotation") == 0)
+                            rot = get(at, "value");
                     }
                 }
                 if (set_box(dm, a, v[0], v[1], v[2], v[3], rot) < 0)
@@ -436,8 +428,7 @@ static int parse_v2(sx_dm *dm, jv data)
                     return -1;
                 break;
             case SX_DM_KEYPOINT:
-                if (jv_get_kind(d) != JV_KIND_ARRAY || jv_array_length(jv_copy(d)) < 2 ||
-                    coord(at(d, 0), &v[0]) < 0 || coord(at(d, 1), &v[1]) < 0)
+                if (!is(d, SX_T_ARRAY) || d->len < 2 || coord(elem(d, 0), &v[0]) < 0 || coord(elem(d, 1), &v[1]) < 0)
                     return fail(dm, "keypoint %s: data must be 2 finite numbers [x, y]", aid(a));
                 if (set_keypoint(dm, a, v[0], v[1]) < 0)
                     return -1;
@@ -450,93 +441,102 @@ static int parse_v2(sx_dm *dm, jv data)
     return 0;
 }
 
-int sx_dm_parse(sx_dm *dm, jv data)
+int sx_dm_parse(sx_dm *dm, const sx_tape *t, const sx_tnode *data)
 {
     dm->n = 0;
     dm->npts = 0;
     dm->width = dm->height = 0;
     dm->version = 1;
     dm->err[0] = 0;
-    if (jv_get_kind(data) == JV_KIND_NULL || !jv_is_valid(data))
+    if (!data || data->kind == SX_T_NULL)
         return fail(dm, "data is Null");
-    if (jv_get_kind(data) != JV_KIND_OBJECT)
-        return fail(dm, "data is not an object (%s)", jv_kind_name(jv_get_kind(data)));
-    jv images = get(data, K_IMAGES);
-    if (jv_get_kind(images) == JV_KIND_ARRAY) {
+    if (data->kind != SX_T_OBJECT)
+        return fail(dm, "data is not an object (%s)", sx_tape_kind_name(data));
+    if (is(get(data, "images"), SX_T_ARRAY)) {
         dm->version = 2;
-        return parse_v2(dm, data);
+        return parse_v2(dm, t, data);
     }
-    return parse_v1(dm, data);
+    return parse_v1(dm, t, data);
 }
 
 /* ---- attributes ---- */
 
-static void put_value(sx_strbuf *b, jv v)
+static void put_number(sx_strbuf *b, double d)
 {
-    switch (jv_get_kind(v)) {
-    case JV_KIND_STRING:
-        sx_sb_json_str(b, jv_string_value(v), (size_t)jv_string_length_bytes(jv_copy(v)));
+    if (!isfinite(d))
+        sx_sb_puts(b, "null");
+    else if (d == floor(d) && fabs(d) < 1e15)
+        sx_sb_i64(b, (long long)d);
+    else
+        sx_sb_printf(b, "%.17g", d);
+}
+
+/* A value as JSON: strings and numbers directly, others as libjq prints
+ * them (they are rare). */
+static void put_value(sx_strbuf *b, const sx_tape *t, const sx_tnode *v)
+{
+    switch (v->kind) {
+    case SX_T_STRING:
+        sx_sb_json_str(b, v->u.str, v->len);
         break;
-    case JV_KIND_NUMBER: {
-        double d = jv_number_value(v);
-        if (!isfinite(d))
-            sx_sb_puts(b, "null");
-        else if (d == floor(d) && fabs(d) < 1e15)
-            sx_sb_i64(b, (long long)d);
-        else
-            sx_sb_printf(b, "%.17g", d);
+    case SX_T_NUMBER:
+        put_number(b, v->u.num);
         break;
-    }
     default: {
-        jv s = jv_dump_string(jv_copy(v), 0);
-        sx_sb_puts(b, jv_string_value(s));
+        jv s = jv_dump_string(sx_tape_jv(t, v), 0);
+        sx_sb_puts(b, jv_is_valid(s) ? jv_string_value(s) : "null");
         jv_free(s);
     }
     }
 }
 
+static void put_key(sx_strbuf *b, int *first, const char *s, size_t n)
+{
+    if (!*first)
+        sx_sb_putc(b, ',');
+    *first = 0;
+    sx_sb_json_str(b, s, n);
+    sx_sb_putc(b, ':');
+}
+
 void sx_dm_attrs_json(const sx_dm_ann *a, sx_strbuf *b)
 {
     int first = 1, have_rot = 0;
+    const sx_tnode *at = a->attrs;
     sx_sb_putc(b, '{');
-    if (jv_get_kind(a->attrs) == JV_KIND_OBJECT) {
-        jv_object_foreach(a->attrs, k, v) {
-            if (strcmp(jv_string_value(k), "class") != 0) {
-                if (!first)
-                    sx_sb_putc(b, ',');
-                first = 0;
-                sx_sb_json_str(b, jv_string_value(k), (size_t)jv_string_length_bytes(jv_copy(k)));
-                sx_sb_putc(b, ':');
-                put_value(b, v);
-            }
-            jv_free(k);
-            jv_free(v);
+    if (is(at, SX_T_OBJECT)) {
+        const sx_tnode *k = sx_tape_first(at);
+        for (uint32_t i = 0; i < at->len; i++, k = sx_tape_after(k + 1)) {
+            if (strcmp(k->u.str, "class") == 0)
+                continue;
+            const sx_tnode *v = sx_tape_get(at, k->u.str, k->len);
+            int seen = 0; /* a repeated key: once, where it first appears, with its last value */
+            for (const sx_tnode *j = sx_tape_first(at); j != k && !seen; j = sx_tape_after(j + 1))
+                seen = j->len == k->len && memcmp(j->u.str, k->u.str, k->len) == 0;
+            if (seen)
+                continue;
+            put_key(b, &first, k->u.str, k->len);
+            put_value(b, a->tape, v);
         }
-    } else if (jv_get_kind(a->attrs) == JV_KIND_ARRAY) {
-        jv_array_foreach(a->attrs, i, e) {
-            jv nm = get(e, K_NAME);
-            if (jv_get_kind(nm) == JV_KIND_STRING) {
-                if (!first)
-                    sx_sb_putc(b, ',');
-                first = 0;
-                if (strcmp(jv_string_value(nm), "rotation") == 0)
-                    have_rot = 1;
-                sx_sb_json_str(b, jv_string_value(nm), (size_t)jv_string_length_bytes(jv_copy(nm)));
-                sx_sb_putc(b, ':');
-                jv val = get(e, K_VALUE);
-                if (jv_is_valid(val))
-                    put_value(b, val);
-                else
-                    sx_sb_puts(b, "null");
-            }
-            jv_free(e);
+    } else if (is(at, SX_T_ARRAY)) {
+        const sx_tnode *e = sx_tape_first(at);
+        for (uint32_t i = 0; i < at->len; i++, e = sx_tape_after(e)) {
+            const sx_tnode *nm = get(e, "name");
+            if (!is(nm, SX_T_STRING))
+                continue;
+            if (strcmp(nm->u.str, "rotation") == 0)
+                have_rot = 1;
+            put_key(b, &first, nm->u.str, nm->len);
+            const sx_tnode *val = get(e, "value");
+            if (val)
+                put_value(b, a->tape, val);
+            else
+                sx_sb_puts(b, "null");
         }
     }
     if (a->rotated && !have_rot) {
-        if (!first)
-            sx_sb_putc(b, ',');
-        sx_sb_puts(b, "\"rotation\":");
-        put_value(b, jv_number(a->rotation));
+        put_key(b, &first, "rotation", 8);
+        put_number(b, a->rotation);
     }
     sx_sb_putc(b, '}');
 }

@@ -21,10 +21,10 @@
  * not a finite number of magnitude <= 1e7, a negative box size or too few
  * points makes the whole item fail (sx_dm_parse() returns -1).
  *
- * Nothing is copied from the item: strings and attribute values are borrowed
- * from the `data` value, which must outlive the parse result. A sx_dm is
- * reused from item to item so that parsing allocates nothing in the steady
- * state.
+ * The data is read from a tape (sx_tape.h). Nothing is copied from it:
+ * strings and attribute values are borrowed from the tape, which must not
+ * be parsed again while the result is in use. A sx_dm is reused from item
+ * to item so that parsing allocates nothing in the steady state.
  */
 #ifndef SX_DM_H
 #define SX_DM_H
@@ -32,6 +32,7 @@
 #include <stddef.h>
 #include <jv.h>
 
+#include "sx_tape.h"
 #include "sx_fmt.h"
 
 typedef enum { SX_DM_BOX = 0, SX_DM_POLYGON, SX_DM_POLYLINE, SX_DM_KEYPOINT, SX_DM_NTOOLS } sx_dm_tool;
@@ -50,8 +51,9 @@ typedef struct {
     int rotated;
     size_t pt, npt;         /* points (x, y) at pts[2*pt] … for polygon and
                                polyline; the keypoint itself for keypoint */
-    jv attrs;               /* borrowed: v1 classification object or v2 attrs
-                               array or jv_null() */
+    const sx_tnode *attrs;  /* borrowed: v1 classification object or v2
+                               attrs array, or NULL */
+    const sx_tape *tape;    /* borrowed: the tape attrs are on */
 } sx_dm_ann;
 
 typedef struct {
@@ -66,6 +68,8 @@ typedef struct {
     size_t ann_cap, npts, pts_cap;
     int *hash;
     size_t hash_cap;
+    const sx_tnode **elems; /* annotationsData entries by index */
+    size_t elems_cap;
     char err[256];
 } sx_dm;
 
@@ -73,11 +77,12 @@ typedef struct {
 sx_dm *sx_dm_new(void);
 
 /*! sx_dm_parse() : reads DM data into the model, replacing what it held.
- *  @data borrowed; strings and attrs in the result point into it.
+ *  @t, @data borrowed: `data` is a node of `t`; strings and attrs in the
+ *  result point into the tape.
  *  @return 0, or -1 with the reason in sx_dm_error(): "data is Null",
  *          "unknown tool 'circle' (annotation a3)", "polygon p1 has 2 points
  *          (needs 3)", "annotation a1 has no class", … */
-int sx_dm_parse(sx_dm *dm, jv data);
+int sx_dm_parse(sx_dm *dm, const sx_tape *t, const sx_tnode *data);
 
 /*! sx_dm_error() : the reason of the last failed parse. */
 const char *sx_dm_error(const sx_dm *dm);

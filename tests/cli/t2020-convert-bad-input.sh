@@ -144,4 +144,19 @@ assert names == sorted([\"say \\\"hi\\\"\", \"a,b\", \"two\\nlines\", \"<&>\", \
     assert_eq 5 "$(wc -l < ds/classes.txt)"
 '
 
+# The converters read strict JSON themselves and hand anything else to libjq
+# (lib/sx_tape.h): what libjq repairs is converted, what it refuses stops.
+test_expect_success 'JSON that only libjq reads: invalid UTF-8 repaired, escapes decoded, refusals named' '
+    { printf "{\"id\":1,\"files\":{\"url\":\"u\",\"width\":100,\"height\":100},\"data\":{\"annotations\":{\"image_1\":[{\"id\":\"a\",\"tool\":\"bounding_box\",\"classification\":{\"class\":\"bad \\377 byte\"}}]},\"annotationsData\":{\"image_1\":[{\"id\":\"a\",\"coordinate\":{\"x\":1,\"y\":1,\"width\":5,\"height\":5}}]}}}\n"
+      item 2 "{\"x\":1,\"y\":1,\"width\":5,\"height\":5}" | sed "s/\"car\"/\"caf\\\\u00e9 \\\\ud83d\\\\ude00\"/"
+      echo "$END"; } > in.ndjson
+    sx-convert-coco < in.ndjson | mat ds
+    jq -r ".categories[].name" ds/annotations.json > names
+    printf "%s\n" "bad $(printf "\357\277\275") byte" "café 😀" | LC_ALL=C sort > want
+    LC_ALL=C sort names | diff want -
+    { item 1 "{\"x\":1,\"y\":1,\"width\":5,\"height\":5}"; item 2 "{\"x\":1,\"y\":1,\"width\":5,\"height\":5}" | sed "s/\"car\"/\"\\\\ud800\"/"; echo "$END"; } > in.ndjson
+    expect_code 1 sx-convert-yolo < in.ndjson > /dev/null 2> err
+    assert_grep "^sx-convert-yolo: <stdin>:2: invalid JSON: .*surrogate" err
+'
+
 test_done

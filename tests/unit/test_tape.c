@@ -1,0 +1,194 @@
+/* Unit tests of the tape reader (lib/sx_tape.h): the values libjq reads,
+ * strict JSON only, and the fallback through libjq meeting on one tape. */
+#include "sx_tape.h"
+#include "unit.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The jv a tape node stands for, built node by node (not through its span,
+ * so that the tape's own values are what is compared). */
+static jv to_jv(const sx_tnode *n)
+{
+    switch (n->kind) {
+    case SX_T_NULL: return jv_null();
+    case SX_T_FALSE: return jv_false();
+    case SX_T_TRUE: return jv_true();
+    case SX_T_NUMBER: return jv_number(n->u.num);
+    case SX_T_STRING: return jv_string_sized(n->u.str, (int)n->len);
+    case SX_T_ARRAY: {
+        jv a = jv_array();
+        for (const sx_tnode *e = sx_tape_first(n); e && e < sx_tape_after(n); e = sx_tape_after(e))
+            a = jv_array_append(a, to_jv(e));
+        return a;
+    }
+    default: {
+        jv o = jv_object();
+        for (const sx_tnode *k = sx_tape_first(n); k && k < sx_tape_after(n); k = sx_tape_after(k + 1))
+            o = jv_object_set(o, to_jv(k), to_jv(k + 1));
+        return o;
+    }
+    }
+}
+
+/* the tape reads `text` as libjq does */
+static int same_as_libjq(const char *text)
+{
+    sx_tape *t = sx_tape_new();
+    const sx_tnode *root = sx_tape_parse(t, text, strlen(text));
+    int ok = 0;
+    if (!root) {
+        printf("#   tape refused %s: %s\n", text, sx_tape_error(t));
+    } else {
+        jv want = jv_parse(text), got = to_jv(root);
+        ok = jv_equal(want, got);
+        if (!ok)
+            printf("#   tape differs from libjq on %s\n", text);
+        else
+            ok = root->end - root->start <= strlen(text);
+    }
+    sx_tape_free(t);
+    return ok;
+}
+
+static int refused(const char *text)
+{
+    sx_tape *t = sx_tape_new();
+    int ok = sx_tape_parse(t, text, strlen(text)) == NULL && *sx_tape_error(t);
+    if (!ok)
+        printf("#   tape accepted %s\n", text);
+    sx_tape_free(t);
+    return ok;
+}
+
+static void test_values(void)
+{
+    CHECK(same_as_libjq("null"));
+    CHECK(same_as_libjq(" true "));
+    CHECK(same_as_libjq("false"));
+    CHECK(same_as_libjq("{}"));
+    CHECK(same_as_libjq("[]"));
+    CHECK(same_as_libjq("{\"a\":[1,2,{\"b\":null}],\"c\":\"d\"}"));
+    CHECK(same_as_libjq("\r\n\t[ 1 , [ ] , { } , \"x\" ]\n"));
+    CHECK(same_as_libjq("\"caf\\u00e9 \\ud83d\\ude00 \\\"q\\\" \\\\ \\/ \\b\\f\\n\\r\\t\""));
+    CHECK(same_as_libjq("\"é 中 😀\""));
+    CHECK(same_as_libjq("{\"k\":1,\"k\":2}"));
+}
+
+static void test_numbers(void)
+{
+    const char *nums[] = {"0", "-0", "1", "-1", "1508.30", "0.1", "0.000123", "123456789012345",
+                          "1234567890123456789", "12345678901234567890123", "9007199254740993",
+                          "1e22", "1e23", "1.5e-7", "2.2250738585072014e-308", "4.9e-324", "1e400",
+                          "-1e400", "1E+2", "0.30000000000000004", "3.14159265358979323846",
+                          "1.7976931348623157e308", "100e-2", "0.0000000000000000000000001"};
+    for (size_t i = 0; i < sizeof nums / sizeof *nums; i++)
+        CHECK(same_as_libjq(nums[i]));
+    /* printed forms of many doubles read back exactly as libjq reads them */
+    srand(7);
+    char buf[64];
+    sx_tape *t = sx_tape_new();
+    int bad = 0;
+    for (int i = 0; i < 20000; i++) {
+        double d = (rand() / (double)RAND_MAX - 0.5) * pow(10, rand() % 30 - 10);
+        const char *fmt = i % 3 == 0 ? "%.17g" : i % 3 == 1 ? "%.2f" : "%g";
+        snprintf(buf, sizeof buf, fmt, d);
+        const sx_tnode *n = sx_tape_parse(t, buf, strlen(buf));
+        jv v = jv_parse(buf);
+        if (!n || n->u.num != jv_number_value(v))
+            bad++;
+        jv_free(v);
+    }
+    sx_tape_free(t);
+    CHECK(bad == 0);
+}
+
+static void test_strict(void)
+{
+    CHECK(refused(""));
+    CHECK(refused("   "));
+    CHECK(refused("01"));
+    CHECK(refused("1."));
+    CHECK(refused(".5"));
+    CHECK(refused("+1"));
+    CHECK(refused("nan"));
+    CHECK(refused("[1,]"));
+    CHECK(refused("{\"a\":1,}"));
+    CHECK(refused("{\"a\" 1}"));
+    CHECK(refused("{1:2}"));
+    CHECK(refused("[1 2]"));
+    CHECK(refused("1 2"));
+    CHECK(refused("\"tab\there\""));
+    CHECK(refused("\"\\x\""));
+    CHECK(refused("\"\\ud800\""));
+    CHECK(refused("\"\\udc00x\""));
+    CHECK(refused("\"\xff\""));
+    CHECK(refused("\"\xc0\xaf\""));
+    CHECK(refused("\"\xed\xa0\x80\""));
+    CHECK(refused("\"abc"));
+    CHECK(refused("[[[[["));
+    CHECK(refused("tru"));
+    char deep[600];
+    memset(deep, '[', 300);
+    memset(deep + 300, ']', 300);
+    CHECK(refused((deep[599] = 0, deep)));
+}
+
+/* what libjq accepts and the tape does not meets it through the dump */
+static void test_fallback(void)
+{
+    const char *text = "{\"name\":\"bad \xff byte\",\"v\":nan}";
+    jv v = jv_parse(text);
+    CHECK(jv_is_valid(v));
+    sx_tape *t = sx_tape_new();
+    CHECK(sx_tape_parse(t, text, strlen(text)) == NULL);
+    const sx_tnode *root = sx_tape_parse_jv(t, v);
+    CHECK(root && root->kind == SX_T_OBJECT);
+    if (root) {
+        jv back = to_jv(root);
+        jv name = jv_object_get(jv_copy(back), jv_string("name"));
+        CHECK(strcmp(jv_string_value(name), "bad \xef\xbf\xbd byte") == 0);
+        CHECK(sx_tape_is(sx_tget(root, "v"), SX_T_NULL));
+        jv_free(name);
+        jv_free(back);
+    }
+    jv_free(v);
+    sx_tape_free(t);
+}
+
+static void test_access(void)
+{
+    sx_tape *t = sx_tape_new();
+    const char *text = "{\"id\":7,\"files\":{\"url\":\"u\",\"w\":[1,[2,3],{\"x\":4}]},\"id\":8,\"s\":\"a\\u0000b\"}";
+    const sx_tnode *r = sx_tape_parse(t, text, strlen(text));
+    CHECK(r && r->len == 4 && r->skip == 20);
+    if (r) {
+        CHECK(sx_tget(r, "id")->u.num == 8); /* the last of a repeated key */
+        const sx_tnode *w = sx_tget(sx_tget(r, "files"), "w");
+        CHECK(sx_tape_is(w, SX_T_ARRAY) && w->len == 3);
+        const sx_tnode *e = sx_tape_first(w);
+        e = sx_tape_after(e);
+        CHECK(e->kind == SX_T_ARRAY && e->len == 2);
+        e = sx_tape_after(e);
+        CHECK(e->kind == SX_T_OBJECT && sx_tget(e, "x")->u.num == 4);
+        CHECK(sx_tget(r, "missing") == NULL);
+        CHECK(sx_tget(w, "x") == NULL);
+        const sx_tnode *s = sx_tget(r, "s");
+        CHECK(s->len == 3 && memcmp(s->u.str, "a\0b", 3) == 0);
+        jv part = sx_tape_jv(t, w);
+        CHECK(jv_equal(part, jv_parse("[1,[2,3],{\"x\":4}]")));
+        CHECK(strcmp(sx_tape_kind_name(sx_tget(r, "files")), "object") == 0);
+    }
+    sx_tape_free(t);
+}
+
+int main(void)
+{
+    RUN(test_values);
+    RUN(test_numbers);
+    RUN(test_strict);
+    RUN(test_fallback);
+    RUN(test_access);
+    return UNIT_DONE();
+}
