@@ -2,6 +2,7 @@
 #include "sx_merge.h"
 
 #include "sx_json.h"
+#include "sx_tape.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -97,10 +98,6 @@ static int64_t *sm_getj(const strmap *m, jv s)
 {
     return sm_get(m, jv_string_value(s), (size_t)jv_string_length_bytes(jv_copy(s)));
 }
-static int sm_putj(strmap *m, jv s, int64_t v)
-{
-    return sm_put(m, jv_string_value(s), (size_t)jv_string_length_bytes(jv_copy(s)), v);
-}
 
 typedef struct {
     char *json, *marker;
@@ -122,7 +119,8 @@ struct sx_merge {
     char **okeys;  /* the owners' image keys */
     jv oitems;     /* the owners' sx_item values */
     size_t nown, capown;
-    sx_buf el, key, out;
+    sx_buf el, key, out, kb;
+    sx_tape *tape;     /* the image being read */
     uint64_t nimg, nann, dups, renamed;
     /* the write in progress */
     sx_merge_write_fn write;
@@ -150,6 +148,10 @@ sx_merge *sx_merge_new(void)
     m->extra = jv_array();
     m->cats = jv_array();
     m->oitems = jv_array();
+    if (!(m->tape = sx_tape_new())) {
+        sx_merge_free(m);
+        return NULL;
+    }
     return m;
 }
 
@@ -177,6 +179,8 @@ void sx_merge_free(sx_merge *m)
     sx_buf_free(&m->el);
     sx_buf_free(&m->key);
     sx_buf_free(&m->out);
+    sx_buf_free(&m->kb);
+    sx_tape_free(m->tape);
     free(m);
 }
 
@@ -218,75 +222,133 @@ int sx_merge_add(sx_merge *m, const char *json, const char *marker)
 
 /* ---- the scanner: one JSON value at a time, captured as bytes ---- */
 
+/* The scanner reads the file in blocks of its own and captures a value by
+ * copying runs of the block, not byte by byte: the shard files are read
+ * four times, and most of their bytes are only skipped. */
+#define SCAN_BLOCK (1 << 18)
+
 typedef struct {
     FILE *f;
     const char *path;
     sx_merge *m;
+    char *buf;
+    size_t pos, len;
+    long long off;      /* file offset of buf[0] */
+    sx_buf *cap;        /* the value being captured, or NULL */
+    size_t cap_from;    /* capture starts at buf[cap_from] */
+    int oom;
 } scan;
 
-static int put(sx_buf *b, int c)
+/* Moves the captured part of the block into cap and reads the next block.
+ * @return 0 at the end of the file (or on an error). */
+static int refill(scan *sc)
 {
-    if (b->len == b->cap && sx_buf_reserve(b, 1) < 0)
-        return -1;
-    b->p[b->len++] = (char)c;
-    return 0;
+    if (sc->cap && sc->len > sc->cap_from) {
+        size_t n = sc->len - sc->cap_from;
+        if (sx_buf_reserve(sc->cap, n) < 0) {
+            sc->oom = 1;
+            return 0;
+        }
+        memcpy(sc->cap->p + sc->cap->len, sc->buf + sc->cap_from, n);
+        sc->cap->len += n;
+    }
+    sc->cap_from = 0;
+    sc->off += (long long)sc->len;
+    sc->pos = 0;
+    sc->len = fread(sc->buf, 1, SCAN_BLOCK, sc->f);
+    return sc->len > 0;
 }
 
-#define PUT(c)                                                  \
-    do {                                                        \
-        if (cap && put(cap, (c)) < 0)                           \
-            return fail(sc->m, "out of memory");               \
-    } while (0)
+static inline int nextc(scan *sc)
+{
+    if (sc->pos == sc->len && !refill(sc))
+        return EOF;
+    return (unsigned char)sc->buf[sc->pos++];
+}
+
+/* Starts capturing into cap (NULL: none) from the byte just read. */
+static void cap_start(scan *sc, sx_buf *cap)
+{
+    sc->cap = cap;
+    sc->cap_from = sc->pos - 1;
+}
+
+/* Ends the capture after the last byte read. @return 0, or -1. */
+static int cap_end(scan *sc)
+{
+    sx_buf *cap = sc->cap;
+    sc->cap = NULL;
+    if (!cap)
+        return 0;
+    size_t n = sc->pos - sc->cap_from;
+    if (sc->oom || sx_buf_reserve(cap, n) < 0)
+        return fail(sc->m, "out of memory");
+    memcpy(cap->p + cap->len, sc->buf + sc->cap_from, n);
+    cap->len += n;
+    return 0;
+}
 
 static int skip_ws(scan *sc)
 {
     int c;
     do
-        c = getc_unlocked(sc->f);
+        c = nextc(sc);
     while (c == ' ' || c == '\n' || c == '\r' || c == '\t');
     return c;
 }
 
 static int bad(scan *sc, const char *what)
 {
+    if (sc->oom)
+        return fail(sc->m, "out of memory");
     if (ferror(sc->f))
         return fail(sc->m, "cannot read '%s': %s", sc->path, strerror(errno));
-    return fail(sc->m, "'%s': not a COCO file: %s at byte %ld", sc->path, what, ftell(sc->f));
+    return fail(sc->m, "'%s': not a COCO file: %s at byte %lld", sc->path, what, sc->off + (long long)sc->pos);
 }
 
-/* The rest of a string whose '"' was read (and put). */
-static int scan_string(scan *sc, sx_buf *cap)
+/* Bytes that end a run: in a string '"' and '\\'; in a container also
+ * brackets. */
+static const unsigned char in_string[256] = {['"'] = 1, ['\\'] = 1};
+static const unsigned char in_container[256] = {['"'] = 1, ['\\'] = 1, ['{'] = 1, ['['] = 1, ['}'] = 1, [']'] = 1};
+
+/* The rest of a string whose '"' was read. */
+static int scan_string(scan *sc)
 {
-    int c;
-    while ((c = getc_unlocked(sc->f)) != EOF) {
-        PUT(c);
-        if (c == '\\') {
-            if ((c = getc_unlocked(sc->f)) == EOF)
-                break;
-            PUT(c);
-        } else if (c == '"') {
+    for (;;) {
+        const unsigned char *b = (const unsigned char *)sc->buf + sc->pos, *e = b + (sc->len - sc->pos), *q = b;
+        while (q < e && !in_string[*q])
+            q++;
+        sc->pos += (size_t)(q - b);
+        int c = nextc(sc);
+        if (c == '"')
             return 0;
-        }
+        if (c == EOF || (c == '\\' && nextc(sc) == EOF))
+            return bad(sc, "unterminated string");
     }
-    return bad(sc, "unterminated string");
 }
 
-/* One value whose first byte is c, into cap (NULL: skipped). */
+/* One value whose first byte, c, was just read; captured into cap (NULL:
+ * skipped). */
 static int scan_value(scan *sc, int c, sx_buf *cap)
 {
     if (c == EOF)
         return bad(sc, "unexpected end");
-    PUT(c);
-    if (c == '"')
-        return scan_string(sc, cap);
-    if (c == '{' || c == '[') {
+    cap_start(sc, cap);
+    if (c == '"') {
+        if (scan_string(sc) < 0)
+            return -1;
+    } else if (c == '{' || c == '[') {
         int depth = 1;
         while (depth > 0) {
-            if ((c = getc_unlocked(sc->f)) == EOF)
+            const unsigned char *b = (const unsigned char *)sc->buf + sc->pos, *e = b + (sc->len - sc->pos),
+                                *q = b;
+            while (q < e && !in_container[*q])
+                q++;
+            sc->pos += (size_t)(q - b);
+            if ((c = nextc(sc)) == EOF)
                 return bad(sc, "unexpected end");
-            PUT(c);
             if (c == '"') {
-                if (scan_string(sc, cap) < 0)
+                if (scan_string(sc) < 0)
                     return -1;
             } else if (c == '{' || c == '[') {
                 depth++;
@@ -294,18 +356,18 @@ static int scan_value(scan *sc, int c, sx_buf *cap)
                 depth--;
             }
         }
-        return 0;
-    }
-    if (c == ',' || c == ':' || c == '}' || c == ']')
+    } else if (c == ',' || c == ':' || c == '}' || c == ']') {
+        sc->cap = NULL;
         return bad(sc, "a value expected");
-    while ((c = getc_unlocked(sc->f)) != EOF) {
-        if (c == ',' || c == '}' || c == ']' || c == ' ' || c == '\n' || c == '\r' || c == '\t') {
-            ungetc(c, sc->f);
-            break;
+    } else {
+        while ((c = nextc(sc)) != EOF) {
+            if (c == ',' || c == '}' || c == ']' || c == ' ' || c == '\n' || c == '\r' || c == '\t') {
+                sc->pos--; /* not part of the value */
+                break;
+            }
         }
-        PUT(c);
     }
-    return 0;
+    return cap_end(sc);
 }
 
 static jv parse_buf(const sx_buf *b)
@@ -317,8 +379,9 @@ static jv parse_buf(const sx_buf *b)
 
 static int on_plan_value(sx_merge *m, int i, const char *key, jv v);
 static int ann_fast(sx_merge *m, int i);
-static int on_image(sx_merge *m, int i, const char *path, jv img);
-static int on_name(sx_merge *m, int i, const char *path, jv img);
+static int on_image(sx_merge *m, int i, const char *path, const sx_tnode *img);
+static int on_name(sx_merge *m, const char *path, const sx_tnode *img);
+static const sx_tnode *read_image(sx_merge *m, const char *path);
 static int on_ann(sx_merge *m, int i, const char *path, jv ann);
 
 /* Walks shard i's file once: PASS_PLAN captures the small keys, PASS_IMAGES
@@ -326,10 +389,13 @@ static int on_ann(sx_merge *m, int i, const char *path, jv ann);
 static int scan_file(sx_merge *m, int i, int pass)
 {
     shard *sh = &m->s[i];
-    scan sc = {fopen(sh->json, "rb"), sh->json, m};
+    scan sc = {.f = fopen(sh->json, "rb"), .path = sh->json, .m = m};
     if (!sc.f)
         return fail(m, "cannot open '%s': %s", sh->json, strerror(errno));
-    setvbuf(sc.f, NULL, _IOFBF, 1 << 16);
+    if (!(sc.buf = malloc(SCAN_BLOCK))) {
+        fclose(sc.f);
+        return fail(m, "out of memory");
+    }
     int rc = -1, c = skip_ws(&sc);
     if (c != '{') {
         bad(&sc, "not a JSON object");
@@ -344,10 +410,10 @@ static int scan_file(sx_merge *m, int i, int pass)
             goto out;
         }
         m->key.len = 0;
-        if (scan_string(&sc, &m->key) < 0 || put(&m->key, 0) < 0)
+        if (scan_value(&sc, c, &m->key) < 0)
             goto out;
-        m->key.p[m->key.len - 2] = 0; /* drop the closing quote */
-        const char *key = m->key.p;
+        m->key.p[m->key.len - 1] = 0; /* the closing quote */
+        const char *key = m->key.p + 1;
         if (skip_ws(&sc) != ':') {
             bad(&sc, "':' expected");
             goto out;
@@ -377,10 +443,13 @@ static int scan_file(sx_merge *m, int i, int pass)
                         if (f == 1)
                             goto next_elem;
                     }
-                    if (want) {
-                        jv v = parse_buf(&m->el);
-                        if ((!images ? on_ann(m, i, sh->json, v)
-                             : pass == PASS_NAMES ? on_name(m, i, sh->json, v) : on_image(m, i, sh->json, v)) < 0)
+                    if (want && anns) {
+                        if (on_ann(m, i, sh->json, parse_buf(&m->el)) < 0)
+                            goto out;
+                    } else if (want) {
+                        const sx_tnode *img = read_image(m, sh->json);
+                        if (!img || (pass == PASS_NAMES ? on_name(m, sh->json, img)
+                                                        : on_image(m, i, sh->json, img)) < 0)
                             goto out;
                     }
                 next_elem:
@@ -402,12 +471,12 @@ static int scan_file(sx_merge *m, int i, int pass)
                 jv v = parse_buf(&m->el);
                 if (!jv_is_valid(v)) {
                     jv msg = jv_invalid_get_msg(v);
-                    fail(m, "'%s': \"%s\": %s", sh->json, m->key.p,
+                    fail(m, "'%s': \"%s\": %s", sh->json, key,
                          jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "invalid JSON");
                     jv_free(msg);
                     goto out;
                 }
-                if (on_plan_value(m, i, m->key.p, v) < 0)
+                if (on_plan_value(m, i, key, v) < 0)
                     goto out;
             }
         }
@@ -432,6 +501,7 @@ end:
     rc = 0;
 out:
     fclose(sc.f);
+    free(sc.buf);
     return rc;
 }
 
@@ -766,17 +836,89 @@ static int put_elem(sx_merge *m, jv v)
     return rc < 0 ? -1 : flush_out(m, 0);
 }
 
+/* An image element (in m->el) onto the tape: strict JSON directly, else
+ * through libjq, which refuses it or repairs it (as the converters do).
+ * @return it (an object), or NULL after fail(). */
+static const sx_tnode *read_image(sx_merge *m, const char *path)
+{
+    const sx_tnode *img = sx_tape_parse(m->tape, m->el.p, m->el.len);
+    if (!img) {
+        jv v = parse_buf(&m->el);
+        if (jv_is_valid(v))
+            img = sx_tape_parse_jv(m->tape, v);
+        jv_free(v);
+    }
+    if (!img || img->kind != SX_T_OBJECT) {
+        fail(m, "'%s': image %llu is not a JSON object", path, (unsigned long long)m->nimg + 1);
+        return NULL;
+    }
+    return img;
+}
+
+/* The compact JSON text of a scalar, into m->kb after `prefix`
+ * (NUL-terminated). @return 0, or -1 when out of memory. */
+static int key_text(sx_merge *m, const char *prefix, const sx_tnode *v)
+{
+    m->kb.len = 0;
+    size_t pl = strlen(prefix);
+    if (sx_buf_reserve(&m->kb, pl) < 0)
+        return -1;
+    memcpy(m->kb.p, prefix, pl);
+    m->kb.len = pl;
+    int rc;
+    if (v->kind == SX_T_STRING) {
+        rc = sx_json_string(&m->kb, v->u.str, v->len);
+    } else if (v->kind == SX_T_NUMBER) {
+        rc = sx_json_number(&m->kb, v->u.num);
+    } else {
+        jv j = sx_tape_jv(m->tape, v);
+        rc = sx_json_dump(&m->kb, j);
+        jv_free(j);
+    }
+    if (rc < 0 || sx_buf_reserve(&m->kb, 1) < 0)
+        return -1;
+    m->kb.p[m->kb.len] = 0;
+    return 0;
+}
+
+/* The key that tells images apart, into m->kb: "i" + sx_item as JSON, else
+ * "n" + file_name. */
+static int image_key(sx_merge *m, const sx_tnode *name, const sx_tnode *item)
+{
+    if (!item || item->kind == SX_T_NULL) {
+        m->kb.len = 0;
+        if (sx_buf_reserve(&m->kb, name->len + 2) < 0)
+            return -1;
+        m->kb.p[0] = 'n';
+        memcpy(m->kb.p + 1, name->u.str, name->len);
+        m->kb.len = name->len + 1;
+        m->kb.p[m->kb.len] = 0;
+        return 0;
+    }
+    return key_text(m, "i", item);
+}
+
+/* sx_item as a jv (null when absent), to keep the owner of a name. */
+static jv item_jv(const sx_merge *m, const sx_tnode *item)
+{
+    if (!item)
+        return jv_null();
+    if (item->kind == SX_T_NUMBER)
+        return jv_number(item->u.num);
+    return sx_tape_jv(m->tape, item);
+}
+
 /* The name for an image whose file_name is taken: stem_<item>[_k].ext. */
-static jv fresh_name(sx_merge *m, const char *name, jv item)
+static jv fresh_name(sx_merge *m, const char *name, const sx_tnode *item)
 {
     const char *dot = strrchr(name, '.');
     if (!dot || dot == name || strchr(dot, '/'))
         dot = name + strlen(name);
     char tag[64] = "x";
-    if (jv_get_kind(item) == JV_KIND_STRING)
-        snprintf(tag, sizeof tag, "%s", jv_string_value(item));
-    else if (jv_get_kind(item) == JV_KIND_NUMBER)
-        snprintf(tag, sizeof tag, "%.17g", jv_number_value(item));
+    if (sx_tape_is(item, SX_T_STRING))
+        snprintf(tag, sizeof tag, "%s", item->u.str);
+    else if (sx_tape_is(item, SX_T_NUMBER))
+        snprintf(tag, sizeof tag, "%.17g", item->u.num);
     for (char *p = tag; *p; p++)
         if (*p == '/' || *p == '\\' || (unsigned char)*p < 0x20)
             *p = '_';
@@ -789,16 +931,8 @@ static jv fresh_name(sx_merge *m, const char *name, jv item)
     }
 }
 
-/* The key that tells images apart: "i" + sx_item, else "n" + file_name.
- * @name, @item borrowed. */
-static jv image_key(jv name, jv item)
-{
-    if (jv_get_kind(item) == JV_KIND_NULL || !jv_is_valid(item))
-        return jv_string_fmt("n%s", jv_string_value(name));
-    return jv_string_concat(jv_string("i"), id_key(item));
-}
-
-/* Orders two sx_item values: numbers by value, else by their text. @a, @b borrowed. */
+/* Orders two sx_item values: numbers by value, else by their JSON text.
+ * @a, @b borrowed. */
 static int item_cmp(jv a, jv b)
 {
     if (jv_get_kind(a) == JV_KIND_NUMBER && jv_get_kind(b) == JV_KIND_NUMBER) {
@@ -815,136 +949,125 @@ static int item_cmp(jv a, jv b)
 /* PASS_NAMES: a file_name used by several images goes to the one with the
  * smallest sx_item, whatever its shard: the image a single export over a
  * listing in id order names first. */
-static int on_name(sx_merge *m, int i, const char *path, jv img)
+static int on_name(sx_merge *m, const char *path, const sx_tnode *img)
 {
-    (void)i;
-    if (jv_get_kind(img) != JV_KIND_OBJECT) {
-        jv_free(img);
-        return fail(m, "'%s': an image is not a JSON object", path);
-    }
-    jv name = jv_object_get(jv_copy(img), jv_string("file_name"));
-    jv item = jv_object_get(img, jv_string("sx_item"));
-    if (jv_get_kind(name) != JV_KIND_STRING) {
-        jv_free(name);
-        jv_free(item);
+    const sx_tnode *name = sx_tget(img, "file_name"), *item = sx_tget(img, "sx_item");
+    if (!sx_tape_is(name, SX_T_STRING))
         return fail(m, "'%s': an image without file_name", path);
-    }
-    int64_t *cur = sm_getj(&m->owner, name);
-    int rc = 0;
+    int64_t *cur = sm_get(&m->owner, name->u.str, name->len);
     if (!cur) {
         if (m->nown == m->capown) {
             size_t cap = m->capown ? m->capown * 2 : 1024;
             char **k = realloc(m->okeys, cap * sizeof *k);
-            if (!k) {
-                rc = fail(m, "out of memory");
-                goto out;
-            }
+            if (!k)
+                return fail(m, "out of memory");
             m->okeys = k;
             m->capown = cap;
         }
-        jv key = image_key(name, item);
-        m->okeys[m->nown] = strdup(jv_string_value(key));
-        jv_free(key);
-        if (!m->okeys[m->nown] || sm_putj(&m->owner, name, (int64_t)m->nown) < 0) {
+        if (image_key(m, name, item) < 0 || !(m->okeys[m->nown] = strdup(m->kb.p)))
+            return fail(m, "out of memory");
+        if (sm_put(&m->owner, name->u.str, name->len, (int64_t)m->nown) < 0) {
             free(m->okeys[m->nown]);
-            rc = fail(m, "out of memory");
-            goto out;
+            return fail(m, "out of memory");
         }
-        m->oitems = jv_array_append(m->oitems, jv_copy(item));
+        m->oitems = jv_array_append(m->oitems, item_jv(m, item));
         m->nown++;
-    } else {
-        jv citem = jv_array_get(jv_copy(m->oitems), (int)*cur);
-        if (item_cmp(item, citem) < 0) {
-            jv key = image_key(name, item);
-            char *k = strdup(jv_string_value(key));
-            jv_free(key);
-            if (!k) {
-                jv_free(citem);
-                rc = fail(m, "out of memory");
-                goto out;
-            }
+        return 0;
+    }
+    jv citem = jv_array_get(jv_copy(m->oitems), (int)*cur), it = item_jv(m, item);
+    int rc = 0;
+    if (item_cmp(it, citem) < 0) {
+        char *k = image_key(m, name, item) < 0 ? NULL : strdup(m->kb.p);
+        if (!k) {
+            rc = fail(m, "out of memory");
+        } else {
             free(m->okeys[*cur]);
             m->okeys[*cur] = k;
-            m->oitems = jv_array_set(m->oitems, (int)*cur, jv_copy(item));
+            m->oitems = jv_array_set(m->oitems, (int)*cur, jv_copy(it));
         }
-        jv_free(citem);
     }
-out:
-    jv_free(name);
-    jv_free(item);
+    jv_free(citem);
+    jv_free(it);
     return rc;
 }
 
-static int on_image(sx_merge *m, int i, const char *path, jv img)
+/* Appends the image with a new id and file_name; its other members are
+ * copied as the shard has them. */
+static int put_image(sx_merge *m, const sx_tnode *img, uint64_t id, const char *name, size_t nl)
+{
+    const char *text = sx_tape_text(m->tape);
+    int rc = put_str(m, m->first ? "\n{" : ",\n{");
+    m->first = 0;
+    const sx_tnode *k = sx_tape_first(img);
+    for (uint32_t j = 0; rc == 0 && j < img->len; j++, k = sx_tape_after(k + 1)) {
+        const sx_tnode *v = k + 1;
+        if (j && put_str(m, ",") < 0)
+            return -1;
+        if (sx_buf_reserve(&m->out, (k->end - k->start) + 1 + (v->end - v->start) + nl * 6 + 24) < 0)
+            return fail(m, "out of memory");
+        memcpy(m->out.p + m->out.len, text + k->start, k->end - k->start);
+        m->out.len += k->end - k->start;
+        m->out.p[m->out.len++] = ':';
+        if (k->len == 2 && !memcmp(k->u.str, "id", 2)) {
+            rc = sx_json_number(&m->out, (double)id);
+        } else if (k->len == 9 && !memcmp(k->u.str, "file_name", 9)) {
+            rc = sx_json_string(&m->out, name, nl);
+        } else {
+            memcpy(m->out.p + m->out.len, text + v->start, v->end - v->start);
+            m->out.len += v->end - v->start;
+        }
+    }
+    if (rc < 0 || put_str(m, "}") < 0)
+        return fail(m, "out of memory");
+    return flush_out(m, 0);
+}
+
+static int on_image(sx_merge *m, int i, const char *path, const sx_tnode *img)
 {
     shard *sh = &m->s[i];
-    if (jv_get_kind(img) != JV_KIND_OBJECT) {
-        jv_free(img);
-        return fail(m, "'%s': image %llu is not a JSON object", path, (unsigned long long)m->nimg + 1);
+    const sx_tnode *id = sx_tget(img, "id"), *name = sx_tget(img, "file_name"), *item = sx_tget(img, "sx_item");
+    if (!(sx_tape_is(id, SX_T_NUMBER) || sx_tape_is(id, SX_T_STRING)) || !sx_tape_is(name, SX_T_STRING))
+        return fail(m, "'%s': an image without id or file_name", path);
+    if (key_text(m, "", id) < 0)
+        return fail(m, "out of memory");
+    if (sm_get(&sh->idmap, m->kb.p, m->kb.len))
+        return fail(m, "'%s': image id %s appears twice", path, m->kb.p);
+    char *idk = strdup(m->kb.p);
+    size_t idl = m->kb.len;
+    if (!idk || image_key(m, name, item) < 0) {
+        free(idk);
+        return fail(m, "out of memory");
     }
-    jv id = jv_object_get(jv_copy(img), jv_string("id"));
-    jv name = jv_object_get(jv_copy(img), jv_string("file_name"));
-    jv item = jv_object_get(jv_copy(img), jv_string("sx_item"));
     int rc = -1;
-    if ((jv_get_kind(id) != JV_KIND_NUMBER && jv_get_kind(id) != JV_KIND_STRING) ||
-        jv_get_kind(name) != JV_KIND_STRING) {
-        fail(m, "'%s': an image without id or file_name", path);
-        goto out;
-    }
-    jv key = image_key(name, item);
-    jv idk = id_key(id);
-    if (!jv_is_valid(key) || !jv_is_valid(idk)) {
-        jv_free(key);
-        jv_free(idk);
-        fail(m, "out of memory");
-        goto out;
-    }
-    if (sm_getj(&sh->idmap, idk)) {
-        jv_free(key);
-        fail(m, "'%s': image id %s appears twice", path, jv_string_value(idk));
-        jv_free(idk);
-        goto out;
-    }
-    if (sm_getj(&m->seen, key)) { /* the same item in an earlier shard: kept there */
-        jv_free(key);
-        rc = sm_putj(&sh->idmap, idk, 0) < 0 ? fail(m, "out of memory") : 0;
-        jv_free(idk);
+    if (sm_get(&m->seen, m->kb.p, m->kb.len)) { /* the same item in an earlier shard: kept there */
+        rc = sm_put(&sh->idmap, idk, idl, 0) < 0 ? fail(m, "out of memory") : 0;
         m->dups++;
-        goto out;
+        free(idk);
+        return rc;
     }
-    int64_t *own = sm_getj(&m->owner, name);
-    int mine = own && !strcmp(m->okeys[*own], jv_string_value(key));
-    int oom = sm_putj(&m->seen, key, 1) < 0;
-    jv_free(key);
-    jv final = jv_copy(name);
-    if (sm_getj(&m->names, final) || !mine) {
-        jv_free(final);
-        final = fresh_name(m, jv_string_value(name), item);
+    int64_t *own = sm_get(&m->owner, name->u.str, name->len);
+    int mine = own && !strcmp(m->okeys[*own], m->kb.p);
+    int oom = sm_put(&m->seen, m->kb.p, m->kb.len, 1) < 0;
+    jv final = jv_invalid();
+    const char *fn = name->u.str;
+    size_t fl = name->len;
+    if (sm_get(&m->names, fn, fl) || !mine) {
+        final = fresh_name(m, name->u.str, item);
+        fn = jv_string_value(final);
+        fl = (size_t)jv_string_length_bytes(jv_copy(final));
         m->renamed++;
     }
-    oom |= sm_putj(&m->names, final, 1) < 0;
+    oom |= sm_put(&m->names, fn, fl, 1) < 0;
     m->nimg++;
-    oom |= sm_putj(&sh->idmap, idk, (int64_t)m->nimg) < 0;
-    jv_free(idk);
-    if (oom) {
-        jv_free(final);
+    oom |= sm_put(&sh->idmap, idk, idl, (int64_t)m->nimg) < 0;
+    free(idk);
+    if (oom)
         fail(m, "out of memory");
-        goto out;
-    }
-    if (m->on_image && m->on_image(m->ctx, i, jv_string_value(name), jv_string_value(final)) < 0) {
-        jv_free(final);
+    else if (m->on_image && m->on_image(m->ctx, i, name->u.str, fn) < 0)
         fail(m, "cannot write a file record: %s", strerror(errno));
-        goto out;
-    }
-    img = jv_object_set(img, jv_string("id"), jv_number((double)m->nimg));
-    img = jv_object_set(img, jv_string("file_name"), final);
-    rc = put_elem(m, img);
-    img = jv_invalid();
-out:
-    jv_free(img);
-    jv_free(id);
-    jv_free(name);
-    jv_free(item);
+    else
+        rc = put_image(m, img, m->nimg, fn, fl);
+    jv_free(final);
     return rc;
 }
 
@@ -985,6 +1108,19 @@ static int on_ann(sx_merge *m, int i, const char *path, jv ann)
     jv_free(newimg);
     jv_free(newcat);
     return rc;
+}
+
+/* Writes v in decimal at p. @return its length. */
+static int put_u64(char *p, uint64_t v)
+{
+    char tmp[24];
+    int n = 0;
+    do
+        tmp[n++] = (char)('0' + v % 10);
+    while (v /= 10);
+    for (int k = 0; k < n; k++)
+        p[k] = tmp[n - 1 - k];
+    return n;
 }
 
 /* Matches `prefix` then a canonical integer at *p; advances *p past both and
@@ -1030,8 +1166,20 @@ static int ann_fast(sx_merge *m, int i)
     int rc = 0;
     if (*ni != 0) {
         char head[96];
-        int hl = snprintf(head, sizeof head, "{\"id\":%llu,\"image_id\":%lld,\"category_id\":%.17g",
-                          (unsigned long long)++m->nann, (long long)*ni, jv_number_value(nc));
+        int hl;
+        double cid = jv_number_value(nc);
+        if (cid >= 1 && cid < 1e15 && cid == (double)(uint64_t)cid) { /* always, for categories we number */
+            hl = 0;
+            memcpy(head, "{\"id\":", 6), hl += 6;
+            hl += put_u64(head + hl, ++m->nann);
+            memcpy(head + hl, ",\"image_id\":", 12), hl += 12;
+            hl += put_u64(head + hl, (uint64_t)*ni);
+            memcpy(head + hl, ",\"category_id\":", 15), hl += 15;
+            hl += put_u64(head + hl, (uint64_t)cid);
+        } else {
+            hl = snprintf(head, sizeof head, "{\"id\":%llu,\"image_id\":%lld,\"category_id\":%.17g",
+                          (unsigned long long)++m->nann, (long long)*ni, cid);
+        }
         size_t rest = (size_t)(end - p);
         if (put_str(m, m->first ? "\n" : ",\n") < 0 || sx_buf_reserve(&m->out, (size_t)hl + rest) < 0) {
             rc = fail(m, "out of memory");
