@@ -127,6 +127,8 @@ static void retry(pager *p, struct slot *s, const char *what, long retry_after)
     s->state = S_WAIT;
 }
 
+static const char *skip_value(const char *p, const char *e);
+
 /* A page that arrived whole: is it a DRF page? */
 static void parsed(pager *p, struct slot *s)
 {
@@ -148,11 +150,15 @@ static void parsed(pager *p, struct slot *s)
         retry(p, s, what, -1);
         return;
     }
-    const char *res, *cnt, *nxt;
-    size_t rl, cl, nl;
-    int hr = sx_json_member(b, s->body.len, "results", &res, &rl);
-    int hc = sx_json_member(b, s->body.len, "count", &cnt, &cl);
-    int hn = sx_json_member(b, s->body.len, "next", &nxt, &nl);
+    static const char *const keys[3] = {"results", "count", "next"};
+    const char *v[3];
+    size_t vl[3];
+    int h[3];
+    if (sx_json_members(b, s->body.len, 3, keys, h, v, vl) < 0)
+        h[0] = h[1] = h[2] = -1;
+    const char *res = v[0], *cnt = v[1], *nxt = v[2];
+    size_t rl = vl[0], nl = vl[2];
+    int hr = h[0], hc = h[1], hn = h[2];
     const char *what = NULL;
     if (hr != 1 || *res != '[')
         what = "the answer has no 'results' array";
@@ -173,7 +179,7 @@ static void parsed(pager *p, struct slot *s)
                 what = "the answer's 'results' holds something else than objects";
                 break;
             }
-            q = sx_json_scan(q, re);
+            q = skip_value(q, re);
             s->nres++;
         }
     }
@@ -290,7 +296,7 @@ static int hand_out(pager *p)
                 stop = 1;
                 break;
             }
-            const char *qe = sx_json_scan(q, re);
+            const char *qe = skip_value(q, re);
             p->written++;
             if (p->cb->record(p->ctx, q, (size_t)(qe - q)) < 0)
                 return SX_PAGER_STOPPED;
@@ -470,11 +476,24 @@ static const char *ws(const char *p, const char *e)
 
 static int hex(char c) { return (c >= '0' && c <= '9') || ((c | 32) >= 'a' && (c | 32) <= 'f'); }
 
+/* Printable ASCII but '"' and '\\': what most of a string is made of. */
+static const unsigned char plain[256] = {
+#define P4(c) [c] = 1, [c + 1] = 1, [c + 2] = 1, [c + 3] = 1
+#define P16(c) P4(c), P4(c + 4), P4(c + 8), P4(c + 12)
+    P16(0x20), P16(0x30), P16(0x40), P16(0x50), P16(0x60), P16(0x70),
+#undef P16
+#undef P4
+};
+
 /* p at '"'; @return after the closing quote, or NULL */
 static const char *scan_string(const char *p, const char *e)
 {
     p++;
     while (p < e) {
+        while (p < e && plain[(unsigned char)*p] && *p != '"' && *p != '\\')
+            p++;
+        if (p >= e)
+            break;
         unsigned char c = (unsigned char)*p;
         if (c == '"')
             return p + 1;
@@ -595,6 +614,56 @@ static const char *scan_value(const char *p, const char *e, int depth)
 
 const char *sx_json_scan(const char *p, const char *end) { return scan_value(p, end, 0); }
 
+/* Skipping over text sx_json_scan() validated: no checks, runs of bytes
+ * that cannot end the value are passed over at once. */
+static const unsigned char str_stop[256] = {['"'] = 1, ['\\'] = 1};
+static const unsigned char box_stop[256] = {['"'] = 1, ['{'] = 1, ['['] = 1, ['}'] = 1, [']'] = 1};
+
+/* p at '"'; @return after the closing quote */
+static const char *skip_string(const char *p, const char *e)
+{
+    p++;
+    for (;;) {
+        while (p < e && !str_stop[(unsigned char)*p])
+            p++;
+        if (p >= e)
+            return e;
+        if (*p == '"')
+            return p + 1;
+        p += 2; /* an escape */
+    }
+}
+
+static const char *skip_value(const char *p, const char *e)
+{
+    p = ws(p, e);
+    if (p >= e)
+        return e;
+    if (*p == '"')
+        return skip_string(p, e);
+    if (*p == '{' || *p == '[') {
+        int depth = 0;
+        for (;;) {
+            while (p < e && !box_stop[(unsigned char)*p])
+                p++;
+            if (p >= e)
+                return e;
+            if (*p == '"') {
+                p = skip_string(p, e);
+                continue;
+            }
+            if (*p == '{' || *p == '[')
+                depth++;
+            else if (--depth == 0)
+                return p + 1;
+            p++;
+        }
+    }
+    while (p < e && *p != ',' && *p != '}' && *p != ']' && *p != ' ' && *p != '\n' && *p != '\r' && *p != '\t')
+        p++;
+    return p;
+}
+
 /* Walks the members of a validated object; calls fn(key, klen, v, vlen) for
  * each until it returns non-zero. */
 static int members(const char *obj, size_t len, int (*fn)(void *, const char *, size_t, const char *, size_t),
@@ -606,15 +675,11 @@ static int members(const char *obj, size_t len, int (*fn)(void *, const char *, 
         return -1;
     p = ws(p + 1, e);
     while (p < e && *p == '"') {
-        const char *k = p + 1, *ke = scan_string(p, e);
-        if (!ke)
-            return -1;
+        const char *k = p + 1, *ke = skip_string(p, e);
         p = ws(ke, e);
         if (p >= e || *p != ':')
             return -1;
-        const char *v = ws(p + 1, e), *ve = scan_value(v, e, 1);
-        if (!ve)
-            return -1;
+        const char *v = ws(p + 1, e), *ve = skip_value(v, e);
         int r = fn(arg, k, (size_t)(ke - 1 - k), v, (size_t)(ve - v));
         if (r)
             return r;
@@ -642,6 +707,40 @@ static int find_cb(void *arg, const char *k, size_t kl, const char *v, size_t vl
         f->v = v;
         f->vlen = vl;
         f->found = 1;
+    }
+    return 0;
+}
+
+struct finds {
+    int n;
+    struct find *f;
+};
+
+static int finds_cb(void *arg, const char *k, size_t kl, const char *v, size_t vl)
+{
+    struct finds *fs = arg;
+    for (int i = 0; i < fs->n; i++)
+        find_cb(&fs->f[i], k, kl, v, vl);
+    return 0;
+}
+
+int sx_json_members(const char *obj, size_t len, int n, const char *const *keys, int *found, const char **v,
+                    size_t *vlen)
+{
+    struct find f[16];
+    if (n > 16)
+        return -1;
+    for (int i = 0; i < n; i++)
+        f[i] = (struct find){keys[i], strlen(keys[i]), NULL, 0, 0, 0};
+    struct finds fs = {n, f};
+    if (members(obj, len, finds_cb, &fs) < 0)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        if (f[i].unsure)
+            return -1;
+        found[i] = f[i].found;
+        v[i] = f[i].v;
+        vlen[i] = f[i].vlen;
     }
     return 0;
 }

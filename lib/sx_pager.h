@@ -92,6 +92,12 @@ const char *sx_json_scan(const char *p, const char *end);
  *  -1 when unsure (a key with escapes). */
 int sx_json_member(const char *obj, size_t len, const char *key, const char **v, size_t *vlen);
 
+/*! sx_json_members() : sx_json_member() of n keys (at most 16) in one walk.
+ *  @return 0 with found[i] (1 or 0), v[i] and vlen[i] set for each key;
+ *  -1 when unsure (a key with escapes) or malformed. */
+int sx_json_members(const char *obj, size_t len, int n, const char *const *keys, int *found, const char **v,
+                    size_t *vlen);
+
 /*! sx_json_first() : the value of the first member of the object text
  *  `obj` (jq's `to_entries[0].value`). @return 1, or 0 for {}. */
 int sx_json_first(const char *obj, size_t len, const char **v, size_t *vlen);

@@ -28,6 +28,10 @@ struct sx_target {
     jv def;        /* the target object */
     char *name, *path;
     jq_state *jq;
+    int compiled;  /* jq holds the item mapping (compiled when first
+                      needed when the projection covers it: libjq's
+                      compile, with its builtins, costs more CPU than
+                      fetching thousands of items) */
     char jqerr[512];
     int nproj;     /* fields of the projection; 0: none, run jq */
     struct proj_field proj[PROJ_FIELDS];
@@ -286,6 +290,22 @@ long sx_target_map_text(const sx_target *t, const char *rec, size_t len, char **
 {
     if (!t->nproj)
         return -1;
+    /* the record's own members, all in one walk */
+    const char *keys[PROJ_FIELDS], *top[PROJ_FIELDS];
+    size_t topl[PROJ_FIELDS];
+    int at[PROJ_FIELDS], found[PROJ_FIELDS], nk = 0;
+    for (int i = 0; i < t->nproj; i++) {
+        const struct proj_field *f = &t->proj[i];
+        at[i] = f->n > 0 && f->step[0].key[0] ? nk++ : -1;
+        if (at[i] >= 0)
+            keys[at[i]] = f->step[0].key;
+    }
+    const char *r = rec;
+    size_t rl = len;
+    while (rl && (*r == ' ' || *r == '\n' || *r == '\r' || *r == '\t'))
+        r++, rl--;
+    if (nk && (!rl || *r != '{' || sx_json_members(r, rl, nk, keys, found, top, topl) < 0))
+        return -1; /* jq says what is wrong */
     size_t used = 0;
     if (grow(out, cap, 2) < 0)
         return -1;
@@ -294,7 +314,13 @@ long sx_target_map_text(const sx_target *t, const char *rec, size_t len, char **
         const struct proj_field *f = &t->proj[i];
         const char *v = rec;
         size_t vl = len;
-        for (int k = 0; k < f->n; k++) {
+        int k = 0;
+        if (at[i] >= 0) {
+            v = found[at[i]] ? top[at[i]] : "null";
+            vl = found[at[i]] ? topl[at[i]] : 4;
+            k = 1;
+        }
+        for (; k < f->n; k++) {
             while (vl && (*v == ' ' || *v == '\n' || *v == '\r' || *v == '\t'))
                 v++, vl--;
             int first = f->step[k].key[0] == 0;
@@ -364,7 +390,9 @@ sx_target *sx_target_open(const char *name, const char *file, char *err, size_t 
     }
     jq_set_error_cb(t->jq, jq_err_cb, t);
     t->nproj = parse_projection(item ? item : ".", t->proj);
-    if (!jq_compile(t->jq, item ? item : ".")) {
+    if (t->nproj > 0)
+        return t; /* a projection is valid jq by its grammar */
+    if (!(t->compiled = jq_compile(t->jq, item ? item : "."))) {
         sx_errf(err, errlen, "%s%s%starget '%s': the item mapping does not compile: %s", file ? "'" : "",
             file ? file : "", file ? "': " : "", t->name, t->jqerr[0] ? t->jqerr : "jq error");
         sx_target_free(t);
@@ -604,6 +632,10 @@ char *sx_target_query(const sx_target *t, jv filter, unsigned page_size)
 jv sx_target_map(sx_target *t, jv record)
 {
     t->jqerr[0] = 0;
+    if (!t->compiled && !(t->compiled = jq_compile(t->jq, sx_get_str(t->def, "item")))) {
+        jv_free(record);
+        return jv_invalid_with_msg(jv_string_fmt("item mapping does not compile: %s", t->jqerr[0] ? t->jqerr : "jq error"));
+    }
     jq_start(t->jq, record, 0);
     jv out = jq_next(t->jq);
     if (!jv_is_valid(out)) {
