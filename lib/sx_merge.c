@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { PASS_PLAN, PASS_NAMES, PASS_IMAGES, PASS_ANNS };
+/* PASS_CHECK reads the small keys (categories, info, …) and the images'
+ * names; PASS_IMAGES and PASS_ANNS write. */
+enum { PASS_CHECK, PASS_IMAGES, PASS_ANNS };
 
 /* A string -> int64 map (open addressing), for the per-image maps: libjq
  * objects cost several times more per entry. */
@@ -101,7 +103,7 @@ static int64_t *sm_getj(const strmap *m, jv s)
 
 typedef struct {
     char *json, *marker;
-    jv cats;    /* the shard's categories (array), from PASS_PLAN */
+    jv cats;    /* the shard's categories (array), from PASS_CHECK */
     jv catmap;  /* old id text -> new id */
     strmap idmap; /* old image id text -> new id (0: a duplicate, dropped) */
     int has_images, has_anns;
@@ -384,8 +386,8 @@ static int on_name(sx_merge *m, const char *path, const sx_tnode *img);
 static const sx_tnode *read_image(sx_merge *m, const char *path);
 static int on_ann(sx_merge *m, int i, const char *path, jv ann);
 
-/* Walks shard i's file once: PASS_PLAN captures the small keys, PASS_IMAGES
- * and PASS_ANNS hand out the elements of their array. */
+/* Walks shard i's file once: PASS_CHECK captures the small keys and hands
+ * out the images, PASS_IMAGES and PASS_ANNS the elements of their array. */
 static int scan_file(sx_merge *m, int i, int pass)
 {
     shard *sh = &m->s[i];
@@ -425,7 +427,7 @@ static int scan_file(sx_merge *m, int i, int pass)
                 sh->has_images = 1;
             else
                 sh->has_anns = 1;
-            int want = (images && (pass == PASS_IMAGES || pass == PASS_NAMES)) || (anns && pass == PASS_ANNS);
+            int want = (images && pass != PASS_ANNS) || (anns && pass == PASS_ANNS);
             if (c != '[') {
                 bad(&sc, images ? "\"images\" is not an array" : "\"annotations\" is not an array");
                 goto out;
@@ -448,7 +450,7 @@ static int scan_file(sx_merge *m, int i, int pass)
                             goto out;
                     } else if (want) {
                         const sx_tnode *img = read_image(m, sh->json);
-                        if (!img || (pass == PASS_NAMES ? on_name(m, sh->json, img)
+                        if (!img || (pass == PASS_CHECK ? on_name(m, sh->json, img)
                                                         : on_image(m, i, sh->json, img)) < 0)
                             goto out;
                     }
@@ -465,9 +467,9 @@ static int scan_file(sx_merge *m, int i, int pass)
             }
         } else {
             m->el.len = 0;
-            if (scan_value(&sc, c, pass == PASS_PLAN ? &m->el : NULL) < 0)
+            if (scan_value(&sc, c, pass == PASS_CHECK ? &m->el : NULL) < 0)
                 goto out;
-            if (pass == PASS_PLAN) {
+            if (pass == PASS_CHECK) {
                 jv v = parse_buf(&m->el);
                 if (!jv_is_valid(v)) {
                     jv msg = jv_invalid_get_msg(v);
@@ -790,17 +792,12 @@ int sx_merge_check(sx_merge *m)
 {
     if (m->n == 0)
         return fail(m, "no shards to merge");
-    for (int i = 0; i < m->n; i++)
-        if (scan_file(m, i, PASS_PLAN) < 0)
-            return -1;
     if (check_markers(m) < 0)
         return -1;
-    if (unify_categories(m) < 0)
-        return -1;
     for (int i = 0; i < m->n; i++)
-        if (scan_file(m, i, PASS_NAMES) < 0)
+        if (scan_file(m, i, PASS_CHECK) < 0)
             return -1;
-    return 0;
+    return unify_categories(m);
 }
 
 /* ---- writing ---- */
@@ -946,7 +943,7 @@ static int item_cmp(jv a, jv b)
     return c;
 }
 
-/* PASS_NAMES: a file_name used by several images goes to the one with the
+/* PASS_CHECK: a file_name used by several images goes to the one with the
  * smallest sx_item, whatever its shard: the image a single export over a
  * listing in id order names first. */
 static int on_name(sx_merge *m, const char *path, const sx_tnode *img)

@@ -14,7 +14,7 @@
  * parsed, rewritten and written out at once. Memory holds the categories
  * and, per image, an id map entry, its key, its name and the name's owner
  * (about 450 bytes), never the annotations.
- * Each shard file is read four times (categories, names, images,
+ * Each shard file is read three times (categories and names, images,
  * annotations).
  *
  * Shards of different exports are refused before anything is written: when
@@ -63,9 +63,9 @@ void sx_merge_partial(sx_merge *m, int yes);
  *  @return 0, or -1. */
 int sx_merge_check_shards(sx_merge *m);
 
-/*! sx_merge_check() : reads every shard's categories and marker, refuses
- *  shards of different exports and unifies the categories. Nothing is
- *  written.
+/*! sx_merge_check() : reads every shard's marker (refusing shards of
+ *  different exports), then its categories and image names, and unifies the
+ *  categories. Nothing is written.
  *  @return 0, or -1 (unreadable or malformed file, different exports). */
 int sx_merge_check(sx_merge *m);
 
