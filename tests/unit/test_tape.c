@@ -183,6 +183,62 @@ static void test_access(void)
     sx_tape_free(t);
 }
 
+/* Mutated records, each read by the tape and by libjq: what the tape
+ * accepts, libjq accepts with the same value; what only libjq accepts, the
+ * tape reads through sx_tape_parse_jv(). */
+static void test_differential(void)
+{
+    static const char *const seeds[] = {
+        "{\"id\":1,\"files\":{\"url\":\"http://h/a b.jpg\",\"width\":640},\"data\":{\"a\":[1.5,-2e3,true,null]}}",
+        "[\"caf\\u00e9\",\"\\ud83d\\ude00\",\"tab\\t\",{\"\":0.000123}]",
+        "{\"k\":\"Ã©ä¸­\",\"n\":12345678901234567890,\"e\":1E+2}",
+    };
+    static const char alphabet[] = "{}[]\":,\\/ \t\nu0123456789.eE+-truefalsn\x80\xc3\xa9\xff\xed\xa0";
+    srand(11);
+    sx_tape *t = sx_tape_new();
+    int wrong = 0, accepted = 0, fallback = 0;
+    char buf[512];
+    for (int i = 0; i < 60000; i++) {
+        const char *seed = seeds[i % 3];
+        size_t n = strlen(seed);
+        memcpy(buf, seed, n);
+        for (int k = 0, edits = 1 + rand() % 3; k < edits; k++) {
+            size_t at = (size_t)rand() % (n + 1);
+            char c = alphabet[rand() % (int)(sizeof alphabet - 1)];
+            int op = rand() % 3;
+            if (op == 0 && at < n) { /* replace */
+                buf[at] = c;
+            } else if (op == 1 && n + 1 < sizeof buf) { /* insert */
+                memmove(buf + at + 1, buf + at, n - at);
+                buf[at] = c;
+                n++;
+            } else if (at < n) { /* delete */
+                memmove(buf + at, buf + at + 1, n - at - 1);
+                n--;
+            }
+        }
+        const sx_tnode *root = sx_tape_parse(t, buf, n);
+        jv want = jv_parse_sized(buf, (int)n);
+        if (root) {
+            accepted++;
+            jv got = to_jv(root);
+            if (!jv_equal(jv_copy(want), got)) {
+                if (wrong++ < 3)
+                    printf("#   tape read %.*s differently from libjq\n", (int)n, buf);
+            }
+        } else if (jv_is_valid(want)) {
+            fallback++;
+            if (!sx_tape_parse_jv(t, want) && wrong++ < 3)
+                printf("#   libjq's value of %.*s did not go onto the tape\n", (int)n, buf);
+        }
+        jv_free(want);
+    }
+    sx_tape_free(t);
+    printf("#   %d accepted by the tape, %d only by libjq\n", accepted, fallback);
+    CHECK(wrong == 0);
+    CHECK(accepted > 1000); /* the mutations leave many valid texts */
+}
+
 int main(void)
 {
     RUN(test_values);
@@ -190,5 +246,6 @@ int main(void)
     RUN(test_strict);
     RUN(test_fallback);
     RUN(test_access);
+    RUN(test_differential);
     return UNIT_DONE();
 }
