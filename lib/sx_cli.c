@@ -18,15 +18,52 @@ void sx_cli_init(const char *prog)
 
 const char *sx_prog(void) { return prog_name; }
 
+/* The length of the valid UTF-8 sequence at p (lead byte >= 0x80), or 0. */
+static size_t utf8_len(const unsigned char *p, const unsigned char *e)
+{
+    size_t n = *p >= 0xC2 && *p <= 0xDF ? 2 : *p >= 0xE0 && *p <= 0xEF ? 3 : *p >= 0xF0 && *p <= 0xF4 ? 4 : 0;
+    if (!n || (size_t)(e - p) < n)
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+    return n;
+}
+
+/* Messages quote what they were given (a line of garbage, a file name):
+ * control characters and bytes that are not UTF-8 are shown as '?', so that
+ * a message never garbles the terminal, and it is cut at 2 KiB. */
 static void vsay(const char *input, uint64_t line, const char *fmt, va_list ap)
 {
+    char msg[2048 + 4];
+    int n = input ? snprintf(msg, 2048, "%s: %s:%llu: ", prog_name, input, (unsigned long long)line)
+                  : snprintf(msg, 2048, "%s: ", prog_name);
+    if (n < 0)
+        n = 0;
+    if (n < 2048) {
+        int m = vsnprintf(msg + n, (size_t)(2048 - n), fmt, ap);
+        n = m < 0 ? n : n + m;
+    }
+    size_t len = (size_t)n;
+    if (len >= 2048) {
+        len = 2047;
+        while (len > 0 && ((unsigned char)msg[len] & 0xC0) == 0x80) /* not inside a character */
+            len--;
+        memcpy(msg + len, "...", 3);
+        len += 3;
+    }
+    unsigned char *p = (unsigned char *)msg, *e = p + len;
+    while (p < e) {
+        size_t k = *p < 0x80 ? 1 : utf8_len(p, e);
+        if (k == 0 || (*p < 0x20 && *p != '\t' && *p != '\n') || *p == 0x7f) {
+            *p++ = '?';
+            continue;
+        }
+        p += k;
+    }
     fflush(stdout);
-    if (input)
-        fprintf(stderr, "%s: %s:%llu: ", prog_name, input, (unsigned long long)line);
-    else
-        fprintf(stderr, "%s: ", prog_name);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    msg[len] = '\n';
+    fwrite(msg, 1, len + 1, stderr);
 }
 
 void sx_die(int code, const char *fmt, ...)

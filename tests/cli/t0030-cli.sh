@@ -34,4 +34,21 @@ for p in $progs; do
     '
 done
 
+# Messages quote their input; binary garbage must not reach the terminal as
+# it is: control characters and bytes that are not UTF-8 become '?'.
+test_expect_success 'a message quoting binary garbage is printable UTF-8, cut at 2 KiB' '
+    head -c 100000 /dev/urandom > garbage &&
+    printf "\033[2J\001\377 bad\n" >> garbage &&
+    for p in sx-convert-coco "sx-jq ." sx-progress; do
+        expect_code 1 $p < garbage > /dev/null 2> err
+        assert_grep "^${p%% *}: " err
+        python3 -c "
+import sys
+d = open(\"err\", \"rb\").read()
+d.decode(\"utf-8\")  # raises when it is not UTF-8
+bad = [c for c in d if (c < 32 and c not in (9, 10)) or c == 127]
+sys.exit(1 if bad or len(d) > 2100 else 0)"
+    done
+'
+
 test_done
