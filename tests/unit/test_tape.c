@@ -183,6 +183,32 @@ static void test_access(void)
     sx_tape_free(t);
 }
 
+/* 1 when a string follows a value with no ',' or ':' between ({"a" "b"},
+ * [1"x"], {}"k"): libjq 1.6 leaks that string when it refuses the text,
+ * which AddressSanitizer would report against this test. */
+static int string_after_value(const char *p, size_t n)
+{
+    int in = 0, after_value = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (in) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in = 0, after_value = 1;
+        } else if (c == '"') {
+            if (after_value)
+                return 1;
+            in = 1;
+        } else if (c == ',' || c == ':' || c == '[' || c == '{') {
+            after_value = 0;
+        } else if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+            after_value = 1; /* a number, a word, a closing bracket, a stray byte */
+        }
+    }
+    return 0;
+}
+
 /* Mutated records, each read by the tape and by libjq: what the tape
  * accepts, libjq accepts with the same value; what only libjq accepts, the
  * tape reads through sx_tape_parse_jv(). */
@@ -218,6 +244,8 @@ static void test_differential(void)
             }
         }
         const sx_tnode *root = sx_tape_parse(t, buf, n);
+        if (!root && string_after_value(buf, n))
+            continue;
         jv want = jv_parse_sized(buf, (int)n);
         if (root) {
             accepted++;
