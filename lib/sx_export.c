@@ -1,5 +1,7 @@
 #include "sx_export.h"
+#include "sx_items.h"
 #include "sx_jqprog.h"
+#include "sx_json.h"
 #include "sx_manifest.h"
 #include "sx_proto.h"
 #include "sx_safefs.h"
@@ -65,8 +67,8 @@ struct sx_export {
     sfile *cur;                  /* text file being written */
     char *skip_path;             /* chunks of a refused text file */
     sfile *flying;               /* downloads */
-    jv items;                    /* key -> {"failed":bool,"files":[[path,cat]]} */
-    jv seen;                     /* paths of this run */
+    sx_items *tab;               /* items (failed?, files in place) and
+                                    the paths of this run */
     jv errlist[2];               /* error_file_list.json */
     uint64_t ok[2], bad[2];
     jv meta;                     /* the upstream meta record, or null */
@@ -89,6 +91,7 @@ struct sx_export {
     sfile *inflight[BATCH_MAX];  /* being made durable */
     int ninflight;
     sx_syncq *sq;                /* NULL with no_sync */
+    sx_buf logbuf;               /* the log record being written */
 };
 
 #define COPY_BUF (256 * 1024)
@@ -125,25 +128,49 @@ static void emit_raw(sx_export *e, const char *line, size_t len)
         e->out_dead = 1;
 }
 
+static int buf_puts(sx_buf *b, const char *s)
+{
+    size_t n = strlen(s);
+    if (sx_buf_reserve(b, n) < 0)
+        return -1;
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    return 0;
+}
+
 static void emit_metrics(sx_export *e, int cat)
 {
     uint64_t done = e->ok[cat] + e->bad[cat];
     /* stand_by counts down from the meta total (one file an item, as in the
      * SDK); once committed nothing stands by, whatever the files per item */
     uint64_t stand_by = e->total > done && !e->committing ? e->total - done : 0;
-    emit(e, sx_rec_metrics(cat_name[cat], stand_by, e->ok[cat], e->bad[cat]));
+    /* as sx_rec_metrics() would print it; one is written for every file */
+    char line[200];
+    int n = snprintf(line, sizeof line,
+                     "{\"sx\":\"metrics\",\"category\":\"%s\",\"stand_by\":%llu,\"success\":%llu,\"failed\":%llu}",
+                     cat_name[cat], (unsigned long long)stand_by, (unsigned long long)e->ok[cat],
+                     (unsigned long long)e->bad[cat]);
+    emit_raw(e, line, (size_t)n);
 }
 
 /* @item borrowed */
 static void emit_log(sx_export *e, int cat, jv item, const char *path, const char *status, const char *error)
 {
-    jv r = sx_rec("log");
-    r = jv_object_set(r, jv_string("event"), jv_string(cat_event[cat]));
-    r = jv_object_set(r, jv_string("item"), jv_copy(item));
-    r = jv_object_set(r, jv_string("file"), jv_string(path));
-    r = jv_object_set(r, jv_string("status"), jv_string(status));
-    r = jv_object_set(r, jv_string("error"), error ? jv_string(error) : jv_null());
-    emit(e, r);
+    /* built as text, as sx_writer_jv() would print it: one for every file */
+    sx_buf *b = &e->logbuf;
+    b->len = 0;
+    int bad = buf_puts(b, "{\"sx\":\"log\",\"event\":\"") < 0 || buf_puts(b, cat_event[cat]) < 0 ||
+              buf_puts(b, "\",\"item\":") < 0 || sx_json_dump(b, jv_is_valid(item) ? item : jv_null()) < 0;
+    bad = bad || buf_puts(b, ",\"file\":") < 0 || sx_json_string(b, path, strlen(path)) < 0;
+    bad = bad || buf_puts(b, ",\"status\":") < 0 || sx_json_string(b, status, strlen(status)) < 0;
+    bad = bad || buf_puts(b, ",\"error\":") < 0 ||
+          (error ? sx_json_string(b, error, strlen(error)) : buf_puts(b, "null")) < 0;
+    bad = bad || buf_puts(b, "}") < 0;
+    if (bad) {
+        fail(e, 0, "out of memory");
+        return;
+    }
+    emit_raw(e, b->p, b->len);
 }
 
 /* ---- items ---- */
@@ -152,88 +179,72 @@ static char *item_key(jv item)
 {
     if (jv_get_kind(item) == JV_KIND_NULL || jv_get_kind(item) == JV_KIND_INVALID)
         return NULL;
-    jv s = jv_dump_string(jv_copy(item), 0);
-    char *k = strdup(jv_string_value(s));
-    jv_free(s);
-    return k;
+    sx_buf b = {0};
+    if (sx_json_dump(&b, item) < 0 || sx_buf_reserve(&b, 1) < 0) {
+        sx_buf_free(&b);
+        return NULL;
+    }
+    b.p[b.len] = 0;
+    return b.p; /* the caller frees it */
 }
 
 static void item_touch(sx_export *e, jv item)
 {
     char *k = item_key(item);
-    if (!k)
-        return;
-    if (!jv_object_has(jv_copy(e->items), jv_string(k))) {
-        jv st = jv_object_set(jv_object(), jv_string("failed"), jv_false());
-        st = jv_object_set(st, jv_string("files"), jv_array());
-        e->items = jv_object_set(e->items, jv_string(k), st);
-    }
+    if (k && sx_items_touch(e->tab, k, strlen(k)) < 0)
+        fail(e, 0, "out of memory");
     free(k);
 }
 
 static int item_failed(sx_export *e, jv item)
 {
     char *k = item_key(item);
-    if (!k)
-        return 0;
-    jv st = jv_object_get(jv_copy(e->items), jv_string(k));
+    int failed = k && sx_items_failed(e->tab, k, strlen(k));
     free(k);
-    int failed = jv_get_kind(st) == JV_KIND_OBJECT &&
-                 jv_equal(jv_object_get(jv_copy(st), jv_string("failed")), jv_true());
-    jv_free(st);
     return failed;
 }
 
 static void item_add_file(sx_export *e, jv item, const char *path, int cat)
 {
     char *k = item_key(item);
-    if (!k)
-        return;
-    jv st = jv_object_get(jv_copy(e->items), jv_string(k));
-    jv files = jv_object_get(jv_copy(st), jv_string("files"));
-    files = jv_array_append(files, JV_ARRAY(jv_string(path), jv_number(cat)));
-    st = jv_object_set(st, jv_string("files"), files);
-    e->items = jv_object_set(e->items, jv_string(k), st);
+    if (k && sx_items_add_file(e->tab, k, strlen(k), path, cat) < 0)
+        fail(e, 0, "out of memory");
     free(k);
+}
+
+struct undo {
+    sx_export *e;
+    jv item;
+};
+
+/* A file of a failed item that was in place: removed again. */
+static void undo_file(void *ctx, const char *path, int cat)
+{
+    struct undo *u = ctx;
+    sx_export *e = u->e;
+    if (sx_unlink_at(e->rootfd, path) < 0) {
+        fail(e, 0, "cannot remove '%s': %s", path, strerror(errno));
+    } else if (sx_manifest_drop(e->m, path) < 0) {
+        fail(e, 0, "cannot write the manifest: %s", strerror(errno));
+    } else {
+        if (e->ok[cat])
+            e->ok[cat]--;
+        e->bad[cat]++;
+        e->files_written--;
+        emit_log(e, cat, u->item, path, "failed", "another file of the item failed");
+        e->errlist[cat] =
+            jv_array_append(e->errlist[cat], JV_ARRAY(jv_string(path), jv_string("another file of the item failed")));
+        emit_metrics(e, cat);
+    }
 }
 
 /* Fails an item: removes the files of it already in place. @item borrowed */
 static void item_fail(sx_export *e, jv item)
 {
     char *k = item_key(item);
-    if (!k)
-        return;
-    jv st = jv_object_get(jv_copy(e->items), jv_string(k));
-    if (jv_get_kind(st) != JV_KIND_OBJECT) {
-        jv_free(st);
-        st = jv_object_set(jv_object(), jv_string("files"), jv_array());
-    }
-    jv files = jv_object_get(jv_copy(st), jv_string("files"));
-    jv_array_foreach(files, i, f) {
-        jv p = jv_array_get(jv_copy(f), 0);
-        int cat = (int)jv_number_value(jv_array_get(jv_copy(f), 1));
-        const char *path = jv_string_value(p);
-        if (sx_unlink_at(e->rootfd, path) < 0) {
-            fail(e, 0, "cannot remove '%s': %s", path, strerror(errno));
-        } else if (sx_manifest_drop(e->m, path) < 0) {
-            fail(e, 0, "cannot write the manifest: %s", strerror(errno));
-        } else {
-            if (e->ok[cat])
-                e->ok[cat]--;
-            e->bad[cat]++;
-            e->files_written--;
-            emit_log(e, cat, item, path, "failed", "another file of the item failed");
-            e->errlist[cat] = jv_array_append(e->errlist[cat],
-                                              JV_ARRAY(jv_string(path), jv_string("another file of the item failed")));
-            emit_metrics(e, cat);
-        }
-        jv_free(p);
-        jv_free(f);
-    }
-    jv_free(files);
-    st = jv_object_set(st, jv_string("failed"), jv_true());
-    st = jv_object_set(st, jv_string("files"), jv_array());
-    e->items = jv_object_set(e->items, jv_string(k), st);
+    struct undo u = {e, item};
+    if (k && sx_items_fail(e->tab, k, strlen(k), undo_file, &u) < 0)
+        fail(e, 0, "out of memory");
     free(k);
 }
 
@@ -825,11 +836,15 @@ static int on_file(sx_export *e, jv rec)
         refuse(e, cat, item, path, why, is_text);
         goto out;
     }
-    if (jv_object_has(jv_copy(e->seen), jv_copy(pj))) {
+    if (sx_paths_has(e->tab, path)) {
         refuse(e, cat, item, path, "duplicate path: written already by an earlier record", is_text);
         goto out;
     }
-    e->seen = jv_object_set(e->seen, jv_copy(pj), jv_true());
+    if (sx_paths_add(e->tab, path) < 0) {
+        fail(e, e->lineno, "out of memory");
+        rc = -1;
+        goto out;
+    }
     if (item_failed(e, item)) {
         if (is_text) {
             free(e->skip_path);
@@ -1008,14 +1023,12 @@ sx_export *sx_export_open(const sx_export_opts *o, char *err, size_t errlen)
     e->o = o;
     e->meta = jv_null();
     e->rootfd = -1;
-    e->items = jv_object();
-    e->seen = jv_object();
     e->errlist[0] = jv_array();
     e->errlist[1] = jv_array();
     srandom((unsigned)time(NULL) ^ (unsigned)getpid());
     size_t dl = strlen(o->dir);
     e->dir = malloc(dl + 24);
-    if (!e->dir) {
+    if (!e->dir || !(e->tab = sx_items_new())) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -1113,7 +1126,7 @@ const char *sx_export_dir(const sx_export *e) { return e->dir; }
 
 static int write_small(sx_export *e, const char *path, const char *text)
 {
-    if (jv_object_has(jv_copy(e->seen), jv_string(path))) {
+    if (sx_paths_has(e->tab, path)) {
         fail(e, 0, "'%s' was written by the stream; sx-save writes that name itself", path);
         return -1;
     }
@@ -1144,11 +1157,14 @@ static void add_files(sx_export *e)
         const sx_export_extra *x = &e->o->extras[i];
         if (!x->src)
             continue;
-        if (jv_object_has(jv_copy(e->seen), jv_string(x->path))) {
+        if (sx_paths_has(e->tab, x->path)) {
             fail(e, 0, "--add: '%s' was also written by the stream", x->path);
             return;
         }
-        e->seen = jv_object_set(e->seen, jv_string(x->path), jv_true());
+        if (sx_paths_add(e->tab, x->path) < 0) {
+            fail(e, 0, "out of memory");
+            return;
+        }
         sfile *f = sfile_new(e, x->path, jv_null(), CAT_DATA);
         if (!f) {
             fail(e, 0, "out of memory");
@@ -1194,7 +1210,10 @@ static int add_json_files(sx_export *e, jv result)
         free(text);
         if (r < 0)
             return -1;
-        e->seen = jv_object_set(e->seen, jv_string(x->path), jv_true());
+        if (sx_paths_add(e->tab, x->path) < 0) {
+            fail(e, 0, "out of memory");
+            return -1;
+        }
     }
     return 0;
 }
@@ -1206,16 +1225,7 @@ static int add_json_files(sx_export *e, jv result)
 static void count_items(const sx_export *e, uint64_t *ok, uint64_t *bad)
 {
     *ok = *bad = 0;
-    jv items = jv_copy(e->items);   /* the macro evaluates its object often */
-    jv_object_foreach(items, k, v) {
-        if (jv_equal(jv_object_get(jv_copy(v), jv_string("failed")), jv_true()))
-            (*bad)++;
-        else
-            (*ok)++;
-        jv_free(k);
-        jv_free(v);
-    }
-    jv_free(items);
+    sx_items_count(e->tab, ok, bad);
     if (e->have_total && e->total >= *bad && e->total - *bad > *ok)
         *ok = e->total - *bad;
 }
@@ -1417,8 +1427,8 @@ void sx_export_free(sx_export *e)
     sx_manifest_free(e->m);
     if (e->rootfd >= 0)
         close(e->rootfd);
-    jv_free(e->items);
-    jv_free(e->seen);
+    sx_items_free(e->tab);
+    sx_buf_free(&e->logbuf);
     jv_free(e->errlist[0]);
     jv_free(e->errlist[1]);
     free(e->skip_path);

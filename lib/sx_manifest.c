@@ -1,4 +1,5 @@
 #include "sx_manifest.h"
+#include "sx_json.h"
 #include "sx_safefs.h"
 
 #include <errno.h>
@@ -21,7 +22,11 @@ struct sx_manifest {
     size_t n, cap;
     size_t *slot;          /* hash of file paths -> entry index + 1 */
     size_t nslot, used;
+    sx_buf line;           /* the record being appended */
+    int oom;               /* building it ran out of memory */
 };
+
+static void rec_raw(sx_manifest *m, const char *s);
 
 static void seterr(char *err, size_t len, const char *fmt, ...)
 {
@@ -113,31 +118,51 @@ static sx_mf_entry *add(sx_manifest *m, sx_mf_state st, const char *path, const 
     return e;
 }
 
-/* Appends one record; consumes rec. */
-static int put(sx_manifest *m, jv rec)
+/* A record is written for every file: it is built as text, not as a jv. */
+
+/* Starts a record {"op":"NAME" in m->line. */
+static void rec_begin(sx_manifest *m, const char *name)
 {
-    jv s = jv_dump_string(rec, 0);
-    const char *str = jv_string_value(s);
-    size_t n = (size_t)jv_string_length_bytes(jv_copy(s));
-    char *line = malloc(n + 1);
-    if (!line) {
-        jv_free(s);
+    m->line.len = 0;
+    m->oom = 0;
+    rec_raw(m, "{\"op\":\"");
+    rec_raw(m, name);
+    rec_raw(m, "\"");
+}
+
+static void rec_raw(sx_manifest *m, const char *s)
+{
+    size_t n = strlen(s);
+    if (sx_buf_reserve(&m->line, n) < 0) {
+        m->oom = 1;
+        return;
+    }
+    memcpy(m->line.p + m->line.len, s, n);
+    m->line.len += n;
+}
+
+/* ,"key":"value" with value escaped as JSON */
+static void rec_str(sx_manifest *m, const char *key, const char *v)
+{
+    rec_raw(m, ",\"");
+    rec_raw(m, key);
+    rec_raw(m, "\":");
+    if (sx_json_string(&m->line, v, strlen(v)) < 0)
+        m->oom = 1;
+}
+
+/* Ends the record and appends it to the file. */
+static int rec_put(sx_manifest *m)
+{
+    rec_raw(m, "}\n");
+    if (m->oom) {
         errno = ENOMEM;
         return -1;
     }
-    memcpy(line, str, n);
-    line[n] = '\n';
-    jv_free(s);
-    int rc = m->fd < 0 ? (errno = EBADF, -1) : sx_write_all(m->fd, line, n + 1);
-    free(line);
+    int rc = m->fd < 0 ? (errno = EBADF, -1) : sx_write_all(m->fd, m->line.p, m->line.len);
     if (rc == 0)
         m->dirty = 1;
     return rc;
-}
-
-static jv op(const char *name)
-{
-    return jv_object_set(jv_object(), jv_string("op"), jv_string(name));
 }
 
 static sx_manifest *new_manifest(void)
@@ -164,10 +189,9 @@ sx_manifest *sx_manifest_create(int rootfd, int created_root, char *err, size_t 
         return NULL;
     }
     flock(m->fd, LOCK_EX | LOCK_NB);   /* new: nobody else can hold it */
-    jv rec = op("begin");
-    rec = jv_object_set(rec, jv_string("version"), jv_number(1));
-    rec = jv_object_set(rec, jv_string("created_root"), created_root ? jv_true() : jv_false());
-    if (put(m, rec) < 0 || sx_manifest_sync(m) < 0) {
+    rec_begin(m, "begin");
+    rec_raw(m, created_root ? ",\"version\":1,\"created_root\":true" : ",\"version\":1,\"created_root\":false");
+    if (rec_put(m) < 0 || sx_manifest_sync(m) < 0) {
         seterr(err, errlen, "cannot write '%s': %s", SX_MANIFEST_NAME, strerror(errno));
         unlinkat(rootfd, SX_MANIFEST_NAME, 0);
         sx_manifest_free(m);
@@ -301,7 +325,9 @@ int sx_manifest_dir(sx_manifest *m, const char *path)
         errno = ENOMEM;
         return -1;
     }
-    return put(m, jv_object_set(op("dir"), jv_string("path"), jv_string(path)));
+    rec_begin(m, "dir");
+    rec_str(m, "path", path);
+    return rec_put(m);
 }
 
 int sx_manifest_file(sx_manifest *m, const char *path, const char *tmp)
@@ -310,8 +336,10 @@ int sx_manifest_file(sx_manifest *m, const char *path, const char *tmp)
         errno = ENOMEM;
         return -1;
     }
-    jv rec = jv_object_set(op("file"), jv_string("path"), jv_string(path));
-    return put(m, jv_object_set(rec, jv_string("tmp"), jv_string(tmp)));
+    rec_begin(m, "file");
+    rec_str(m, "path", path);
+    rec_str(m, "tmp", tmp);
+    return rec_put(m);
 }
 
 int sx_manifest_done(sx_manifest *m, const char *path, int64_t size, const char *sha256)
@@ -322,9 +350,13 @@ int sx_manifest_done(sx_manifest *m, const char *path, int64_t size, const char 
         e->size = size;
         snprintf(e->sha256, sizeof e->sha256, "%s", sha256);
     }
-    jv rec = jv_object_set(op("done"), jv_string("path"), jv_string(path));
-    rec = jv_object_set(rec, jv_string("size"), jv_number((double)size));
-    return put(m, jv_object_set(rec, jv_string("sha256"), jv_string(sha256)));
+    char num[32];
+    snprintf(num, sizeof num, ",\"size\":%lld", (long long)size);
+    rec_begin(m, "done");
+    rec_str(m, "path", path);
+    rec_raw(m, num);
+    rec_str(m, "sha256", sha256);
+    return rec_put(m);
 }
 
 int sx_manifest_drop(sx_manifest *m, const char *path)
@@ -332,10 +364,16 @@ int sx_manifest_drop(sx_manifest *m, const char *path)
     sx_mf_entry *e = find(m, path);
     if (e)
         e->state = SX_MF_DROPPED;
-    return put(m, jv_object_set(op("drop"), jv_string("path"), jv_string(path)));
+    rec_begin(m, "drop");
+    rec_str(m, "path", path);
+    return rec_put(m);
 }
 
-int sx_manifest_resume(sx_manifest *m) { return put(m, op("resume")); }
+int sx_manifest_resume(sx_manifest *m)
+{
+    rec_begin(m, "resume");
+    return rec_put(m);
+}
 
 int sx_manifest_sync(sx_manifest *m)
 {
@@ -351,7 +389,11 @@ int sx_manifest_commit(sx_manifest *m, uint64_t files)
 {
     if (sx_manifest_sync(m) < 0)
         return -1;
-    if (put(m, jv_object_set(op("commit"), jv_string("files"), jv_number((double)files))) < 0)
+    char num[40];
+    snprintf(num, sizeof num, ",\"files\":%llu", (unsigned long long)files);
+    rec_begin(m, "commit");
+    rec_raw(m, num);
+    if (rec_put(m) < 0)
         return -1;
     if (sx_manifest_sync(m) < 0)
         return -1;
@@ -458,5 +500,6 @@ void sx_manifest_free(sx_manifest *m)
     }
     free(m->e);
     free(m->slot);
+    sx_buf_free(&m->line);
     free(m);
 }

@@ -1,0 +1,58 @@
+/*
+ * sx_items.h : what sx-save remembers of every item and every path of an
+ * export, in compact tables rather than jv objects (a libjq object per item
+ * cost about a kilobyte a file).
+ *
+ * Items are known by their key, the compact JSON text of the item id. Each
+ * has a failed flag and the list of its files that are in place, in the
+ * order they were added, so that a failure arriving later (another file of
+ * the item could not be downloaded) removes them. Paths are remembered as
+ * two 64-bit hashes each, to refuse a path written twice in one run (a
+ * collision, at 2^-128 a pair, is not a concern).
+ *
+ * Memory: about 150 bytes a file (its key, path and table slots), which
+ * still grows with the export; see README.md.
+ *
+ * Strings passed in are copied; the library never prints.
+ */
+#ifndef SX_ITEMS_H
+#define SX_ITEMS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct sx_items sx_items;
+
+/*! sx_items_new() : empty tables. @return them, or NULL when out of memory. */
+sx_items *sx_items_new(void);
+
+/*! sx_items_free() : NULL is accepted. */
+void sx_items_free(sx_items *t);
+
+/*! sx_items_touch() : makes the item known (not failed, no files).
+ *  @return 0, or -1 when out of memory. */
+int sx_items_touch(sx_items *t, const char *key, size_t klen);
+
+/*! sx_items_failed() : 1 when the item is known and failed, else 0. */
+int sx_items_failed(const sx_items *t, const char *key, size_t klen);
+
+/*! sx_items_add_file() : a file of the item is in place (the item is made
+ *  known). @return 0, or -1 when out of memory. */
+int sx_items_add_file(sx_items *t, const char *key, size_t klen, const char *path, int cat);
+
+/*! sx_items_fail() : marks the item failed (making it known), calls
+ *  `each(ctx, path, cat)` for each of its files in place, oldest first, and
+ *  forgets them. @return 0, or -1 when out of memory. */
+int sx_items_fail(sx_items *t, const char *key, size_t klen, void (*each)(void *ctx, const char *path, int cat),
+                  void *ctx);
+
+/*! sx_items_count() : known items that failed and that did not. */
+void sx_items_count(const sx_items *t, uint64_t *ok, uint64_t *failed);
+
+/*! sx_paths_has() : 1 when sx_paths_add() was given this path. */
+int sx_paths_has(const sx_items *t, const char *path);
+
+/*! sx_paths_add() : remembers a path. @return 0, or -1 when out of memory. */
+int sx_paths_add(sx_items *t, const char *path);
+
+#endif
