@@ -309,6 +309,14 @@ static void merge_records(sx_merge *m, struct run *r)
         raw(&r->line, size) < 0 || raw(&r->line, "}") < 0)
         sx_die(SX_EXIT_FAIL, "out of memory");
     put_record(r);
+    /* handed over once the record has left: a reader that is gone takes
+     * nothing, and the file is removed with the spool */
+    if (sx_writer_flush(r->rec) < 0) {
+        int e = errno;
+        sx_spool_free(r->spool);
+        errno = e;
+        sx_write_failed("stdout");
+    }
     r->files++;
     sx_spool_keep(r->spool);
     sx_spool_free(r->spool);

@@ -448,6 +448,12 @@ int sx_textout_end(sx_textout *t)
             sx_sb_putc(&cv->rec, '}');
             cv->files++;
             rc = emit(cv);
+            /* handed over once the record has left: a reader that is gone
+             * takes nothing, and the file is removed with the spool */
+            if (rc == 0 && sx_writer_flush(cv->w) < 0) {
+                cv->werr = 1;
+                rc = -1;
+            }
             if (rc == 0)
                 sx_spool_keep(t->spool);
         }

@@ -164,6 +164,12 @@ test_expect_success 'temporary spool files are gone after a failure too' '
     test -z "$(ls tmp)"
 '
 
+test_expect_success '--move to a reader that is gone: the file handed over is removed' '
+    export TMPDIR=$PWD/tmp; mkdir tmp
+    sx-convert-coco --move < $C/v2.ndjson | (exec 0<&-; sleep 0.3)
+    test -z "$(ls tmp)"
+'
+
 test_expect_success 'local images: size from the PNG header, link/copy/none' '
     python3 -c "
 import struct, zlib

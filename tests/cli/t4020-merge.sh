@@ -21,6 +21,12 @@ test_expect_success 'sx-merge-coco --help, --version, usage errors' '
     expect_code 2 sx-merge-coco --nope x 2> err && assert_grep "unknown option" err
 '
 
+test_expect_success 'sx-merge-coco --records to a reader that is gone: the merged file is removed' '
+    export TMPDIR=$PWD/tmp; mkdir tmp
+    sx-merge-coco --records "$D/a" "$D/b" | (exec 0<&-; sleep 0.3)
+    test -z "$(ls tmp)"
+'
+
 test_expect_success 'ids renumbered, categories unified by name, duplicates dropped, names told apart' '
     sx-merge-coco -o merged.json "$D/a" "$D/b/annotations.json" &&
     jq -S -c "del(.info, .licenses)" merged.json > got &&
