@@ -1,5 +1,6 @@
 #include "sx_dm.h"
 
+#include <jv.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>

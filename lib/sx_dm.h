@@ -30,7 +30,6 @@
 #define SX_DM_H
 
 #include <stddef.h>
-#include <jv.h>
 
 #include "sx_tape.h"
 #include "sx_fmt.h"
