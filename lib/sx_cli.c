@@ -1,4 +1,5 @@
 #include "sx_cli.h"
+#include "sx_utf8.h"
 
 #include <errno.h>
 #include <math.h>
@@ -17,18 +18,6 @@ void sx_cli_init(const char *prog)
 }
 
 const char *sx_prog(void) { return prog_name; }
-
-/* The length of the valid UTF-8 sequence at p (lead byte >= 0x80), or 0. */
-static size_t utf8_len(const unsigned char *p, const unsigned char *e)
-{
-    size_t n = *p >= 0xC2 && *p <= 0xDF ? 2 : *p >= 0xE0 && *p <= 0xEF ? 3 : *p >= 0xF0 && *p <= 0xF4 ? 4 : 0;
-    if (!n || (size_t)(e - p) < n)
-        return 0;
-    for (size_t i = 1; i < n; i++)
-        if ((p[i] & 0xC0) != 0x80)
-            return 0;
-    return n;
-}
 
 /* Messages quote what they were given (a line of garbage, a file name):
  * control characters and bytes that are not UTF-8 are shown as '?', so that
@@ -54,7 +43,7 @@ static void vsay(const char *input, uint64_t line, const char *fmt, va_list ap)
     }
     unsigned char *p = (unsigned char *)msg, *e = p + len;
     while (p < e) {
-        size_t k = *p < 0x80 ? 1 : utf8_len(p, e);
+        size_t k = *p < 0x80 ? 1 : sx_utf8_seq(p, e);
         if (k == 0 || (*p < 0x20 && *p != '\t' && *p != '\n') || *p == 0x7f) {
             *p++ = '?';
             continue;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "sx_json.h"
+#include "sx_utf8.h"
 
 /* libjq refuses deeper texts; deeper ones go to it for its message. */
 #define TAPE_MAX_DEPTH 256
@@ -92,36 +93,6 @@ static int hex4(const char *p, unsigned *out)
     return 0;
 }
 
-/* The length of the valid UTF-8 sequence at p (lead byte >= 0x80), or 0. */
-static size_t utf8_seq(const unsigned char *p, const unsigned char *e)
-{
-    unsigned c = p[0];
-    size_t n;
-    unsigned lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF)
-        n = 2;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        if (c == 0xE0)
-            lo = 0xA0;
-        else if (c == 0xED)
-            hi = 0x9F; /* no surrogates */
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        if (c == 0xF0)
-            lo = 0x90;
-        else if (c == 0xF4)
-            hi = 0x8F;
-    } else
-        return 0;
-    if ((size_t)(e - p) < n || p[1] < lo || p[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++)
-        if ((p[i] & 0xC0) != 0x80)
-            return 0;
-    return n;
-}
-
 static char *put_utf8(char *o, unsigned cp)
 {
     if (cp < 0x80) {
@@ -162,7 +133,7 @@ static int string(parser *ps)
             *o++ = (char)c;
             p++;
         } else if (c >= 0x80) {
-            size_t n = utf8_seq((const unsigned char *)p, (const unsigned char *)e);
+            size_t n = sx_utf8_seq((const unsigned char *)p, (const unsigned char *)e);
             if (!n)
                 return fail(ps, "invalid UTF-8");
             memcpy(o, p, n);

@@ -1,0 +1,43 @@
+/*
+ * sx_utf8.h : one UTF-8 check for the places that must tell valid text from
+ * bytes (the tape reader, messages quoting their input).
+ */
+#ifndef SX_UTF8_H
+#define SX_UTF8_H
+
+#include <stddef.h>
+
+/*! sx_utf8_seq() : the length (2 to 4) of the valid UTF-8 sequence that
+ *  starts at p, whose first byte is >= 0x80; 0 when it is not one (a stray
+ *  continuation byte, an overlong form, a surrogate, beyond U+10FFFF, or cut
+ *  by `e`). */
+static inline size_t sx_utf8_seq(const unsigned char *p, const unsigned char *e)
+{
+    unsigned c = p[0], lo = 0x80, hi = 0xBF;
+    size_t n;
+    if (c >= 0xC2 && c <= 0xDF) {
+        n = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        n = 3;
+        if (c == 0xE0)
+            lo = 0xA0;
+        else if (c == 0xED)
+            hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4;
+        if (c == 0xF0)
+            lo = 0x90;
+        else if (c == 0xF4)
+            hi = 0x8F;
+    } else {
+        return 0;
+    }
+    if ((size_t)(e - p) < n || p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+    return n;
+}
+
+#endif
