@@ -62,6 +62,16 @@ test_expect_success 'a mapping must give an object: anything else is an item fai
     assert_grep "item 1: item mapping gave a number, not an object" err
 '
 
+# A projection ({k: .a.b, ...}) is mapped as text; jq, compiled only then,
+# takes the records it cannot map and says what is wrong with them.
+test_expect_success 'a projection that a record does not fit goes to jq, which names the item' '
+    echo "{\"name\": \"x\", \"path\": \"sdk/assignments/\", \"item\": \"{id: .id.x, data: .data}\"}" > proj.json &&
+    expect_code 1 sx-fetch --target-file proj.json -f project=1 --limit 2 > out 2> err &&
+    assert_grep "item 1: item mapping: Cannot index number with string .x." err &&
+    sx-fetch --target-file proj.json -f project=1 --limit 2 --keep-going > out &&
+    assert_eq 2 "$(grep -c "^{\"sx\":\"error\",\"item\":[12]," out)"
+'
+
 test_expect_success 'a target file that is not JSON, lacks path, or whose mapping does not compile: exit 2 naming it' '
     echo "{name: x" > notjson.json &&
     echo "{\"name\": \"x\"}" > nopath.json &&
