@@ -3,9 +3,10 @@
 # 20 ms to every media request: `sx-save --jobs 16` beside one-at-a-time
 # (`sx-save --jobs 1`) and beside `curl --parallel --parallel-max 16` on the
 # same URL list. Then sx-save's peak memory for a small file and for a 1 GB
-# file (file:// URLs): it must not grow with the file.
+# file (file:// URLs): it must not grow with the file. Last, many small
+# files against tar -x of the same files, and the memory each file costs.
 #   SX_BUILD=build-save bash tests/bench/save.sh
-#   SAVE_BENCH_FILES=500 … for a quicker run
+#   SAVE_BENCH_FILES=500 SAVE_BENCH_SMALL=2000 … for a quicker run
 . "$(dirname "$0")/lib.sh"
 
 FAKE=$SX_ROOT/tests/fake_backend.py
@@ -74,3 +75,35 @@ BENCH_RUNS=$runs
 [ "$(stat -c %s "$W/ob/big.bin")" = $((1 << 30)) ] || { echo "the 1 GB file was not written whole" >&2; exit 1; }
 printf 'peak memory, one download: 1 KB file %s KiB, 1 GB file %s KiB (ratio %s; %ss for 1 GB, %s MB/s)\n' \
     "$M_small" "$M_big" "$(ratio $M_big $M_small)" "$T_big" "$(rate $((1 << 30)) $T_big)"
+
+# many small files (a YOLO export's labels): sx-save writing 20,000 and
+# 200,000 text files of one line, beside tar extracting the same files (the
+# file system's own cost), and how sx-save's memory grows with the count
+# (it remembers each path, item and manifest entry; README.md, sx-save).
+SMALLN=${SAVE_BENCH_SMALL:-20000}
+BIGN=$((SMALLN * 10))
+for n in "$SMALLN" "$BIGN"; do
+    python3 - "$n" >"$W/labels$n.ndjson" <<'PY'
+import sys
+n = int(sys.argv[1])
+w = sys.stdout.write
+w('{"sx":"meta","total":%d}\n' % n)
+for i in range(n):
+    w('{"sx":"file","path":"labels/train/img_%07d.txt","item":%d,"category":"data_file","text":"0 0.5 0.5 0.1 0.1\\n"}\n' % (i, i))
+w('{"sx":"end","count":%d}\n' % n)
+PY
+done
+mkdir -p "$W/tarsrc/labels/train"
+(cd "$W/tarsrc/labels/train" && for i in $(seq 0 $((SMALLN - 1))); do printf '0 0.5 0.5 0.1 0.1\n' >"$(printf 'img_%07d.txt' "$i")"; done)
+tar -C "$W/tarsrc" -cf "$W/labels.tar" labels
+BENCH_RUNS=1
+measure lsx "rm -rf '$W/ol'; sx-save -q --no-sync -o '$W/ol' <'$W/labels$SMALLN.ndjson' >/dev/null"
+measure ltar "rm -rf '$W/ot'; mkdir '$W/ot'; tar -C '$W/ot' -xf '$W/labels.tar'"
+measure lsxb "rm -rf '$W/ol'; sx-save -q --no-sync -o '$W/ol' <'$W/labels$BIGN.ndjson' >/dev/null"
+BENCH_RUNS=$runs
+[ "$(find "$W/ol/labels" -type f | wc -l)" = "$BIGN" ] || { echo "sx-save did not write $BIGN files" >&2; exit 1; }
+rm -rf "$W/ol" "$W/ot" "$W/tarsrc"
+printf '%d small files: sx-save --no-sync %ss, tar -x of the same files %ss (%sx); peak memory %s KiB\n' \
+    "$SMALLN" "$T_lsx" "$T_ltar" "$(ratio "$T_lsx" "$T_ltar")" "$M_lsx"
+printf '%d small files: sx-save --no-sync %ss, peak memory %s KiB: %s bytes a file more than at %d files\n' \
+    "$BIGN" "$T_lsxb" "$M_lsxb" "$(awk "BEGIN{printf \"%.0f\", ($M_lsxb - $M_lsx) * 1024 / ($BIGN - $SMALLN)}")" "$SMALLN"
