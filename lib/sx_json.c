@@ -74,6 +74,55 @@ int sx_json_string(sx_buf *b, const char *s, size_t n)
     return 0;
 }
 
+/* Most numbers in annotation data have a few decimals (1508.3, 0.25). When
+ * d is M / 10^k exactly as the reader rounds it (M an integer of at most 15
+ * digits, k <= 8) and 1e-4 <= |d| < 1e15, "%.15g" prints M with a decimal
+ * point k digits from the right, trailing zeros dropped: that is written
+ * here directly, several times faster than printf. @return its length, or
+ * 0 when d is not such a number. */
+static int short_decimal(double d, char *out)
+{
+    static const double p10[] = {1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8};
+    double a = fabs(d);
+    if (!(a >= 1e-4 && a < 1e15))
+        return 0;
+    for (int k = 1; k <= 8; k++) {
+        double m = a * p10[k];
+        if (m >= 1e15)
+            return 0;
+        if (m != floor(m) || m / p10[k] != a)
+            continue;
+        unsigned long long u = (unsigned long long)m;
+        while (k > 1 && u % 10 == 0) /* cannot happen once it reads back; kept safe */
+            u /= 10, k--;
+        char digits[24];
+        int nd = 0;
+        do
+            digits[nd++] = (char)('0' + u % 10);
+        while (u /= 10);
+        int o = 0;
+        if (d < 0)
+            out[o++] = '-';
+        if (nd <= k) { /* 0.00123 */
+            out[o++] = '0';
+            out[o++] = '.';
+            for (int z = 0; z < k - nd; z++)
+                out[o++] = '0';
+            while (nd)
+                out[o++] = digits[--nd];
+        } else {
+            while (nd > k)
+                out[o++] = digits[--nd];
+            out[o++] = '.';
+            while (nd)
+                out[o++] = digits[--nd];
+        }
+        out[o] = 0;
+        return o;
+    }
+    return 0;
+}
+
 int sx_json_number(sx_buf *b, double d)
 {
     char tmp[40];
@@ -86,6 +135,8 @@ int sx_json_number(sx_buf *b, double d)
         n = snprintf(tmp, sizeof tmp, "%lld", (long long)d);
         if (d == 0 && signbit(d))
             n = snprintf(tmp, sizeof tmp, "-0");
+    } else if ((n = short_decimal(d, tmp)) > 0) {
+        /* what "%.15g" prints, without printf */
     } else {
         /* shortest of 15, 16, 17 significant digits that reads back equal */
         n = snprintf(tmp, sizeof tmp, "%.15g", d);

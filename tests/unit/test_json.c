@@ -3,6 +3,8 @@
 #include "unit.h"
 
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int dumps_as(jv v, const char *want)
@@ -62,10 +64,54 @@ static void test_containers_keep_order(void)
     CHECK(round_trips("{\"k\\u0000x\": \"\\ud83d\\ude00\"}"));
 }
 
+/* The printf way numbers were always written: the shortest of 15, 16 and 17
+ * significant digits that reads back equal. */
+static void printf_number(double d, char *out, size_t n)
+{
+    snprintf(out, n, "%.15g", d);
+    if (strtod(out, NULL) != d) {
+        snprintf(out, n, "%.16g", d);
+        if (strtod(out, NULL) != d)
+            snprintf(out, n, "%.17g", d);
+    }
+}
+
+/* Numbers with a few decimals take a path without printf: the same text. */
+static void test_numbers_as_printf(void)
+{
+    srand(5);
+    int bad = 0;
+    for (int i = 0; i < 200000; i++) {
+        double d;
+        int kind = i % 4;
+        if (kind == 0) /* pixel coordinates as annotation tools write them */
+            d = (rand() % 400000) / 100.0;
+        else if (kind == 1) /* normalised values */
+            d = (rand() % 1000000) / 1e6;
+        else if (kind == 2) /* any magnitude, any digits */
+            d = (rand() / (double)RAND_MAX - 0.5) * pow(10, rand() % 40 - 20);
+        else /* small ones, negative ones */
+            d = -(rand() % 100000) / pow(10, rand() % 10);
+        if (d == floor(d))
+            continue;
+        char want[64];
+        printf_number(d, want, sizeof want);
+        sx_buf b = {0};
+        sx_json_number(&b, d);
+        if (b.len != strlen(want) || memcmp(b.p, want, b.len) != 0) {
+            if (bad++ < 5)
+                printf("#   %.17g: got [%.*s] want [%s]\n", d, (int)b.len, b.p, want);
+        }
+        sx_buf_free(&b);
+    }
+    CHECK(bad == 0);
+}
+
 int main(void)
 {
     RUN(test_scalars);
     RUN(test_strings);
     RUN(test_containers_keep_order);
+    RUN(test_numbers_as_printf);
     return UNIT_DONE();
 }
