@@ -284,7 +284,7 @@ static int emit_jv(sx_conv *cv, jv v)
 
 /* A value of the tape as JSON (NULL: null): strings and whole numbers
  * directly, others as libjq prints them. */
-static void put_json(sx_strbuf *b, const sx_tape *t, const sx_tnode *v)
+static void put_json(sx_strbuf *b, const sx_tnode *v)
 {
     if (!v) {
         sx_sb_puts(b, "null");
@@ -293,7 +293,7 @@ static void put_json(sx_strbuf *b, const sx_tape *t, const sx_tnode *v)
     } else if (v->kind == SX_T_NUMBER && v->u.num == floor(v->u.num) && fabs(v->u.num) < 1e15) {
         sx_sb_i64(b, (long long)v->u.num);
     } else {
-        jv s = jv_dump_string(sx_tape_jv(t, v), 0);
+        jv s = jv_dump_string(sx_tape_value(v), 0);
         sx_sb_puts(b, jv_is_valid(s) ? jv_string_value(s) : "null");
         jv_free(s);
     }
@@ -304,7 +304,7 @@ static int error_record(sx_conv *cv, const sx_tnode *id, const char *msg)
     sx_strbuf *b = &cv->rec;
     sx_sb_reset(b);
     sx_sb_puts(b, "{\"sx\":\"error\",\"item\":");
-    put_json(b, cv->tape, id);
+    put_json(b, id);
     sx_sb_puts(b, ",\"stage\":");
     sx_sb_json_cstr(b, cv->o.stage);
     sx_sb_puts(b, ",\"message\":");
@@ -730,7 +730,7 @@ static int convert_item(sx_conv *cv, const sx_tnode *rec)
     if (have && w > 0 && h > 0)
         it.width = w, it.height = h;
     sx_sb_reset(&cv->idjson);
-    put_json(&cv->idjson, cv->tape, it.id);
+    put_json(&cv->idjson, it.id);
     it.idjson = cv->idjson.p;
     size_t sl;
     choose_name(cv, it.files, it.split, idtext, &sl);

@@ -320,7 +320,6 @@ static int parse_v1(sx_dm *dm, const sx_tape *t, const sx_tnode *data)
         if (set_class(dm, a, get(cl, "class")) < 0)
             return -1;
         a->attrs = cl;
-        a->tape = t;
         const sx_tnode *d = dn ? find_data(dm, t, dn, i, id, &built) : NULL;
         const sx_tnode *c = get(d, "coordinate");
         if (!c || c->kind == SX_T_NULL)
@@ -363,7 +362,7 @@ static const sx_tnode *elem(const sx_tnode *arr, size_t i)
     return e;
 }
 
-static int parse_v2(sx_dm *dm, const sx_tape *t, const sx_tnode *data)
+static int parse_v2(sx_dm *dm, const sx_tnode *data)
 {
     const sx_tnode *images = get(data, "images");
     if (images->len == 0)
@@ -392,8 +391,7 @@ static int parse_v2(sx_dm *dm, const sx_tape *t, const sx_tnode *data)
             if (!a)
                 return fail(dm, "out of memory");
             a->tool = (sx_dm_tool)tl;
-            a->tape = t;
-            const sx_tnode *id = get(an, "id");
+                const sx_tnode *id = get(an, "id");
             if (is(id, SX_T_STRING))
                 a->id = id->u.str;
             if (set_class(dm, a, get(an, "classification")) < 0)
@@ -455,7 +453,7 @@ int sx_dm_parse(sx_dm *dm, const sx_tape *t, const sx_tnode *data)
         return fail(dm, "data is not an object (%s)", sx_tape_kind_name(data));
     if (is(get(data, "images"), SX_T_ARRAY)) {
         dm->version = 2;
-        return parse_v2(dm, t, data);
+        return parse_v2(dm, data);
     }
     return parse_v1(dm, t, data);
 }
@@ -474,7 +472,7 @@ static void put_number(sx_strbuf *b, double d)
 
 /* A value as JSON: strings and numbers directly, others as libjq prints
  * them (they are rare). */
-static void put_value(sx_strbuf *b, const sx_tape *t, const sx_tnode *v)
+static void put_value(sx_strbuf *b, const sx_tnode *v)
 {
     switch (v->kind) {
     case SX_T_STRING:
@@ -484,7 +482,7 @@ static void put_value(sx_strbuf *b, const sx_tape *t, const sx_tnode *v)
         put_number(b, v->u.num);
         break;
     default: {
-        jv s = jv_dump_string(sx_tape_jv(t, v), 0);
+        jv s = jv_dump_string(sx_tape_value(v), 0);
         sx_sb_puts(b, jv_is_valid(s) ? jv_string_value(s) : "null");
         jv_free(s);
     }
@@ -517,7 +515,7 @@ void sx_dm_attrs_json(const sx_dm_ann *a, sx_strbuf *b)
             if (seen)
                 continue;
             put_key(b, &first, k->u.str, k->len);
-            put_value(b, a->tape, v);
+            put_value(b, v);
         }
     } else if (is(at, SX_T_ARRAY)) {
         const sx_tnode *e = sx_tape_first(at);
@@ -530,7 +528,7 @@ void sx_dm_attrs_json(const sx_dm_ann *a, sx_strbuf *b)
             put_key(b, &first, nm->u.str, nm->len);
             const sx_tnode *val = get(e, "value");
             if (val)
-                put_value(b, a->tape, val);
+                put_value(b, val);
             else
                 sx_sb_puts(b, "null");
         }

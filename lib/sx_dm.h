@@ -52,7 +52,6 @@ typedef struct {
                                polyline; the keypoint itself for keypoint */
     const sx_tnode *attrs;  /* borrowed: v1 classification object or v2
                                attrs array, or NULL */
-    const sx_tape *tape;    /* borrowed: the tape attrs are on */
 } sx_dm_ann;
 
 typedef struct {

@@ -33,7 +33,7 @@ static int dm_item(void *ctx, sx_conv *cv, const sx_conv_item *it)
     sx_sb_puts(p, ".json");
     if (p->failed)
         return sx_conv_fatal(cv, "out of memory");
-    jv s = jv_dump_string(sx_tape_jv(it->tape, it->data), JV_PRINT_INDENT_FLAGS(4));
+    jv s = jv_dump_string(sx_tape_value(it->data), JV_PRINT_INDENT_FLAGS(4));
     int rc = sx_conv_file_text(cv, p->p, it->idjson, "data_file", jv_string_value(s),
                                (size_t)jv_string_length_bytes(jv_copy(s)));
     jv_free(s);

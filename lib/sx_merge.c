@@ -868,7 +868,7 @@ static int key_text(sx_merge *m, const char *prefix, const sx_tnode *v)
     } else if (v->kind == SX_T_NUMBER) {
         rc = sx_json_number(&m->kb, v->u.num);
     } else {
-        jv j = sx_tape_jv(m->tape, v);
+        jv j = sx_tape_value(v);
         rc = sx_json_dump(&m->kb, j);
         jv_free(j);
     }
@@ -896,14 +896,7 @@ static int image_key(sx_merge *m, const sx_tnode *name, const sx_tnode *item)
 }
 
 /* sx_item as a jv (null when absent), to keep the owner of a name. */
-static jv item_jv(const sx_merge *m, const sx_tnode *item)
-{
-    if (!item)
-        return jv_null();
-    if (item->kind == SX_T_NUMBER)
-        return jv_number(item->u.num);
-    return sx_tape_jv(m->tape, item);
-}
+static jv item_jv(const sx_tnode *item) { return item ? sx_tape_value(item) : jv_null(); }
 
 /* The name for an image whose file_name is taken: stem_<item>[_k].ext. */
 static jv fresh_name(sx_merge *m, const char *name, const sx_tnode *item)
@@ -967,11 +960,11 @@ static int on_name(sx_merge *m, const char *path, const sx_tnode *img)
             free(m->okeys[m->nown]);
             return fail(m, "out of memory");
         }
-        m->oitems = jv_array_append(m->oitems, item_jv(m, item));
+        m->oitems = jv_array_append(m->oitems, item_jv(item));
         m->nown++;
         return 0;
     }
-    jv citem = jv_array_get(jv_copy(m->oitems), (int)*cur), it = item_jv(m, item);
+    jv citem = jv_array_get(jv_copy(m->oitems), (int)*cur), it = item_jv(item);
     int rc = 0;
     if (item_cmp(it, citem) < 0) {
         char *k = image_key(m, name, item) < 0 ? NULL : strdup(m->kb.p);

@@ -1,5 +1,7 @@
 #include "sx_proto.h"
+#include "sx_tape.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const kind_names[] = {
@@ -30,8 +32,25 @@ const char *sx_kind_name(sx_kind k)
     return (unsigned)k <= SX_CTL_OTHER ? kind_names[k] : "?";
 }
 
+/* Records are read onto one tape and their jv built from it: the same value
+ * as libjq's parse, about twice as fast (sx_tape.h); libjq reads what the
+ * tape refuses. One tape for the process: programs parse on their main
+ * thread. */
+static sx_tape *parse_tape;
+
+static void free_parse_tape(void)
+{
+    sx_tape_free(parse_tape);
+    parse_tape = NULL;
+}
+
 jv sx_parse_object(const char *line, size_t len)
 {
+    if (!parse_tape && (parse_tape = sx_tape_new()) != NULL)
+        atexit(free_parse_tape);
+    const sx_tnode *root = parse_tape ? sx_tape_parse(parse_tape, line, len) : NULL;
+    if (root && root->kind == SX_T_OBJECT)
+        return sx_tape_value(root);
     if (len > INT32_MAX)
         return jv_invalid_with_msg(jv_string("record larger than 2 GiB"));
     jv v = jv_parse_sized(line, (int)len);

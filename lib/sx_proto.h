@@ -41,7 +41,9 @@ sx_kind sx_proto_kind(const char *line, size_t len);
 const char *sx_kind_name(sx_kind k);
 
 /*! sx_parse_object() :
- *  Parses one line that must hold one JSON object.
+ *  Parses one line that must hold one JSON object (strict JSON through
+ *  sx_tape.h, anything else through libjq; the value is the one libjq
+ *  gives). Not for two threads at once.
  *  @return the object, or an invalid jv whose message (jv_invalid_get_msg)
  *          says what is wrong ("not a JSON object (array)", jq's parse
  *          message, …). */

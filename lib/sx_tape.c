@@ -365,6 +365,13 @@ const sx_tnode *sx_tape_parse(sx_tape *t, const char *text, size_t len)
         t->err = "text larger than 4 GiB";
         return NULL;
     }
+    if (t->str_cap > (16u << 20) && len < (1u << 20)) { /* after a huge record: give it back */
+        free(t->str);
+        free(t->nodes);
+        t->str = NULL;
+        t->nodes = NULL;
+        t->str_cap = t->cap = 0;
+    }
     if (len + 1 > t->str_cap) {
         size_t cap = t->str_cap ? t->str_cap : 4096;
         while (cap < len + 1)
@@ -419,9 +426,32 @@ const char *sx_tape_kind_name(const sx_tnode *n)
     return n && n->kind <= SX_T_OBJECT ? names[n->kind] : "invalid";
 }
 
-jv sx_tape_jv(const sx_tape *t, const sx_tnode *n)
+jv sx_tape_value(const sx_tnode *n)
 {
-    if (!n || n->end - n->start > INT32_MAX)
-        return jv_invalid();
-    return jv_parse_sized(t->text + n->start, (int)(n->end - n->start));
+    switch (n->kind) {
+    case SX_T_NULL:
+        return jv_null();
+    case SX_T_FALSE:
+        return jv_false();
+    case SX_T_TRUE:
+        return jv_true();
+    case SX_T_NUMBER:
+        return jv_number(n->u.num);
+    case SX_T_STRING:
+        return jv_string_sized(n->u.str, (int)n->len);
+    case SX_T_ARRAY: {
+        jv a = jv_array_sized((int)n->len);
+        const sx_tnode *e = sx_tape_first(n);
+        for (uint32_t i = 0; i < n->len; i++, e = sx_tape_after(e))
+            a = jv_array_append(a, sx_tape_value(e));
+        return a;
+    }
+    default: {
+        jv o = jv_object();
+        const sx_tnode *k = sx_tape_first(n);
+        for (uint32_t i = 0; i < n->len; i++, k = sx_tape_after(k + 1))
+            o = jv_object_set(o, jv_string_sized(k->u.str, (int)k->len), sx_tape_value(k + 1));
+        return o;
+    }
+    }
 }

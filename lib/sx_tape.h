@@ -10,9 +10,9 @@
  * Layout: a value is one node followed by the nodes of its children; an
  * object's children alternate key (a string node) and value. `skip` counts
  * the nodes of a value's subtree, itself included, so the value after it is
- * `node + node->skip`. Every node keeps its byte span in the text, which is
- * how a caller hands a part of the record to libjq when it needs a jv
- * (sx_tape_jv()).
+ * `node + node->skip`. Every node keeps its byte span in the text. A part
+ * of the record that must become a jv (for jq, or libjq's printer) is built
+ * from its nodes with sx_tape_value().
  *
  * The grammar is strict RFC 8259 (what sx's own writers produce). Anything
  * else fails with a short reason: the caller then asks libjq, which either
@@ -95,8 +95,9 @@ static inline int sx_tape_is(const sx_tnode *n, sx_tkind k) { return n && n->kin
  *  "object" (libjq's names). */
 const char *sx_tape_kind_name(const sx_tnode *n);
 
-/*! sx_tape_jv() : a new jv of the value `n` (libjq parses its span).
- *  @return it (the caller owns it), or an invalid jv. */
-jv sx_tape_jv(const sx_tape *t, const sx_tnode *n);
+/*! sx_tape_value() : a new jv of the value `n`, built from the nodes (the
+ *  value libjq's parse of the same text gives). @return it; the caller owns
+ *  it. */
+jv sx_tape_value(const sx_tnode *n);
 
 #endif

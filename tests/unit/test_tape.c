@@ -7,31 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The jv a tape node stands for, built node by node (not through its span,
- * so that the tape's own values are what is compared). */
-static jv to_jv(const sx_tnode *n)
-{
-    switch (n->kind) {
-    case SX_T_NULL: return jv_null();
-    case SX_T_FALSE: return jv_false();
-    case SX_T_TRUE: return jv_true();
-    case SX_T_NUMBER: return jv_number(n->u.num);
-    case SX_T_STRING: return jv_string_sized(n->u.str, (int)n->len);
-    case SX_T_ARRAY: {
-        jv a = jv_array();
-        for (const sx_tnode *e = sx_tape_first(n); e && e < sx_tape_after(n); e = sx_tape_after(e))
-            a = jv_array_append(a, to_jv(e));
-        return a;
-    }
-    default: {
-        jv o = jv_object();
-        for (const sx_tnode *k = sx_tape_first(n); k && k < sx_tape_after(n); k = sx_tape_after(k + 1))
-            o = jv_object_set(o, to_jv(k), to_jv(k + 1));
-        return o;
-    }
-    }
-}
-
 /* the tape reads `text` as libjq does */
 static int same_as_libjq(const char *text)
 {
@@ -41,7 +16,7 @@ static int same_as_libjq(const char *text)
     if (!root) {
         printf("#   tape refused %s: %s\n", text, sx_tape_error(t));
     } else {
-        jv want = jv_parse(text), got = to_jv(root);
+        jv want = jv_parse(text), got = sx_tape_value(root);
         ok = jv_equal(want, got);
         if (!ok)
             printf("#   tape differs from libjq on %s\n", text);
@@ -146,7 +121,7 @@ static void test_fallback(void)
     const sx_tnode *root = sx_tape_parse_jv(t, v);
     CHECK(root && root->kind == SX_T_OBJECT);
     if (root) {
-        jv back = to_jv(root);
+        jv back = sx_tape_value(root);
         jv name = jv_object_get(jv_copy(back), jv_string("name"));
         CHECK(strcmp(jv_string_value(name), "bad \xef\xbf\xbd byte") == 0);
         CHECK(sx_tape_is(sx_tget(root, "v"), SX_T_NULL));
@@ -176,7 +151,7 @@ static void test_access(void)
         CHECK(sx_tget(w, "x") == NULL);
         const sx_tnode *s = sx_tget(r, "s");
         CHECK(s->len == 3 && memcmp(s->u.str, "a\0b", 3) == 0);
-        jv part = sx_tape_jv(t, w);
+        jv part = sx_tape_value(w);
         CHECK(jv_equal(part, jv_parse("[1,[2,3],{\"x\":4}]")));
         CHECK(strcmp(sx_tape_kind_name(sx_tget(r, "files")), "object") == 0);
     }
@@ -249,7 +224,7 @@ static void test_differential(void)
         jv want = jv_parse_sized(buf, (int)n);
         if (root) {
             accepted++;
-            jv got = to_jv(root);
+            jv got = sx_tape_value(root);
             if (!jv_equal(jv_copy(want), got)) {
                 if (wrong++ < 3)
                     printf("#   tape read %.*s differently from libjq\n", (int)n, buf);
