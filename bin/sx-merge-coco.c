@@ -259,15 +259,6 @@ static int put_record(struct run *r)
 
 static int str(sx_buf *b, const char *s) { return sx_json_string(b, s, strlen(s)); }
 
-static int raw(sx_buf *b, const char *s)
-{
-    size_t n = strlen(s);
-    if (sx_buf_reserve(b, n) < 0)
-        return -1;
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    return 0;
-}
 
 /* --records: a src record for each image kept whose file is in its shard. */
 static int on_image(void *ctx, int shard, const char *old_name, const char *new_name)
@@ -281,8 +272,8 @@ static int on_image(void *ctx, int shard, const char *old_name, const char *new_
     if (!is_file(src))
         return 0; /* an export without images, or a failed download */
     snprintf(dst, sizeof dst, "%s%s%s/%s", r->o->images_dir, sep, r->split, new_name);
-    if (raw(&r->line, "{\"sx\":\"file\",\"path\":") < 0 || str(&r->line, dst) < 0 || raw(&r->line, ",\"src\":") < 0 ||
-        str(&r->line, src) < 0 || raw(&r->line, ",\"category\":\"original_file\"}") < 0) {
+    if (sx_buf_puts(&r->line, "{\"sx\":\"file\",\"path\":") < 0 || str(&r->line, dst) < 0 || sx_buf_puts(&r->line, ",\"src\":") < 0 ||
+        str(&r->line, src) < 0 || sx_buf_puts(&r->line, ",\"category\":\"original_file\"}") < 0) {
         errno = ENOMEM;
         return -1;
     }
@@ -303,10 +294,10 @@ static void merge_records(sx_merge *m, struct run *r)
     char size[32], path[PATH_MAX];
     snprintf(size, sizeof size, "%llu", (unsigned long long)sx_spool_size(r->spool));
     snprintf(path, sizeof path, "%s%sannotations.json", r->split, *r->split ? "/" : "");
-    if (raw(&r->line, "{\"sx\":\"file\",\"path\":") < 0 || str(&r->line, path) < 0 ||
-        raw(&r->line, ",\"src\":") < 0 || str(&r->line, sx_spool_path(r->spool)) < 0 ||
-        raw(&r->line, ",\"move\":true,\"category\":\"data_file\",\"size\":") < 0 ||
-        raw(&r->line, size) < 0 || raw(&r->line, "}") < 0)
+    if (sx_buf_puts(&r->line, "{\"sx\":\"file\",\"path\":") < 0 || str(&r->line, path) < 0 ||
+        sx_buf_puts(&r->line, ",\"src\":") < 0 || str(&r->line, sx_spool_path(r->spool)) < 0 ||
+        sx_buf_puts(&r->line, ",\"move\":true,\"category\":\"data_file\",\"size\":") < 0 ||
+        sx_buf_puts(&r->line, size) < 0 || sx_buf_puts(&r->line, "}") < 0)
         sx_die(SX_EXIT_FAIL, "out of memory");
     put_record(r);
     /* handed over once the record has left: a reader that is gone takes

@@ -128,16 +128,6 @@ static void emit_raw(sx_export *e, const char *line, size_t len)
         e->out_dead = 1;
 }
 
-static int buf_puts(sx_buf *b, const char *s)
-{
-    size_t n = strlen(s);
-    if (sx_buf_reserve(b, n) < 0)
-        return -1;
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    return 0;
-}
-
 static void emit_metrics(sx_export *e, int cat)
 {
     uint64_t done = e->ok[cat] + e->bad[cat];
@@ -159,13 +149,13 @@ static void emit_log(sx_export *e, int cat, jv item, const char *path, const cha
     /* built as text, as sx_writer_jv() would print it: one for every file */
     sx_buf *b = &e->logbuf;
     b->len = 0;
-    int bad = buf_puts(b, "{\"sx\":\"log\",\"event\":\"") < 0 || buf_puts(b, cat_event[cat]) < 0 ||
-              buf_puts(b, "\",\"item\":") < 0 || sx_json_dump(b, jv_is_valid(item) ? item : jv_null()) < 0;
-    bad = bad || buf_puts(b, ",\"file\":") < 0 || sx_json_string(b, path, strlen(path)) < 0;
-    bad = bad || buf_puts(b, ",\"status\":") < 0 || sx_json_string(b, status, strlen(status)) < 0;
-    bad = bad || buf_puts(b, ",\"error\":") < 0 ||
-          (error ? sx_json_string(b, error, strlen(error)) : buf_puts(b, "null")) < 0;
-    bad = bad || buf_puts(b, "}") < 0;
+    int bad = sx_buf_puts(b, "{\"sx\":\"log\",\"event\":\"") < 0 || sx_buf_puts(b, cat_event[cat]) < 0 ||
+              sx_buf_puts(b, "\",\"item\":") < 0 || sx_json_dump(b, jv_is_valid(item) ? item : jv_null()) < 0;
+    bad = bad || sx_buf_puts(b, ",\"file\":") < 0 || sx_json_string(b, path, strlen(path)) < 0;
+    bad = bad || sx_buf_puts(b, ",\"status\":") < 0 || sx_json_string(b, status, strlen(status)) < 0;
+    bad = bad || sx_buf_puts(b, ",\"error\":") < 0 ||
+          (error ? sx_json_string(b, error, strlen(error)) : sx_buf_puts(b, "null")) < 0;
+    bad = bad || sx_buf_puts(b, "}") < 0;
     if (bad) {
         fail(e, 0, "out of memory");
         return;

@@ -28,14 +28,16 @@ void sx_buf_free(sx_buf *b)
     b->len = b->cap = 0;
 }
 
-static int put(sx_buf *b, const char *s, size_t n)
+int sx_buf_put(sx_buf *b, const void *p, size_t n)
 {
     if (sx_buf_reserve(b, n) < 0)
         return -1;
-    memcpy(b->p + b->len, s, n);
+    memcpy(b->p + b->len, p, n);
     b->len += n;
     return 0;
 }
+
+int sx_buf_puts(sx_buf *b, const char *s) { return sx_buf_put(b, s, strlen(s)); }
 
 int sx_json_string(sx_buf *b, const char *s, size_t n)
 {
@@ -128,7 +130,7 @@ int sx_json_number(sx_buf *b, double d)
     char tmp[40];
     int n;
     if (isnan(d))
-        return put(b, "null", 4);
+        return sx_buf_put(b, "null", 4);
     if (isinf(d))
         d = d > 0 ? DBL_MAX : -DBL_MAX;
     if (d == floor(d) && fabs(d) < 9007199254740992.0) {
@@ -146,44 +148,44 @@ int sx_json_number(sx_buf *b, double d)
                 n = snprintf(tmp, sizeof tmp, "%.17g", d);
         }
     }
-    return put(b, tmp, (size_t)n);
+    return sx_buf_put(b, tmp, (size_t)n);
 }
 
 int sx_json_dump(sx_buf *b, jv v)
 {
     switch (jv_get_kind(v)) {
-    case JV_KIND_NULL: return put(b, "null", 4);
-    case JV_KIND_TRUE: return put(b, "true", 4);
-    case JV_KIND_FALSE: return put(b, "false", 5);
+    case JV_KIND_NULL: return sx_buf_put(b, "null", 4);
+    case JV_KIND_TRUE: return sx_buf_put(b, "true", 4);
+    case JV_KIND_FALSE: return sx_buf_put(b, "false", 5);
     case JV_KIND_NUMBER: return sx_json_number(b, jv_number_value(v));
     case JV_KIND_STRING:
         return sx_json_string(b, jv_string_value(v), (size_t)jv_string_length_bytes(jv_copy(v)));
     case JV_KIND_ARRAY: {
         int n = jv_array_length(jv_copy(v));
-        if (put(b, "[", 1) < 0)
+        if (sx_buf_put(b, "[", 1) < 0)
             return -1;
         for (int i = 0; i < n; i++) {
             jv e = jv_array_get(jv_copy(v), i);
-            int rc = (i && put(b, ",", 1) < 0) ? -1 : sx_json_dump(b, e);
+            int rc = (i && sx_buf_put(b, ",", 1) < 0) ? -1 : sx_json_dump(b, e);
             jv_free(e);
             if (rc < 0)
                 return -1;
         }
-        return put(b, "]", 1);
+        return sx_buf_put(b, "]", 1);
     }
     case JV_KIND_OBJECT: {
-        if (put(b, "{", 1) < 0)
+        if (sx_buf_put(b, "{", 1) < 0)
             return -1;
         int first = 1;
         for (int i = jv_object_iter(v); jv_object_iter_valid(v, i); i = jv_object_iter_next(v, i)) {
             jv k = jv_object_iter_key(v, i);
             jv e = jv_object_iter_value(v, i);
-            int rc = (!first && put(b, ",", 1) < 0) ? -1 : 0;
+            int rc = (!first && sx_buf_put(b, ",", 1) < 0) ? -1 : 0;
             first = 0;
             if (rc == 0)
                 rc = sx_json_string(b, jv_string_value(k), (size_t)jv_string_length_bytes(jv_copy(k)));
             if (rc == 0)
-                rc = put(b, ":", 1);
+                rc = sx_buf_put(b, ":", 1);
             if (rc == 0)
                 rc = sx_json_dump(b, e);
             jv_free(k);
@@ -191,7 +193,7 @@ int sx_json_dump(sx_buf *b, jv v)
             if (rc < 0)
                 return -1;
         }
-        return put(b, "}", 1);
+        return sx_buf_put(b, "}", 1);
     }
     default:
         return -1;

@@ -21,6 +21,14 @@ typedef struct {
  *  memory (the buffer is unchanged). */
 int sx_buf_reserve(sx_buf *b, size_t n);
 
+/*! sx_buf_put() : appends n bytes. @return 0, or -1 when out of memory
+ *  (the buffer is unchanged). */
+int sx_buf_put(sx_buf *b, const void *p, size_t n);
+
+/*! sx_buf_puts() : appends a NUL-terminated string (without its NUL).
+ *  @return 0, or -1 when out of memory. */
+int sx_buf_puts(sx_buf *b, const char *s);
+
 /*! sx_buf_free() : frees the bytes and empties the buffer. */
 void sx_buf_free(sx_buf *b);
 

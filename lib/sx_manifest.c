@@ -132,13 +132,8 @@ static void rec_begin(sx_manifest *m, const char *name)
 
 static void rec_raw(sx_manifest *m, const char *s)
 {
-    size_t n = strlen(s);
-    if (sx_buf_reserve(&m->line, n) < 0) {
+    if (sx_buf_puts(&m->line, s) < 0)
         m->oom = 1;
-        return;
-    }
-    memcpy(m->line.p + m->line.len, s, n);
-    m->line.len += n;
 }
 
 /* ,"key":"value" with value escaped as JSON */

@@ -245,14 +245,10 @@ typedef struct {
  * @return 0 at the end of the file (or on an error). */
 static int refill(scan *sc)
 {
-    if (sc->cap && sc->len > sc->cap_from) {
-        size_t n = sc->len - sc->cap_from;
-        if (sx_buf_reserve(sc->cap, n) < 0) {
-            sc->oom = 1;
-            return 0;
-        }
-        memcpy(sc->cap->p + sc->cap->len, sc->buf + sc->cap_from, n);
-        sc->cap->len += n;
+    if (sc->cap && sc->len > sc->cap_from &&
+        sx_buf_put(sc->cap, sc->buf + sc->cap_from, sc->len - sc->cap_from) < 0) {
+        sc->oom = 1;
+        return 0;
     }
     sc->cap_from = 0;
     sc->off += (long long)sc->len;
@@ -282,11 +278,8 @@ static int cap_end(scan *sc)
     sc->cap = NULL;
     if (!cap)
         return 0;
-    size_t n = sc->pos - sc->cap_from;
-    if (sc->oom || sx_buf_reserve(cap, n) < 0)
+    if (sc->oom || sx_buf_put(cap, sc->buf + sc->cap_from, sc->pos - sc->cap_from) < 0)
         return fail(sc->m, "out of memory");
-    memcpy(cap->p + cap->len, sc->buf + sc->cap_from, n);
-    cap->len += n;
     return 0;
 }
 
@@ -814,12 +807,7 @@ static int flush_out(sx_merge *m, int force)
 
 static int put_str(sx_merge *m, const char *s)
 {
-    size_t n = strlen(s);
-    if (sx_buf_reserve(&m->out, n) < 0)
-        return fail(m, "out of memory");
-    memcpy(m->out.p + m->out.len, s, n);
-    m->out.len += n;
-    return 0;
+    return sx_buf_puts(&m->out, s) < 0 ? fail(m, "out of memory") : 0;
 }
 
 /* Appends `v` as one element of the array being written. @v consumed. */
@@ -857,11 +845,8 @@ static const sx_tnode *read_image(sx_merge *m, const char *path)
 static int key_text(sx_merge *m, const char *prefix, const sx_tnode *v)
 {
     m->kb.len = 0;
-    size_t pl = strlen(prefix);
-    if (sx_buf_reserve(&m->kb, pl) < 0)
+    if (sx_buf_puts(&m->kb, prefix) < 0)
         return -1;
-    memcpy(m->kb.p, prefix, pl);
-    m->kb.len = pl;
     int rc;
     if (v->kind == SX_T_STRING) {
         rc = sx_json_string(&m->kb, v->u.str, v->len);
@@ -884,12 +869,9 @@ static int image_key(sx_merge *m, const sx_tnode *name, const sx_tnode *item)
 {
     if (!item || item->kind == SX_T_NULL) {
         m->kb.len = 0;
-        if (sx_buf_reserve(&m->kb, name->len + 2) < 0)
+        if (sx_buf_put(&m->kb, "n", 1) < 0 || sx_buf_put(&m->kb, name->u.str, name->len + 1) < 0)
             return -1;
-        m->kb.p[0] = 'n';
-        memcpy(m->kb.p + 1, name->u.str, name->len);
-        m->kb.len = name->len + 1;
-        m->kb.p[m->kb.len] = 0;
+        m->kb.len--; /* NUL-terminated, not counted */
         return 0;
     }
     return key_text(m, "i", item);
