@@ -466,13 +466,12 @@ int sx_textout_end(sx_textout *t)
 
 /* ---- field access ---- */
 
-#define fget(obj, key) sx_tape_get((obj), key, sizeof key - 1)
 
 static const char *fstr_(const sx_tnode *v) { return v && v->kind == SX_T_STRING ? v->u.str : NULL; }
-#define fstr(obj, key) fstr_(fget(obj, key))
+#define fstr(obj, key) fstr_(sx_tget(obj, key))
 
 static double fnum_(const sx_tnode *v, double dflt) { return v && v->kind == SX_T_NUMBER ? v->u.num : dflt; }
-#define fnum(obj, key, dflt) fnum_(fget(obj, key), dflt)
+#define fnum(obj, key, dflt) fnum_(sx_tget(obj, key), dflt)
 
 /* ---- names ---- */
 
@@ -659,19 +658,19 @@ static int convert_item(sx_conv *cv, const sx_tnode *rec)
 {
     sx_conv_item it = {.tape = cv->tape, .rec = rec, .split = ""};
     char idtext[64];
-    it.id = fget(rec, "id");
+    it.id = sx_tget(rec, "id");
     if (it.id && it.id->kind == SX_T_NULL)
         it.id = NULL;
     cv->cur_id = it.id;
     if (!it.id)
         return sx_conv_item_fail(cv, "not an item (no id)");
-    const sx_tnode *data = fget(rec, "data");
+    const sx_tnode *data = sx_tget(rec, "data");
     if (!data)
         return sx_conv_item_fail(cv, "not an item (no data)");
     it.data = data;
     if (data->kind == SX_T_NULL)
         return sx_conv_item_fail(cv, "data is Null");
-    it.files = fget(rec, "files");
+    it.files = sx_tget(rec, "files");
     if (it.id->kind == SX_T_STRING)
         snprintf(idtext, sizeof idtext, "%s", it.id->u.str);
     else if (it.id->kind == SX_T_NUMBER && it.id->u.num == floor(it.id->u.num) && fabs(it.id->u.num) < 1e15) {
@@ -704,7 +703,7 @@ static int convert_item(sx_conv *cv, const sx_tnode *rec)
         }
     }
     double w = 0, h = 0;
-    int have = positive(fget(it.files, "width"), &w) && positive(fget(it.files, "height"), &h);
+    int have = positive(sx_tget(it.files, "width"), &w) && positive(sx_tget(it.files, "height"), &h);
     if (cv->o.parse_dm) {
         cv->dm->skip_size = have;
         if (sx_dm_parse(cv->dm, cv->tape, data) < 0)

@@ -8,12 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A field of `obj` by a literal key (NULL when absent or obj is not an
- * object). */
-#define get(obj, key) sx_tape_get((obj), key, sizeof key - 1)
-
-static int is(const sx_tnode *n, sx_tkind k) { return n && n->kind == k; }
-
 static const char *tool_names[SX_DM_NTOOLS] = {"bounding_box", "polygon", "polyline", "keypoint"};
 
 const char *sx_dm_tool_name(sx_dm_tool t) { return (unsigned)t < SX_DM_NTOOLS ? tool_names[t] : "?"; }
@@ -86,7 +80,7 @@ static int add_point(sx_dm *dm, double x, double y)
 /* A coordinate: a finite number of sane magnitude. */
 static int coord(const sx_tnode *v, double *out)
 {
-    if (!is(v, SX_T_NUMBER))
+    if (!sx_tape_is(v, SX_T_NUMBER))
         return -1;
     double d = v->u.num;
     if (!isfinite(d) || fabs(d) > SX_DM_COORD_MAX)
@@ -122,7 +116,7 @@ static int set_box(sx_dm *dm, sx_dm_ann *a, double x, double y, double w, double
 /* Points: v1 [{x, y}, …] or v2 [[x, y], …]. Sets pt/npt and the extent. */
 static int set_points(sx_dm *dm, sx_dm_ann *a, const sx_tnode *list, int v2)
 {
-    if (!is(list, SX_T_ARRAY))
+    if (!sx_tape_is(list, SX_T_ARRAY))
         return fail(dm, "%s %s has no point list", tool_names[a->tool], aid(a));
     size_t n = list->len;
     size_t need = a->tool == SX_DM_POLYGON ? 3 : 2;
@@ -137,7 +131,7 @@ static int set_points(sx_dm *dm, sx_dm_ann *a, const sx_tnode *list, int v2)
         double x, y;
         int ok = v2 ? p->kind == SX_T_ARRAY && p->len >= 2 && coord(p + 1, &x) == 0 &&
                           coord(sx_tape_after(p + 1), &y) == 0
-                    : coord(get(p, "x"), &x) == 0 && coord(get(p, "y"), &y) == 0;
+                    : coord(sx_tget(p, "x"), &x) == 0 && coord(sx_tget(p, "y"), &y) == 0;
         if (!ok)
             return fail(dm, "%s %s: point %zu is not a pair of finite coordinates", tool_names[a->tool],
                         aid(a), i + 1);
@@ -159,7 +153,7 @@ static int set_keypoint(sx_dm *dm, sx_dm_ann *a, double x, double y)
 
 static int set_class(sx_dm *dm, sx_dm_ann *a, const sx_tnode *c)
 {
-    if (!is(c, SX_T_STRING) || c->len == 0)
+    if (!sx_tape_is(c, SX_T_STRING) || c->len == 0)
         return fail(dm, "annotation %s has no class", aid(a));
     a->cls = c->u.str;
     a->cls_len = c->len;
@@ -203,11 +197,11 @@ static int same_id(const sx_tape *t, const sx_tnode *a, const sx_tnode *b)
 static const sx_tnode *find_data(sx_dm *dm, const sx_tape *t, size_t n, size_t i, const sx_tnode *id, int *built)
 {
     const sx_tnode *const *el = dm->elems;
-    if (i < n && same_id(t, get(el[i], "id"), id))
+    if (i < n && same_id(t, sx_tget(el[i], "id"), id))
         return el[i];
-    if (!is(id, SX_T_STRING)) { /* rare: linear search */
+    if (!sx_tape_is(id, SX_T_STRING)) { /* rare: linear search */
         for (size_t j = 0; j < n; j++)
-            if (same_id(t, get(el[j], "id"), id))
+            if (same_id(t, sx_tget(el[j], "id"), id))
                 return el[j];
         return NULL;
     }
@@ -225,8 +219,8 @@ static const sx_tnode *find_data(sx_dm *dm, const sx_tape *t, size_t n, size_t i
         for (size_t k = 0; k < cap; k++)
             dm->hash[k] = -1;
         for (size_t j = 0; j < n; j++) {
-            const sx_tnode *cid = get(el[j], "id");
-            if (!is(cid, SX_T_STRING))
+            const sx_tnode *cid = sx_tget(el[j], "id");
+            if (!sx_tape_is(cid, SX_T_STRING))
                 continue;
             size_t k = hash_bytes(cid->u.str, cid->len) & (cap - 1);
             while (dm->hash[k] >= 0)
@@ -238,7 +232,7 @@ static const sx_tnode *find_data(sx_dm *dm, const sx_tape *t, size_t n, size_t i
     size_t k = hash_bytes(id->u.str, id->len) & (cap - 1);
     while (dm->hash[k] >= 0) {
         const sx_tnode *c = el[dm->hash[k]];
-        if (same_id(t, get(c, "id"), id))
+        if (same_id(t, sx_tget(c, "id"), id))
             return c;
         k = (k + 1) & (cap - 1);
     }
@@ -249,7 +243,7 @@ static const sx_tnode *find_data(sx_dm *dm, const sx_tape *t, size_t n, size_t i
  * key in byte order. @return its key node, or NULL when there is none. */
 static const sx_tnode *pick_asset(const sx_tnode *byasset)
 {
-    if (!is(byasset, SX_T_OBJECT))
+    if (!sx_tape_is(byasset, SX_T_OBJECT))
         return NULL;
     const sx_tnode *best = NULL, *k = sx_tape_first(byasset);
     for (uint32_t i = 0; i < byasset->len; i++, k = sx_tape_after(k + 1)) {
@@ -268,28 +262,28 @@ static const sx_tnode *get_key(const sx_tnode *obj, const sx_tnode *key)
 
 static int parse_v1(sx_dm *dm, const sx_tape *t, const sx_tnode *data)
 {
-    const sx_tnode *anns_by = get(data, "annotations"), *data_by = get(data, "annotationsData");
+    const sx_tnode *anns_by = sx_tget(data, "annotations"), *data_by = sx_tget(data, "annotationsData");
     if (anns_by && anns_by->kind != SX_T_OBJECT && anns_by->kind != SX_T_NULL)
         return fail(dm, "annotations is not an object keyed by asset");
     const sx_tnode *asset = pick_asset(anns_by);
     /* image size the data may carry: top level or extra.<asset> */
     if (!dm->skip_size) {
-        const sx_tnode *ex = get_key(get(data, "extra"), asset);
+        const sx_tnode *ex = get_key(sx_tget(data, "extra"), asset);
         double w = 0, h = 0;
-        if (coord(get(data, "width"), &w) == 0 && coord(get(data, "height"), &h) == 0)
+        if (coord(sx_tget(data, "width"), &w) == 0 && coord(sx_tget(data, "height"), &h) == 0)
             dm->width = w, dm->height = h;
-        else if (coord(get(ex, "width"), &w) == 0 && coord(get(ex, "height"), &h) == 0)
+        else if (coord(sx_tget(ex, "width"), &w) == 0 && coord(sx_tget(ex, "height"), &h) == 0)
             dm->width = w, dm->height = h;
     }
     if (!asset)
         return 0;
     const sx_tnode *list = get_key(anns_by, asset);
-    if (is(list, SX_T_NULL))
+    if (sx_tape_is(list, SX_T_NULL))
         return 0;
-    if (!is(list, SX_T_ARRAY))
+    if (!sx_tape_is(list, SX_T_ARRAY))
         return fail(dm, "annotations.%s is not a list", asset->u.str);
     const sx_tnode *dlist = get_key(data_by, asset);
-    size_t dn = is(dlist, SX_T_ARRAY) ? dlist->len : 0;
+    size_t dn = sx_tape_is(dlist, SX_T_ARRAY) ? dlist->len : 0;
     if (dn > dm->elems_cap) {
         const sx_tnode **el = realloc(dm->elems, dn * sizeof *el);
         if (!el)
@@ -306,31 +300,31 @@ static int parse_v1(sx_dm *dm, const sx_tape *t, const sx_tnode *data)
         sx_dm_ann *a = new_ann(dm);
         if (!a)
             return fail(dm, "out of memory");
-        const sx_tnode *id = get(an, "id");
-        if (is(id, SX_T_STRING))
+        const sx_tnode *id = sx_tget(an, "id");
+        if (sx_tape_is(id, SX_T_STRING))
             a->id = id->u.str;
-        const sx_tnode *tool = get(an, "tool");
-        if (!is(tool, SX_T_STRING))
+        const sx_tnode *tool = sx_tget(an, "tool");
+        if (!sx_tape_is(tool, SX_T_STRING))
             return fail(dm, "annotation %s has no tool", aid(a));
         int tl = tool_of(tool->u.str);
         if (tl < 0)
             return fail(dm, "unknown tool '%s' (annotation %s)", tool->u.str, aid(a));
         a->tool = (sx_dm_tool)tl;
-        const sx_tnode *cl = get(an, "classification");
-        if (set_class(dm, a, get(cl, "class")) < 0)
+        const sx_tnode *cl = sx_tget(an, "classification");
+        if (set_class(dm, a, sx_tget(cl, "class")) < 0)
             return -1;
         a->attrs = cl;
         const sx_tnode *d = dn ? find_data(dm, t, dn, i, id, &built) : NULL;
-        const sx_tnode *c = get(d, "coordinate");
+        const sx_tnode *c = sx_tget(d, "coordinate");
         if (!c || c->kind == SX_T_NULL)
             return fail(dm, "annotation %s has no coordinate in annotationsData", aid(a));
         double x, y, bw, bh;
         switch (a->tool) {
         case SX_DM_BOX:
-            if (coord(get(c, "x"), &x) < 0 || coord(get(c, "y"), &y) < 0 || coord(get(c, "width"), &bw) < 0 ||
-                coord(get(c, "height"), &bh) < 0)
+            if (coord(sx_tget(c, "x"), &x) < 0 || coord(sx_tget(c, "y"), &y) < 0 || coord(sx_tget(c, "width"), &bw) < 0 ||
+                coord(sx_tget(c, "height"), &bh) < 0)
                 return fail(dm, "bounding_box %s: x, y, width and height must be finite numbers", aid(a));
-            if (set_box(dm, a, x, y, bw, bh, get(c, "rotation")) < 0)
+            if (set_box(dm, a, x, y, bw, bh, sx_tget(c, "rotation")) < 0)
                 return -1;
             break;
         case SX_DM_POLYGON:
@@ -339,7 +333,7 @@ static int parse_v1(sx_dm *dm, const sx_tape *t, const sx_tnode *data)
                 return -1;
             break;
         case SX_DM_KEYPOINT:
-            if (coord(get(c, "x"), &x) < 0 || coord(get(c, "y"), &y) < 0)
+            if (coord(sx_tget(c, "x"), &x) < 0 || coord(sx_tget(c, "y"), &y) < 0)
                 return fail(dm, "keypoint %s: x and y must be finite numbers", aid(a));
             if (set_keypoint(dm, a, x, y) < 0)
                 return -1;
@@ -364,16 +358,16 @@ static const sx_tnode *elem(const sx_tnode *arr, size_t i)
 
 static int parse_v2(sx_dm *dm, const sx_tnode *data)
 {
-    const sx_tnode *images = get(data, "images");
+    const sx_tnode *images = sx_tget(data, "images");
     if (images->len == 0)
         return 0;
     const sx_tnode *img = sx_tape_first(images);
     if (img->kind != SX_T_OBJECT)
         return fail(dm, "images[0] is not an object");
     double w, h;
-    if (coord(get(img, "width"), &w) == 0 && coord(get(img, "height"), &h) == 0)
+    if (coord(sx_tget(img, "width"), &w) == 0 && coord(sx_tget(img, "height"), &h) == 0)
         dm->width = w, dm->height = h;
-    else if (coord(get(data, "width"), &w) == 0 && coord(get(data, "height"), &h) == 0)
+    else if (coord(sx_tget(data, "width"), &w) == 0 && coord(sx_tget(data, "height"), &h) == 0)
         dm->width = w, dm->height = h;
     const sx_tnode *k = sx_tape_first(img);
     for (uint32_t m = 0; m < img->len; m++, k = sx_tape_after(k + 1)) {
@@ -391,30 +385,30 @@ static int parse_v2(sx_dm *dm, const sx_tnode *data)
             if (!a)
                 return fail(dm, "out of memory");
             a->tool = (sx_dm_tool)tl;
-                const sx_tnode *id = get(an, "id");
-            if (is(id, SX_T_STRING))
+                const sx_tnode *id = sx_tget(an, "id");
+            if (sx_tape_is(id, SX_T_STRING))
                 a->id = id->u.str;
-            if (set_class(dm, a, get(an, "classification")) < 0)
+            if (set_class(dm, a, sx_tget(an, "classification")) < 0)
                 return -1;
-            const sx_tnode *attrs = get(an, "attrs");
-            if (is(attrs, SX_T_ARRAY))
+            const sx_tnode *attrs = sx_tget(an, "attrs");
+            if (sx_tape_is(attrs, SX_T_ARRAY))
                 a->attrs = attrs;
-            const sx_tnode *d = get(an, "data");
+            const sx_tnode *d = sx_tget(an, "data");
             double v[4];
             switch (a->tool) {
             case SX_DM_BOX: {
-                int ok = is(d, SX_T_ARRAY) && d->len >= 4;
+                int ok = sx_tape_is(d, SX_T_ARRAY) && d->len >= 4;
                 for (int j = 0; ok && j < 4; j++)
                     ok = coord(elem(d, (size_t)j), &v[j]) == 0;
                 if (!ok)
                     return fail(dm, "bounding_box %s: data must be 4 finite numbers [x, y, width, height]", aid(a));
                 const sx_tnode *rot = NULL;
-                if (is(attrs, SX_T_ARRAY)) {
+                if (sx_tape_is(attrs, SX_T_ARRAY)) {
                     const sx_tnode *at = sx_tape_first(attrs);
                     for (uint32_t j = 0; j < attrs->len; j++, at = sx_tape_after(at)) {
-                        const sx_tnode *nm = get(at, "name");
-                        if (is(nm, SX_T_STRING) && strcmp(nm->u.str, "rotation") == 0)
-                            rot = get(at, "value");
+                        const sx_tnode *nm = sx_tget(at, "name");
+                        if (sx_tape_is(nm, SX_T_STRING) && strcmp(nm->u.str, "rotation") == 0)
+                            rot = sx_tget(at, "value");
                     }
                 }
                 if (set_box(dm, a, v[0], v[1], v[2], v[3], rot) < 0)
@@ -427,7 +421,7 @@ static int parse_v2(sx_dm *dm, const sx_tnode *data)
                     return -1;
                 break;
             case SX_DM_KEYPOINT:
-                if (!is(d, SX_T_ARRAY) || d->len < 2 || coord(elem(d, 0), &v[0]) < 0 || coord(elem(d, 1), &v[1]) < 0)
+                if (!sx_tape_is(d, SX_T_ARRAY) || d->len < 2 || coord(elem(d, 0), &v[0]) < 0 || coord(elem(d, 1), &v[1]) < 0)
                     return fail(dm, "keypoint %s: data must be 2 finite numbers [x, y]", aid(a));
                 if (set_keypoint(dm, a, v[0], v[1]) < 0)
                     return -1;
@@ -451,7 +445,7 @@ int sx_dm_parse(sx_dm *dm, const sx_tape *t, const sx_tnode *data)
         return fail(dm, "data is Null");
     if (data->kind != SX_T_OBJECT)
         return fail(dm, "data is not an object (%s)", sx_tape_kind_name(data));
-    if (is(get(data, "images"), SX_T_ARRAY)) {
+    if (sx_tape_is(sx_tget(data, "images"), SX_T_ARRAY)) {
         dm->version = 2;
         return parse_v2(dm, data);
     }
@@ -503,7 +497,7 @@ void sx_dm_attrs_json(const sx_dm_ann *a, sx_strbuf *b)
     int first = 1, have_rot = 0;
     const sx_tnode *at = a->attrs;
     sx_sb_putc(b, '{');
-    if (is(at, SX_T_OBJECT)) {
+    if (sx_tape_is(at, SX_T_OBJECT)) {
         const sx_tnode *k = sx_tape_first(at);
         for (uint32_t i = 0; i < at->len; i++, k = sx_tape_after(k + 1)) {
             if (strcmp(k->u.str, "class") == 0)
@@ -517,16 +511,16 @@ void sx_dm_attrs_json(const sx_dm_ann *a, sx_strbuf *b)
             put_key(b, &first, k->u.str, k->len);
             put_value(b, v);
         }
-    } else if (is(at, SX_T_ARRAY)) {
+    } else if (sx_tape_is(at, SX_T_ARRAY)) {
         const sx_tnode *e = sx_tape_first(at);
         for (uint32_t i = 0; i < at->len; i++, e = sx_tape_after(e)) {
-            const sx_tnode *nm = get(e, "name");
-            if (!is(nm, SX_T_STRING))
+            const sx_tnode *nm = sx_tget(e, "name");
+            if (!sx_tape_is(nm, SX_T_STRING))
                 continue;
             if (strcmp(nm->u.str, "rotation") == 0)
                 have_rot = 1;
             put_key(b, &first, nm->u.str, nm->len);
-            const sx_tnode *val = get(e, "value");
+            const sx_tnode *val = sx_tget(e, "value");
             if (val)
                 put_value(b, val);
             else

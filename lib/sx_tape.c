@@ -418,8 +418,6 @@ const sx_tnode *sx_tape_get(const sx_tnode *obj, const char *key, size_t keylen)
     return found;
 }
 
-const sx_tnode *sx_tget(const sx_tnode *obj, const char *key) { return sx_tape_get(obj, key, strlen(key)); }
-
 const char *sx_tape_kind_name(const sx_tnode *n)
 {
     static const char *const names[] = {"null", "boolean", "boolean", "number", "string", "array", "object"};

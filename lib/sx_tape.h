@@ -76,8 +76,9 @@ const char *sx_tape_text(const sx_tape *t);
  *  object or has no such member. */
 const sx_tnode *sx_tape_get(const sx_tnode *obj, const char *key, size_t keylen);
 
-/*! sx_tget() : sx_tape_get() with a NUL-terminated key. */
-const sx_tnode *sx_tget(const sx_tnode *obj, const char *key);
+/*! sx_tget() : sx_tape_get() with a key that is a string literal (its
+ *  length known at compile time; anything else does not compile). */
+#define sx_tget(obj, literal) sx_tape_get((obj), "" literal, sizeof(literal) - 1)
 
 /*! sx_tape_first() : the first element of an array, or the first key of an
  *  object; NULL when empty. Members: the value of key k is k + 1, the next
