@@ -1,4 +1,5 @@
 #include "sx_classmap.h"
+#include "sx_hash.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -21,13 +22,7 @@ struct sx_classmap {
     int *order;         /* final -> provisional */
 };
 
-static uint64_t hash(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
-    return h;
-}
+static uint64_t hash(const char *s, size_t n) { return sx_fnv1a(SX_FNV_BASIS, s, n); }
 
 sx_classmap *sx_classmap_new(void) { return calloc(1, sizeof(sx_classmap)); }
 

@@ -1,4 +1,5 @@
 #include "sx_convert.h"
+#include "sx_hash.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -121,24 +122,9 @@ bad:
 int sx_split_count(const sx_split *sp) { return sp ? sp->n : 0; }
 const char *sx_split_name(const sx_split *sp, int i) { return sp->name[i]; }
 
-static uint64_t mix64(uint64_t z)
-{
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
-{
-    const unsigned char *s = p;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ s[i]) * 1099511628211ULL;
-    return h;
-}
-
 const char *sx_split_pick(const sx_split *sp, const char *key, size_t len)
 {
-    uint64_t h = mix64(fnv(1469598103934665603ULL ^ mix64(sp->seed), key, len));
+    uint64_t h = sx_mix64(sx_fnv1a(SX_FNV_BASIS ^ sx_mix64(sp->seed), key, len));
     double u = (double)(h >> 11) * (1.0 / 9007199254740992.0);
     for (int i = 0; i < sp->n - 1; i++)
         if (u < sp->cum[i])
@@ -477,15 +463,15 @@ static double fnum_(const sx_tnode *v, double dflt) { return v && v->kind == SX_
 
 static uint64_t bloom_hash(const char *split, const char *stem, size_t n, uint64_t *h2)
 {
-    uint64_t h = fnv(1469598103934665603ULL, split, strlen(split) + 1);
+    uint64_t h = sx_fnv1a(SX_FNV_BASIS, split, strlen(split) + 1);
     uint64_t g = 0x9e3779b97f4a7c15ULL;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)tolower((unsigned char)stem[i]);
         h = (h ^ c) * 1099511628211ULL;
         g = (g ^ c) * 0x100000001b3ULL + 0x7f4a7c15;
     }
-    *h2 = mix64(g) | 1;
-    return mix64(h);
+    *h2 = sx_mix64(g) | 1;
+    return sx_mix64(h);
 }
 
 static int bloom_test(const sx_conv *cv, const char *split, const char *stem, size_t n)

@@ -1,4 +1,5 @@
 #include "sx_dm.h"
+#include "sx_hash.h"
 
 #include <jv.h>
 #include <math.h>
@@ -162,14 +163,6 @@ static int set_class(sx_dm *dm, sx_dm_ann *a, const sx_tnode *c)
 
 /* ---- DM v1 ---- */
 
-static uint64_t hash_bytes(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
-    return h;
-}
-
 /* Two ids are the same value: strings and numbers by value, other kinds by
  * their text. */
 static int same_id(const sx_tape *t, const sx_tnode *a, const sx_tnode *b)
@@ -222,14 +215,14 @@ static const sx_tnode *find_data(sx_dm *dm, const sx_tape *t, size_t n, size_t i
             const sx_tnode *cid = sx_tget(el[j], "id");
             if (!sx_tape_is(cid, SX_T_STRING))
                 continue;
-            size_t k = hash_bytes(cid->u.str, cid->len) & (cap - 1);
+            size_t k = sx_fnv1a(SX_FNV_BASIS, cid->u.str, cid->len) & (cap - 1);
             while (dm->hash[k] >= 0)
                 k = (k + 1) & (cap - 1);
             dm->hash[k] = (int)j;
         }
         *built = 1;
     }
-    size_t k = hash_bytes(id->u.str, id->len) & (cap - 1);
+    size_t k = sx_fnv1a(SX_FNV_BASIS, id->u.str, id->len) & (cap - 1);
     while (dm->hash[k] >= 0) {
         const sx_tnode *c = el[dm->hash[k]];
         if (same_id(t, sx_tget(c, "id"), id))

@@ -1,4 +1,5 @@
 #include "sx_items.h"
+#include "sx_hash.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -32,14 +33,10 @@ struct sx_items {
     size_t pcap, pn;
 };
 
+/* Never 0, which marks an empty slot. */
 static uint64_t hash(const char *s, size_t n, uint64_t seed)
 {
-    uint64_t h = 1469598103934665603ULL ^ seed;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
+    uint64_t h = sx_mix64(sx_fnv1a(SX_FNV_BASIS ^ seed, s, n));
     return h ? h : 1;
 }
 

@@ -1,4 +1,5 @@
 #include "sx_manifest.h"
+#include "sx_hash.h"
 #include "sx_json.h"
 #include "sx_safefs.h"
 
@@ -38,13 +39,7 @@ static void seterr(char *err, size_t len, const char *fmt, ...)
     va_end(ap);
 }
 
-static uint64_t hash(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
+static uint64_t hash(const char *s) { return sx_fnv1a(SX_FNV_BASIS, s, strlen(s)); }
 
 static int index_put(sx_manifest *m, size_t idx)
 {

@@ -1,4 +1,5 @@
 /* sx_merge.c : merging the COCO files of the shards of one export (see sx_merge.h). */
+#include "sx_hash.h"
 #include "sx_merge.h"
 
 #include "sx_json.h"
@@ -28,9 +29,7 @@ typedef struct {
 
 static uint64_t sm_hash(const char *k, size_t kl)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < kl; i++)
-        h = (h ^ (unsigned char)k[i]) * 1099511628211ULL;
+    uint64_t h = sx_fnv1a(SX_FNV_BASIS, k, kl);
     return h ^ (h >> 29);
 }
 
