@@ -34,17 +34,9 @@ int main(int argc, char **argv)
         SX_CONVCLI_CLASSES_OPT,
         {NULL, 0, NULL, 0},
     };
-    int c;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, SX_CONVCLI_SHORTOPTS, longopts, NULL)) != -1) {
-        if (sx_convcli_option(&cli, c, optarg))
-            continue;
-        switch (c) {
-        case 'h': sx_help(usage_text);
-        case SX_OPT_VERSION: sx_version();
-        default: sx_bad_option(c, argv);
-        }
-    }
+    /* no options of its own: anything left over is a usage error */
+    if (sx_convcli_next(&cli, argc, argv, SX_CONVCLI_SHORTOPTS, longopts, usage_text) != -1)
+        sx_bad_option('?', argv);
     sx_conv_opts co = {.stage = "sx-convert-voc", .parse_dm = 1, .need_size = 1};
     sx_convcli_finish(&cli, &co, argc - optind, argv + optind);
     sx_voc_opts fo = {.classes_file = cli.classes};

@@ -43,16 +43,11 @@ int main(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     int c;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, SX_CONVCLI_SHORTOPTS "t:", longopts, NULL)) != -1) {
-        if (sx_convcli_option(&cli, c, optarg))
-            continue;
+    while ((c = sx_convcli_next(&cli, argc, argv, SX_CONVCLI_SHORTOPTS "t:", longopts, usage_text)) != -1) {
         switch (c) {
         case 't': task_name = optarg; break;
         case OPT_DATASET_PATH: dataset_path = optarg; break;
-        case 'h': sx_help(usage_text);
-        case SX_OPT_VERSION: sx_version();
-        default: sx_bad_option(c, argv);
+        default: sx_bad_option('?', argv);
         }
     }
     sx_conv_opts co = {.stage = "sx-convert-yolo", .parse_dm = 1, .need_size = 1};

@@ -8,20 +8,31 @@
 #include <stdio.h>
 #include <string.h>
 
-int sx_convcli_option(sx_convcli *c, int opt, const char *arg)
+int sx_convcli_next(sx_convcli *c, int argc, char **argv, const char *shortopts, const struct option *longopts,
+                    const char *usage)
 {
-    switch (opt) {
-    case 'o': c->output = arg; return 1;
-    case 'q': c->quiet = 1; return 1;
-    case SX_OPT_ZSTD: c->zstd = 1; return 1;
-    case SX_OPT_KEEP_GOING: c->keep_going = 1; return 1;
-    case SX_CONVCLI_IMAGES: c->images = arg; return 1;
-    case SX_CONVCLI_CLASSES: c->classes = arg; return 1;
-    case SX_CONVCLI_SPLIT: c->split_spec = arg; return 1;
-    case SX_CONVCLI_SEED: c->seed = sx_opt_u64("--seed", arg, 0, UINT64_MAX); return 1;
-    case SX_CONVCLI_MOVE: c->move = 1; return 1;
-    default: return 0;
+    int opt;
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+        const char *arg = optarg;
+        switch (opt) {
+        case 'o': c->output = arg; break;
+        case 'q': c->quiet = 1; break;
+        case SX_OPT_ZSTD: c->zstd = 1; break;
+        case SX_OPT_KEEP_GOING: c->keep_going = 1; break;
+        case SX_CONVCLI_IMAGES: c->images = arg; break;
+        case SX_CONVCLI_CLASSES: c->classes = arg; break;
+        case SX_CONVCLI_SPLIT: c->split_spec = arg; break;
+        case SX_CONVCLI_SEED: c->seed = sx_opt_u64("--seed", arg, 0, UINT64_MAX); break;
+        case SX_CONVCLI_MOVE: c->move = 1; break;
+        case 'h': sx_help(usage);
+        case SX_OPT_VERSION: sx_version();
+        case '?':
+        case ':': sx_bad_option(opt, argv);
+        default: return opt; /* the converter's own */
+        }
     }
+    return -1;
 }
 
 void sx_convcli_finish(sx_convcli *c, sx_conv_opts *co, int argc, char **argv)

@@ -72,10 +72,13 @@ typedef struct {
     sx_split *split;        /* parsed by sx_convcli_finish(), owned */
 } sx_convcli;
 
-/*! sx_convcli_option() : takes getopt_long's answer `c` (with optarg).
- *  @return 1 when it was a common option, 0 when the caller must handle it
- *          (its own options, -h, --version, errors). */
-int sx_convcli_option(sx_convcli *c, int opt, const char *arg);
+/*! sx_convcli_next() : the converter's getopt_long loop: takes the common
+ *  options, answers -h (with `usage`) and --version, and stops on a bad
+ *  option (usage error, exit 2). @shortopts SX_CONVCLI_SHORTOPTS plus the
+ *  converter's own. @return the next option of the converter's own (its
+ *  argument in optarg), or -1 at the end of the options. */
+int sx_convcli_next(sx_convcli *c, int argc, char **argv, const char *shortopts, const struct option *longopts,
+                    const char *usage);
 
 /*! sx_convcli_finish() : after the options: takes the inputs, checks and
  *  parses --images and --split into `co` (usage error, exit 2, when bad),
