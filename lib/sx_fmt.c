@@ -137,45 +137,35 @@ static void put_micro(sx_strbuf *b, long long m, int trim)
     sx_sb_put(b, d, n);
 }
 
-void sx_sb_fixed6(sx_strbuf *b, double v)
+/* v with 6 decimals as printf("%.6f") writes it, the trailing zeros (and
+ * point) dropped when `trim`; never "-0". */
+static void put_fixed6(sx_strbuf *b, double v, int trim)
 {
     long long m;
     if (!isfinite(v))
         v = 0;
     if (to_micro(v, &m) == 0) {
-        put_micro(b, m, 0);
+        put_micro(b, m, trim);
         return;
     }
     char tmp[400];
-    snprintf(tmp, sizeof tmp, "%.6f", v);
-    if (strcmp(tmp, "-0.000000") == 0)
-        sx_sb_puts(b, "0.000000");
-    else
-        sx_sb_puts(b, tmp);
+    size_t n = (size_t)snprintf(tmp, sizeof tmp, "%.6f", v);
+    if (trim) {
+        while (n > 0 && tmp[n - 1] == '0')
+            n--;
+        if (n > 0 && tmp[n - 1] == '.')
+            n--;
+    }
+    size_t k = 1;
+    while (k < n && (tmp[k] == '0' || tmp[k] == '.'))
+        k++;
+    int minus_zero = tmp[0] == '-' && k == n;
+    sx_sb_put(b, tmp + minus_zero, n - (size_t)minus_zero);
 }
 
-void sx_sb_num(sx_strbuf *b, double v)
-{
-    long long m;
-    if (!isfinite(v))
-        v = 0;
-    if (to_micro(v, &m) == 0) {
-        put_micro(b, m, 1);
-        return;
-    }
-    char tmp[400];
-    snprintf(tmp, sizeof tmp, "%.6f", v);
-    size_t n = strlen(tmp);
-    while (n > 0 && tmp[n - 1] == '0')
-        n--;
-    if (n > 0 && tmp[n - 1] == '.')
-        n--;
-    tmp[n] = 0;
-    if (strcmp(tmp, "-0") == 0)
-        sx_sb_putc(b, '0');
-    else
-        sx_sb_put(b, tmp, n);
-}
+void sx_sb_fixed6(sx_strbuf *b, double v) { put_fixed6(b, v, 0); }
+
+void sx_sb_num(sx_strbuf *b, double v) { put_fixed6(b, v, 1); }
 
 /* 1 for the bytes a JSON string must escape */
 static const unsigned char json_esc[256] = {

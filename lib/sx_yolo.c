@@ -363,6 +363,19 @@ static void yaml_dir(sx_strbuf *b, const char *key, const char *split)
     sx_sb_putc(b, '\n');
 }
 
+/* The names of a class map as dataset.yaml lists them: "  <id>: <name>",
+ * the name quoted (YAML reads a JSON string). */
+static void yaml_names(sx_strbuf *o, const sx_classmap *cm)
+{
+    for (int i = 0; i < sx_classmap_count(cm); i++) {
+        size_t nl;
+        const char *nm = sx_classmap_name(cm, i, &nl);
+        sx_sb_printf(o, "  %d: ", i);
+        sx_sb_json_str(o, nm, nl);
+        sx_sb_putc(o, '\n');
+    }
+}
+
 static int yolo_end(void *ctx, sx_conv *cv)
 {
     sx_yolo *y = ctx;
@@ -435,23 +448,10 @@ static int yolo_end(void *ctx, sx_conv *cv)
             yaml_dir(o, "test", s);
     }
     sx_sb_printf(o, "nc: %d\nnames:\n", n);
-    for (int i = 0; i < n; i++) {
-        size_t nl;
-        const char *nm = sx_classmap_name(y->cm, i, &nl);
-        sx_sb_printf(o, "  %d: ", i);
-        sx_sb_json_str(o, nm, nl);
-        sx_sb_putc(o, '\n');
-    }
+    yaml_names(o, y->cm);
     if (y->o.task == SX_YOLO_POSE) {
-        int nk = sx_classmap_count(y->kp);
-        sx_sb_printf(o, "kpt_shape: [%d, 3]\nkpt_names:\n", nk);
-        for (int i = 0; i < nk; i++) {
-            size_t nl;
-            const char *nm = sx_classmap_name(y->kp, i, &nl);
-            sx_sb_printf(o, "  %d: ", i);
-            sx_sb_json_str(o, nm, nl);
-            sx_sb_putc(o, '\n');
-        }
+        sx_sb_printf(o, "kpt_shape: [%d, 3]\nkpt_names:\n", sx_classmap_count(y->kp));
+        yaml_names(o, y->kp);
     }
     if (o->failed)
         return sx_conv_fatal(cv, "out of memory");
