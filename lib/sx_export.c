@@ -134,12 +134,8 @@ static void emit_metrics(sx_export *e, int cat)
     /* stand_by counts down from the meta total (one file an item, as in the
      * SDK); once committed nothing stands by, whatever the files per item */
     uint64_t stand_by = e->total > done && !e->committing ? e->total - done : 0;
-    /* as sx_rec_metrics() would print it; one is written for every file */
-    char line[200];
-    int n = snprintf(line, sizeof line,
-                     "{\"sx\":\"metrics\",\"category\":\"%s\",\"stand_by\":%llu,\"success\":%llu,\"failed\":%llu}",
-                     cat_name[cat], (unsigned long long)stand_by, (unsigned long long)e->ok[cat],
-                     (unsigned long long)e->bad[cat]);
+    char line[200]; /* one for every file: no jv */
+    int n = sx_rec_metrics_line(line, sizeof line, cat_name[cat], stand_by, e->ok[cat], e->bad[cat]);
     emit_raw(e, line, (size_t)n);
 }
 

@@ -60,6 +60,13 @@ jv sx_rec_error(jv item, const char *stage, const char *message);
 jv sx_rec_progress(const char *category, uint64_t current, uint64_t total);
 jv sx_rec_metrics(const char *category, uint64_t stand_by, uint64_t success, uint64_t failed);
 
+/*! sx_rec_metrics_line() : the text of sx_rec_metrics() (no newline), for
+ *  writers that send one per file without building a jv. @category an
+ *  identifier such as "data_file", written as it is. @return its length
+ *  (snprintf's: out holds at least 160 bytes to be sure of the whole). */
+int sx_rec_metrics_line(char *out, size_t n, const char *category, uint64_t stand_by, uint64_t success,
+                        uint64_t failed);
+
 /*! sx_item_id() : the "id" of a data record, or jv_null(). @item borrowed. */
 jv sx_item_id(jv item);
 
