@@ -7,22 +7,6 @@
 #   SX_BUILD=build-fetch bash tests/bench/fetch.sh
 . "$(dirname "$0")/lib.sh"
 
-FAKE=$SX_ROOT/tests/fake_backend.py
-TOKEN=bench-token-$$
-pids=()
-cleanup() { local p; for p in "${pids[@]+"${pids[@]}"}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; }
-trap cleanup EXIT
-
-# start_fake OPTIONS... : sets $host
-start_fake() {
-    local out=$BENCH_DATA/.fake-port.$$ i port=
-    python3 "$FAKE" --token "$TOKEN" "$@" > "$out" 2>/dev/null &
-    pids+=($!)
-    for i in $(seq 1 100); do port=$(head -1 "$out" 2>/dev/null); [ -n "$port" ] && break; sleep 0.05; done
-    rm -f "$out"
-    [ -n "$port" ] || { echo "fake backend did not start" >&2; exit 1; }
-    host=http://127.0.0.1:$port
-}
 
 sdk_loop=$BENCH_DATA/sdk_list_all.py
 cat > "$sdk_loop" <<'PY'
@@ -42,7 +26,7 @@ while url:
 assert n == int(sys.argv[1]), n
 PY
 
-export SYNAPSE_ACCESS_TOKEN=$TOKEN
+export SYNAPSE_ACCESS_TOKEN=$BENCH_TOKEN
 start_fake --items 10000 --delay-ms 20
 export SYNAPSE_HOST=$host
 sx-fetch -f project=1 --jobs 8 > /dev/null   # the fake generates its records once

@@ -2,6 +2,10 @@
 #   measure NAME CMD...   runs a shell command line 3 times and keeps the best
 #                         wall time and the peak RSS in $T_<NAME> (seconds)
 #                         and $M_<NAME> (KiB)
+#   start_fake OPTIONS... starts tests/fake_backend.py with OPTIONS (and
+#                         --token $BENCH_TOKEN), sets $host to its URL; every
+#                         server started is stopped on exit, with bench_cleanup
+#                         (a script's own EXIT trap calls it)
 set -u
 SX_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 : "${SX_BUILD:=$SX_ROOT/build}"
@@ -30,3 +34,23 @@ ratio() { awk "BEGIN{ if ($2 > 0) printf \"%.2f\", $1 / $2; else print \"inf\" }
 
 # rate BYTES SECONDS: MB/s
 rate() { awk "BEGIN{ if ($2 > 0) printf \"%.0f\", $1 / 1e6 / $2; else print \"inf\" }"; }
+
+BENCH_TOKEN=bench-token-$$
+bench_pids=()
+
+bench_cleanup() {
+    local p
+    for p in "${bench_pids[@]+"${bench_pids[@]}"}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+    bench_pids=()
+}
+trap bench_cleanup EXIT
+
+start_fake() {
+    local out=$BENCH_DATA/.fake-port.$$ i port=
+    python3 "$SX_ROOT/tests/fake_backend.py" --token "$BENCH_TOKEN" "$@" >"$out" 2>/dev/null &
+    bench_pids+=($!)
+    for i in $(seq 1 100); do port=$(head -1 "$out" 2>/dev/null); [ -n "$port" ] && break; sleep 0.05; done
+    rm -f "$out"
+    [ -n "$port" ] || { echo "fake backend did not start" >&2; exit 1; }
+    host=http://127.0.0.1:$port
+}

@@ -10,26 +10,13 @@
 case ${SX_BUILD:-} in "" | /*) ;; *) SX_BUILD=$PWD/$SX_BUILD ;; esac # this script changes directory
 . "$(dirname "$0")/lib.sh"
 
-FAKE=$SX_ROOT/tests/fake_backend.py
 ITEMS=${ITEMS:-20000}
 SHARDS=${SHARDS:-4}
-TOKEN=bench-token-$$
 work=$(mktemp -d "$BENCH_DATA/parallel.XXXXXX")
-pids=()
-cleanup() {
-    local p
-    for p in "${pids[@]+"${pids[@]}"}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
+trap 'bench_cleanup; rm -rf "$work"' EXIT
 
-out=$work/.port
-python3 "$FAKE" --token "$TOKEN" --items "$ITEMS" --delay-ms 20 > "$out" 2>/dev/null &
-pids+=($!)
-port=
-for i in $(seq 1 100); do port=$(head -1 "$out" 2>/dev/null); [ -n "$port" ] && break; sleep 0.05; done
-[ -n "$port" ] || { echo "fake backend did not start" >&2; exit 1; }
-export SYNAPSE_HOST=http://127.0.0.1:$port SYNAPSE_ACCESS_TOKEN=$TOKEN
+start_fake --items "$ITEMS" --delay-ms 20
+export SYNAPSE_HOST=$host SYNAPSE_ACCESS_TOKEN=$BENCH_TOKEN
 
 opts="-q --no-sync --no-images -f project=1"
 cd "$work"

@@ -9,25 +9,11 @@
 #   SAVE_BENCH_FILES=500 SAVE_BENCH_SMALL=2000 … for a quicker run
 . "$(dirname "$0")/lib.sh"
 
-FAKE=$SX_ROOT/tests/fake_backend.py
 N=${SAVE_BENCH_FILES:-2000}
 SIZE=51200
-pids=()
-cleanup() {
-    local p
-    for p in "${pids[@]+"${pids[@]}"}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-    rm -rf "$BENCH_DATA/save"
-}
-trap cleanup EXIT
+trap 'bench_cleanup; rm -rf "$BENCH_DATA/save"' EXIT
 
-out=$BENCH_DATA/.fake-port.$$
-python3 "$FAKE" --media-delay-ms 20 >"$out" 2>/dev/null &
-pids+=($!)
-port=
-for i in $(seq 1 100); do port=$(head -1 "$out" 2>/dev/null); [ -n "$port" ] && break; sleep 0.05; done
-rm -f "$out"
-[ -n "$port" ] || { echo "fake backend did not start" >&2; exit 1; }
-host=http://127.0.0.1:$port
+start_fake --media-delay-ms 20
 
 rm -rf "$BENCH_DATA/save" && mkdir -p "$BENCH_DATA/save"
 W=$(cd "$BENCH_DATA/save" && pwd)
