@@ -642,7 +642,7 @@ static int positive(const sx_tnode *v, double *out)
 /* @return 0 converted, 1 failed (cv->msg), -1 fatal */
 static int convert_item(sx_conv *cv, const sx_tnode *rec)
 {
-    sx_conv_item it = {.tape = cv->tape, .rec = rec, .split = ""};
+    sx_conv_item it = {.rec = rec, .split = ""};
     char idtext[64];
     it.id = sx_tget(rec, "id");
     if (it.id && it.id->kind == SX_T_NULL)

@@ -82,7 +82,6 @@ typedef struct {
 } sx_conv_opts;
 
 typedef struct {
-    const sx_tape *tape;     /* the nodes below are on it */
     const sx_tnode *rec;     /* the record (an object) */
     const sx_tnode *id;      /* never NULL */
     const sx_tnode *files;   /* NULL when absent */
