@@ -184,7 +184,7 @@ static void parse_args(struct opts *o, int argc, char **argv)
     o->shard_i = o->shard_n = 1;
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, ":t:f:j:o:qh", longopts, NULL)) != -1) {
+    while ((c = sx_getopt(argc, argv, ":t:f:j:o:qh", longopts)) != -1) {
         switch (c) {
         case 't': o->target = optarg; break;
         case OPT_TARGET_FILE: o->target_file = optarg; break;

@@ -68,7 +68,7 @@ static void parse_options(struct opts *o, int argc, char **argv)
     int c;
     opterr = 0;
     o->args = jv_object();
-    while ((c = getopt_long(argc, argv, ":f:o:kqh", longopts, NULL)) != -1) {
+    while ((c = sx_getopt(argc, argv, ":f:o:kqh", longopts)) != -1) {
         switch (c) {
         case 'f': o->program_file = optarg; break;
         case 'o': o->output = optarg; break;

@@ -77,7 +77,7 @@ static void parse_options(struct opts *o, int argc, char **argv)
     int c;
     opterr = 0;
     o->images_dir = "images";
-    while ((c = getopt_long(argc, argv, ":o:vh", longopts, NULL)) != -1) {
+    while ((c = sx_getopt(argc, argv, ":o:vh", longopts)) != -1) {
         switch (c) {
         case 'o': o->output = optarg; break;
         case 'v': o->verbose = 1; break;

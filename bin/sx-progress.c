@@ -72,7 +72,7 @@ static void parse_options(struct opts *o, int argc, char **argv)
     int c;
     opterr = 0;
     o->interval = -1;
-    while ((c = getopt_long(argc, argv, ":o:i:fnqh", longopts, NULL)) != -1) {
+    while ((c = sx_getopt(argc, argv, ":o:i:fnqh", longopts)) != -1) {
         switch (c) {
         case 'o': o->output = optarg; break;
         case 'i': o->interval = sx_opt_seconds("--interval", optarg, 86400); break;

@@ -161,7 +161,7 @@ static void parse_options(struct opts *o, int argc, char **argv)
     int c;
     opterr = 0;
     o->x.dl = sx_dl_opts_default();
-    while ((c = getopt_long(argc, argv, ":o:j:qh", longopts, NULL)) != -1) {
+    while ((c = sx_getopt(argc, argv, ":o:j:qh", longopts)) != -1) {
         switch (c) {
         case 'o': o->x.dir = optarg; break;
         case 'j': o->x.dl.jobs = (int)sx_opt_u64("--jobs", optarg, 1, 128); break;

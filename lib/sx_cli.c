@@ -2,6 +2,7 @@
 #include "sx_utf8.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -108,6 +109,26 @@ void sx_bad_option(int c, char **argv)
     if (optopt && strncmp(opt, "--", 2) != 0)
         sx_usage_error("unknown option '-%c'", optopt);
     sx_usage_error("unknown option '%s'", opt);
+}
+
+int sx_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts)
+{
+    int li = -1;
+    int c = getopt_long(argc, argv, shortopts, longopts, &li);
+    if (c == -1 || li < 0)
+        return c;
+    /* the option's own text: before its value when that came separately */
+    const char *text = argv[optind - 1];
+    if (longopts[li].has_arg == required_argument && optarg == argv[optind - 1] && optind >= 2)
+        text = argv[optind - 2];
+    if (strncmp(text, "--", 2) != 0)
+        return c;
+    const char *name = text + 2;
+    size_t n = strcspn(name, "=");
+    if (n != strlen(longopts[li].name) || strncmp(name, longopts[li].name, n) != 0)
+        sx_usage_error("unknown option '--%.*s' (options are not abbreviated: did you mean '--%s'?)", (int)n,
+                       name, longopts[li].name);
+    return c;
 }
 
 void sx_help(const char *text)

@@ -58,6 +58,14 @@ _Noreturn void sx_usage_error(const char *fmt, ...) __attribute__((format(printf
  *  (call with opterr = 0 and an optstring that starts with ':'). */
 _Noreturn void sx_bad_option(int c, char **argv);
 
+/*! sx_getopt() : getopt_long() that takes long options only as written in
+ *  full: GNU getopt accepts any unique prefix (`--tok` for `--token-file`),
+ *  and an abbreviation could turn the secret meant for one option into the
+ *  value of another, printed back in a message. An abbreviated option is a
+ *  usage error. Same arguments and return value as getopt_long(). */
+struct option;
+int sx_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts);
+
 /*! sx_help() : prints `text` on stdout and exits 0 (or 1 if stdout fails). */
 _Noreturn void sx_help(const char *text);
 

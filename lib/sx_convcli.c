@@ -13,7 +13,7 @@ int sx_convcli_next(sx_convcli *c, int argc, char **argv, const char *shortopts,
 {
     int opt;
     opterr = 0;
-    while ((opt = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+    while ((opt = sx_getopt(argc, argv, shortopts, longopts)) != -1) {
         const char *arg = optarg;
         switch (opt) {
         case 'o': c->output = arg; break;

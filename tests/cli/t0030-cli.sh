@@ -28,6 +28,17 @@ for p in $progs; do
         assert_grep "^'"$p"': unknown option .--no-such-option." err &&
         assert_grep "Try .'"$p"' --help." err
     '
+    test_expect_success "$p: a long option is taken only in full, never abbreviated" '
+        all=$('"$p"' --help | grep -E -o "^ +(-[a-zA-Z], )?--[a-z][a-z-]*[a-z]" | grep -o -- "--.*") &&
+        opt="" && for o in $all; do
+            [ "$(echo "$all" | grep -c -- "^${o%?}")" = 1 ] && { opt=$o; break; }
+        done &&
+        test -n "$opt" &&
+        expect_code 2 '"$p"' "${opt%?}" secret-value > out 2> err &&
+        test ! -s out &&
+        assert_grep "unknown option .${opt%?}. (options are not abbreviated" err &&
+        ! grep -q secret-value err
+    '
     test_expect_success "$p: help to a closed pipe is quiet" '
         '"$p"' --help 2> err | true &&
         test ! -s err
