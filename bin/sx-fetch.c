@@ -3,6 +3,7 @@
 #include "sx_cli.h"
 #include "sx_dataset.h"
 #include "sx_http.h"
+#include "sx_json.h"
 #include "sx_pager.h"
 #include "sx_proto.h"
 #include "sx_stream.h"
@@ -122,6 +123,8 @@ struct run {
     int write_failed, item_failed;
     char *buf;      /* the item being written */
     size_t cap;
+    sx_buf text;    /* an item a jq mapping gave */
+    sx_buf guard;   /* an item rewritten by sx_data_guard() */
     char why[700];
 };
 
@@ -330,6 +333,45 @@ static int on_begin(void *ctx, uint64_t total)
     return 0;
 }
 
+/* Writes one item (compact JSON text): never as a control record, whatever
+ * the backend put in it. @rec the backend's record, for messages. */
+static int write_item(struct run *r, const char *item, size_t n, const char *rec, size_t reclen)
+{
+    int g = sx_data_guard(item, n, &r->guard);
+    if (g < 0)
+        sx_die(SX_EXIT_FAIL, "out of memory");
+    if (g == 2) {
+        /* {"sx": X} alone: no key to put before it */
+        jv brec = jv_parse_sized(rec, (int)reclen);
+        jv id = jv_is_valid(brec) ? sx_item_id(brec) : jv_null();
+        jv_free(brec);
+        jv idtext = jv_dump_string(jv_copy(id), 0);
+        snprintf(r->why, sizeof r->why, "item %s: a record whose only key is 'sx' cannot be data",
+                 jv_string_value(idtext));
+        jv_free(idtext);
+        if (!r->o->keep_going) {
+            jv_free(id);
+            r->item_failed = 1;
+            return -1;
+        }
+        if (sx_writer_jv(r->w, sx_rec_error(id, "fetch", r->why)) < 0) {
+            r->write_failed = 1;
+            return -1;
+        }
+        return 0;
+    }
+    if (g == 1) {
+        item = r->guard.p;
+        n = r->guard.len;
+    }
+    if (sx_writer_line(r->w, item, n) < 0) {
+        r->write_failed = 1;
+        return -1;
+    }
+    r->count++;
+    return 0;
+}
+
 static int on_record(void *ctx, const char *text, size_t len)
 {
     struct run *r = ctx;
@@ -341,14 +383,8 @@ static int on_record(void *ctx, const char *text, size_t len)
     } else {
         n = sx_target_map_text(r->target, text, len, &r->buf, &r->cap);
     }
-    if (n >= 0) {
-        if (sx_writer_line(r->w, r->buf, (size_t)n) < 0) {
-            r->write_failed = 1;
-            return -1;
-        }
-        r->count++;
-        return 0;
-    }
+    if (n >= 0)
+        return write_item(r, r->buf, (size_t)n, text, len);
     /* a mapping jq has to run */
     jv rec = jv_parse_sized(text, (int)len);
     jv item = sx_target_map(r->target, jv_copy(rec));
@@ -373,12 +409,12 @@ static int on_record(void *ctx, const char *text, size_t len)
         return 0;
     }
     jv_free(rec);
-    if (sx_writer_jv(r->w, item) < 0) {
-        r->write_failed = 1;
-        return -1;
-    }
-    r->count++;
-    return 0;
+    r->text.len = 0;
+    int bad = sx_json_dump(&r->text, item);
+    jv_free(item);
+    if (bad < 0)
+        sx_die(SX_EXIT_FAIL, "out of memory");
+    return write_item(r, r->text.p, r->text.len, text, len);
 }
 
 static int on_page_done(void *ctx)
@@ -478,6 +514,8 @@ static int run_backend(const struct opts *o)
     int rc = sx_pager_run(&po, &cb, &r, err, sizeof err);
     jv_free(r.meta);
     free(r.buf);
+    sx_buf_free(&r.text);
+    sx_buf_free(&r.guard);
     free(query);
     free(host);
     sx_conn_clear(conn);

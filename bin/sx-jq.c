@@ -18,15 +18,23 @@ static const char usage_text[] =
 "writes each of its results, which must be JSON objects, in place of the\n"
 "record: zero, one or many per input. Control records ({\"sx\":...}) pass\n"
 "through untouched; the upstream end record is replaced by one that counts\n"
-"the data records actually written. A result whose first key is \"sx\" is a\n"
-"control record of its own (this is how a jq program emits file records).\n"
+"the data records actually written. Results are data: one whose first key\n"
+"is \"sx\" is written with that key last, so that nothing in an item can\n"
+"pose as a control record. With --converter the program is a converter:\n"
+"its results {\"sx\":\"file\",...} and {\"sx\":\"error\",...} are control\n"
+"records (sx-save checks every file record as it checks any).\n"
 "Input is standard input or the FILEs, zstd-compressed or not.\n"
 "\n"
 "options:\n"
 "  -f, --from-file FILE     read the program from FILE\n"
 "      --arg NAME VALUE     set $NAME to the string VALUE\n"
 "      --argjson NAME JSON  set $NAME to the JSON value (all named values are\n"
-"                           also in $ARGS.named, as in jq)\n"
+"                           also in $ARGS.named, as in jq)\n""      --converter          the program emits file (and error) records: pass\n"
+"                           them on as control records; any other control\n"
+"                           record from the program is an error\n"
+"  -L DIR                   look for modules (import, include) in DIR first;\n"
+"                           then ~/.jq, $ORIGIN/../lib/jq, $ORIGIN/../lib as\n"
+"                           jq does (repeatable)\n"
 "  -o, --output FILE        write to FILE instead of standard output; a name\n"
 "                           ending in .zst is written zstd-compressed\n"
 "      --zstd               compress the output with zstd\n"
@@ -41,24 +49,26 @@ static const char usage_text[] =
 "\n"
 "examples:\n"
 "  sx-fetch -f project=1 | sx-jq 'select(.data != null)' | sx-convert-coco ...\n"
+"  sx-fetch --dir ds | sx-jq --converter -f labelme.jq | sx-save -o out\n"
 "  sx-jq --arg from auto --arg to car \\\n"
 "    '(.data.annotations[]?[]?.classification.class | select(. == $from)) |= $to'\n";
 
 struct opts {
     const char *program, *program_file, *output;
-    jv args;
-    int zstd, keep_going, quiet;
+    jv args, libdirs;
+    int zstd, keep_going, quiet, converter;
     char **inputs;
     int ninputs;
 };
 
 static void parse_options(struct opts *o, int argc, char **argv)
 {
-    enum { OPT_ARG = SX_OPT_FIRST_FREE, OPT_ARGJSON };
+    enum { OPT_ARG = SX_OPT_FIRST_FREE, OPT_ARGJSON, OPT_CONVERTER };
     static const struct option longopts[] = {
         {"from-file", required_argument, NULL, 'f'},
         {"arg", required_argument, NULL, OPT_ARG},
         {"argjson", required_argument, NULL, OPT_ARGJSON},
+        {"converter", no_argument, NULL, OPT_CONVERTER},
         {"output", required_argument, NULL, 'o'},
         {"zstd", no_argument, NULL, SX_OPT_ZSTD},
         {"keep-going", no_argument, NULL, 'k'},
@@ -68,8 +78,11 @@ static void parse_options(struct opts *o, int argc, char **argv)
     int c;
     opterr = 0;
     o->args = jv_object();
-    while ((c = sx_getopt(argc, argv, ":f:o:kqh", longopts)) != -1) {
+    o->libdirs = jv_array();
+    while ((c = sx_getopt(argc, argv, ":f:o:kqhL:", longopts)) != -1) {
         switch (c) {
+        case OPT_CONVERTER: o->converter = 1; break;
+        case 'L': o->libdirs = jv_array_append(o->libdirs, jv_string(optarg)); break;
         case 'f': o->program_file = optarg; break;
         case 'o': o->output = optarg; break;
         case 'k': o->keep_going = 1; break;
@@ -116,7 +129,9 @@ struct run {
     sx_writer *out;
     sx_jqprog *prog;
     uint64_t written, failed;
-    sx_buf text; /* a result's JSON text */
+    sx_buf text;  /* a result's JSON text */
+    sx_buf guard; /* ... rewritten as data by sx_data_guard() */
+    int warned;   /* about "sx" results without --converter */
 };
 
 static void put(struct run *r, jv v)
@@ -142,6 +157,43 @@ static void record_failure(struct run *r, jv item, const char *msg)
     put(r, sx_rec_error(item, "sx-jq", jv_string_value(m)));
     jv_free(m);
     r->failed++;
+}
+
+/* A result, in r->text: a control record only where --converter allows it,
+ * else data that no reader takes for one. @id borrowed */
+static void write_result(struct run *r, jv id)
+{
+    const char *p = r->text.p;
+    size_t n = r->text.len;
+    sx_kind k = sx_proto_kind(p, n);
+    if (k != SX_DATA && r->o->converter && k != SX_FILE && k != SX_ERROR) {
+        char msg[120];
+        snprintf(msg, sizeof msg, "a jq converter emits file and error records, not '%s' records",
+                 k == SX_CTL_OTHER ? "unknown" : sx_kind_name(k));
+        record_failure(r, jv_copy(id), msg);
+        return;
+    }
+    if (k == SX_DATA || !r->o->converter) {
+        int g = sx_data_guard(p, n, &r->guard);
+        if (g < 0)
+            sx_die(SX_EXIT_FAIL, "out of memory");
+        if (g == 2) {
+            record_failure(r, jv_copy(id), "a result whose only key is \"sx\" cannot be data");
+            return;
+        }
+        if (g == 1) {
+            if (k != SX_DATA && !r->warned++ && !r->o->quiet)
+                sx_warn_at(sx_reader_name(r->in), sx_reader_lineno(r->in),
+                           "a result shaped like a control record is data without --converter");
+            p = r->guard.p;
+            n = r->guard.len;
+        }
+        k = SX_DATA;
+    }
+    if (k == SX_DATA)
+        r->written++;
+    if (sx_writer_line(r->out, p, n) < 0)
+        sx_write_failed(r->o->output ? r->o->output : "stdout");
 }
 
 static void run_record(struct run *r, const char *line, size_t len)
@@ -174,10 +226,7 @@ static void run_record(struct run *r, const char *line, size_t len)
         if (sx_json_dump(&r->text, res) < 0)
             sx_die(SX_EXIT_FAIL, "out of memory");
         jv_free(res);
-        if (sx_proto_kind(r->text.p, r->text.len) == SX_DATA)
-            r->written++;
-        if (sx_writer_line(r->out, r->text.p, r->text.len) < 0)
-            sx_write_failed(r->o->output ? r->o->output : "stdout");
+        write_result(r, id);
     }
     jv_free(id);
 }
@@ -200,6 +249,7 @@ int main(int argc, char **argv)
     char *err;
     struct run r = {.o = &o};
     r.prog = sx_jqprog_new(o.program_file ? jv_string_value(text) : o.program, o.args,
+                           sx_jq_default_library_path(o.libdirs),
                            o.program_file ? o.program_file : "program", &err);
     jv_free(text);
     if (!r.prog) {
@@ -240,5 +290,6 @@ int main(int argc, char **argv)
     sx_reader_free(r.in);
     sx_jqprog_free(r.prog);
     sx_buf_free(&r.text);
+    sx_buf_free(&r.guard);
     return status;
 }

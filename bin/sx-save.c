@@ -117,7 +117,7 @@ static void add_extra(struct opts *o, const char *opt, char *arg)
     } else {
         char *err, origin[300];
         snprintf(origin, sizeof origin, "--add-json %s", path);
-        x.jq = sx_jqprog_new(what, jv_object(), origin, &err);
+        x.jq = sx_jqprog_new(what, jv_object(), jv_null(), origin, &err);
         if (!x.jq) {
             sx_warn("%s", err);
             free(err);

@@ -1,6 +1,8 @@
 #include "sx_jqprog.h"
 
 #include <jq.h>
+#include <limits.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,18 +23,50 @@ static void collect_error(void *data, jv msg)
     p->errors = jv_array_append(p->errors, msg);
 }
 
-sx_jqprog *sx_jqprog_new(const char *text, jv args, const char *origin, char **err)
+void sx_jq_library_path(jq_state *jq, jv paths)
+{
+    if (jv_get_kind(paths) != JV_KIND_ARRAY) {
+        jv_free(paths);
+        paths = jv_array();
+    }
+    jq_set_attr(jq, jv_string("JQ_LIBRARY_PATH"), paths);
+    /* $ORIGIN: the directory of the running program, as jq sets it */
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = 0;
+        char *slash = strrchr(exe, '/');
+        if (slash)
+            *slash = 0;
+        jq_set_attr(jq, jv_string("JQ_ORIGIN"), jv_string(exe));
+    }
+}
+
+jv sx_jq_default_library_path(jv dirs)
+{
+    if (jv_get_kind(dirs) != JV_KIND_ARRAY) {
+        jv_free(dirs);
+        dirs = jv_array();
+    }
+    dirs = jv_array_append(dirs, jv_string("~/.jq"));
+    dirs = jv_array_append(dirs, jv_string("$ORIGIN/../lib/jq"));
+    return jv_array_append(dirs, jv_string("$ORIGIN/../lib"));
+}
+
+sx_jqprog *sx_jqprog_new(const char *text, jv args, jv libpath, const char *origin, char **err)
 {
     *err = NULL;
     sx_jqprog *p = calloc(1, sizeof *p);
     if (!p || !(p->jq = jq_init())) {
         free(p);
         jv_free(args);
+        jv_free(libpath);
         *err = strdup("out of memory");
         return NULL;
     }
     p->errors = jv_array();
     jq_set_error_cb(p->jq, collect_error, p);
+    sx_jq_library_path(p->jq, libpath);
     if (jq_compile_args(p->jq, text, args))
         return p;
     /* "origin: compile error: msg; msg" */

@@ -8,14 +8,27 @@
 #include <jv.h>
 
 typedef struct sx_jqprog sx_jqprog;
+struct jq_state;
+
+/*! sx_jq_library_path() : where `import` and `include` of programs compiled
+ *  by `jq` look for modules (libjq aborts on an import when none is set).
+ *  @paths an array of directories (consumed; "~/" and "$ORIGIN/" as jq reads
+ *  them), or jv_null() for none: an import is then a compile error. */
+void sx_jq_library_path(struct jq_state *jq, jv paths);
+
+/*! sx_jq_default_library_path() : jq's own default, ["~/.jq",
+ *  "$ORIGIN/../lib/jq", "$ORIGIN/../lib"], after the directories `dirs`
+ *  (consumed, an array: sx-jq's -L). */
+jv sx_jq_default_library_path(jv dirs);
 
 /*! sx_jqprog_new() :
  *  Compiles `text` with named arguments `args` (an object {name: value},
  *  consumed; each becomes $name). `origin` names the program in messages
- *  (a file name, or "program").
+ *  (a file name, or "program"). `libpath` (consumed) is given to
+ *  sx_jq_library_path().
  *  @return the program, or NULL with *err set to a message the caller owns
  *          (free()) saying why it did not compile. */
-sx_jqprog *sx_jqprog_new(const char *text, jv args, const char *origin, char **err);
+sx_jqprog *sx_jqprog_new(const char *text, jv args, jv libpath, const char *origin, char **err);
 
 /*! sx_jqprog_start() : runs the program on `input` (consumed); results come
  *  from sx_jqprog_next(). */

@@ -28,6 +28,29 @@ sx_kind sx_proto_kind(const char *p, size_t n)
     return SX_CTL_OTHER;
 }
 
+int sx_data_guard(const char *text, size_t len, sx_buf *out)
+{
+    /* any value, not only a string: a reader may not check the value */
+    static const char head[] = "{\"sx\":";
+    if (len < sizeof head - 1 || memcmp(text, head, sizeof head - 1) != 0)
+        return 0;
+    jv v = sx_parse_object(text, len);
+    if (!jv_is_valid(v)) {
+        jv_free(v);
+        return -1;
+    }
+    if (jv_object_length(jv_copy(v)) == 1) {
+        jv_free(v);
+        return 2;
+    }
+    jv sx = jv_object_get(jv_copy(v), jv_string("sx"));
+    v = jv_object_set(jv_object_delete(v, jv_string("sx")), jv_string("sx"), sx);
+    out->len = 0;
+    int rc = sx_json_dump(out, v) < 0 ? -1 : 1;
+    jv_free(v);
+    return rc;
+}
+
 const char *sx_kind_name(sx_kind k)
 {
     return (unsigned)k <= SX_CTL_OTHER ? kind_names[k] : "?";

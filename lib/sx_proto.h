@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <jv.h>
 
+#include "sx_json.h"
+
 #define SX_CTL_PREFIX "{\"sx\":\""
 #define SX_CTL_PREFIX_LEN 7
 
@@ -39,6 +41,19 @@ sx_kind sx_proto_kind(const char *line, size_t len);
 
 /*! sx_kind_name() : "meta", "file", …; "data" for SX_DATA. */
 const char *sx_kind_name(sx_kind k);
+
+/*! sx_data_guard() : makes sure that the compact JSON text of a data record
+ *  (an object, as sx_json_dump() or sx_json_compact() writes it) is never
+ *  taken for a control record. Data comes from the backend or a dataset; a
+ *  record of theirs whose first key is "sx" would otherwise be obeyed by
+ *  every stage after it. Such an object is written again with its "sx" key
+ *  moved last: the same object to any JSON reader, and data to sx.
+ *  @text, @len the record (borrowed).
+ *  @return 0 when the text is safe as it is; 1 when the safe text was
+ *          written into `out` (emptied first); 2 when the object's only key
+ *          is "sx" (it cannot travel as data); -1 out of memory or not an
+ *          object. */
+int sx_data_guard(const char *text, size_t len, sx_buf *out);
 
 /*! sx_parse_object() :
  *  Parses one line that must hold one JSON object (strict JSON through

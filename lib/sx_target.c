@@ -1,4 +1,5 @@
 #include "sx_target.h"
+#include "sx_jqprog.h"
 #include "sx_errbuf.h"
 
 #include "sx_http.h" /* sx_url_escape */
@@ -383,6 +384,8 @@ sx_target *sx_target_open(const char *name, const char *file, char *err, size_t 
     t->path = strdup(sx_get_str(found, "path"));
     const char *item = sx_get_str(found, "item");
     t->jq = jq_init();
+    if (t->jq)
+        sx_jq_library_path(t->jq, jv_null()); /* an import is a compile error, not an abort */
     if (!t->name || !t->path || !t->jq) {
         sx_errf(err, errlen, "out of memory");
         sx_target_free(t);

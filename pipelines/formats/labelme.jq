@@ -1,7 +1,7 @@
 # labelme.jq: a complete sx converter written in jq: one LabelMe JSON per
 # image (shapes with label, points, shape_type), next to the image.
 #
-#   sx-fetch ... | sx-jq -f labelme.jq | sx-save -o out
+#   sx-fetch ... | sx-jq --converter -f labelme.jq | sx-save -o out
 #
 # Named arguments (all optional, through sx-jq --arg NAME VALUE):
 #   images   url|copy|none  bring the image along (default: url for items

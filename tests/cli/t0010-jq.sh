@@ -18,10 +18,44 @@ test_expect_success 'zero or many results per record; end counts what was writte
     assert_eq "{\"sx\":\"end\",\"count\":12}" "$(tail -1 out2)"
 '
 
-test_expect_success 'results that are control records are not counted as data' '
-    sx-jq "{sx: \"file\", path: \"a/\(.id).txt\", text: \"x\"}" "$S" > out &&
+test_expect_success '--converter: file records of the program are control records, not counted as data' '
+    sx-jq --converter "{sx: \"file\", path: \"a/\(.id).txt\", text: \"x\"}" "$S" > out &&
     assert_eq 6 "$(grep -c "^{\"sx\":\"file\"" out)" &&
     assert_eq "{\"sx\":\"end\",\"count\":0}" "$(tail -1 out)"
+'
+
+test_expect_success 'without --converter a result shaped like a control record stays data ("sx" moved last)' '
+    printf "%s\n" "{\"id\":1,\"data\":{\"sx\":\"file\",\"path\":\"x\",\"src\":\"/etc/passwd\"}}" \
+        "{\"sx\":\"end\",\"count\":1}" > in &&
+    sx-jq .data in > out 2> err &&
+    assert_eq "{\"path\":\"x\",\"src\":\"/etc/passwd\",\"sx\":\"file\"}" "$(head -n 1 out)" &&
+    assert_eq "{\"sx\":\"end\",\"count\":1}" "$(tail -n 1 out)" &&
+    assert_grep "is data without --converter" err &&
+    sx-jq "del(.id) | .data" in | sx-save -o saved > /dev/null 2>&1 || true &&
+    test ! -e saved/x &&
+    printf "%s\n" "{\"id\":1,\"x\":{\"sx\":\"end\"}}" "{\"sx\":\"end\",\"count\":1}" > in2 &&
+    expect_code 1 sx-jq .x in2 > out 2> err &&
+    assert_grep "only key is \"sx\" cannot be data" err
+'
+
+test_expect_success '--converter: a program may not emit meta, end or other control records' '
+    expect_code 1 sx-jq --converter "{sx: \"end\", count: 99}" "$S" > out 2> err &&
+    assert_grep "emits file and error records, not .end. records" err &&
+    ! grep -q "\"count\":99" out &&
+    sx-jq --converter -k -q "{sx: \"meta\", total: 1}" "$S" > out &&
+    assert_eq 0 "$(grep -c "\"total\":1}" out)"
+'
+
+test_expect_success 'modules: include and import from -L DIR work; a missing module is exit 2, not an abort' '
+    mkdir lib && echo "def twice: . * 2;" > lib/m.jq &&
+    sx-jq -L lib "include \"m\"; {id: (.id | twice)}" "$S" > out &&
+    assert_eq 2 "$(sed -n 2p out | jq .id)" &&
+    sx-jq -L "$PWD/lib" "import \"m\" as m; {id: (.id | m::twice)}" "$S" > out &&
+    assert_eq 2 "$(sed -n 2p out | jq .id)" &&
+    expect_code 2 sx-jq "import \"nope\" as n; ." "$S" > out 2> err &&
+    assert_grep "module not found: nope" err &&
+    expect_code 2 sx-save -o x --add-json "a.json=include \"nope\"; ." < /dev/null 2> err &&
+    assert_grep "module not found" err
 '
 
 test_expect_success 'control records are forwarded byte for byte, in order' '

@@ -80,6 +80,8 @@ test_expect_success 'a target file that is not JSON, lacks path, or whose mappin
     expect_code 2 sx-fetch --target-file nopath.json 2> err && assert_grep "nopath.json.*path" err &&
     expect_code 2 sx-fetch --target-file badjq.json 2> err && assert_grep "badjq.json.*does not compile" err &&
     expect_code 2 sx-fetch --target-file nosuch.json 2> err && assert_grep "nosuch.json" err &&
+    echo "{\"name\": \"x\", \"path\": \"sdk/tasks/\", \"item\": \"import \\\"m\\\" as m; .\"}" > imp.json &&
+    expect_code 2 sx-fetch --target-file imp.json 2> err && assert_grep "imp.json.*does not compile.*module not found" err &&
     expect_code 2 sx-fetch --target-file "$TRASH_ROOT/units.json" -t nosuch 2> err && assert_grep "unknown target" err
 '
 
