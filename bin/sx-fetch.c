@@ -291,6 +291,8 @@ static int run_dir(const struct opts *o)
     meta = jv_object_set(meta, jv_string("total"), jv_number((double)total));
     meta = jv_object_set(meta, jv_string("source"),
                          jv_object_set(jv_object(), jv_string("dir"), jv_string(sx_dataset_root(d))));
+    /* the one directory sx-save may copy or link images from (sx_roots.h) */
+    meta = jv_object_set(meta, jv_string("src_roots"), JV_ARRAY(jv_string(sx_dataset_root(d))));
     if (sx_writer_jv(w, meta) < 0)
         sx_write_failed(out_name(o));
     uint64_t count = 0;

@@ -132,6 +132,8 @@ struct run {
     sx_buf text;  /* a result's JSON text */
     sx_buf guard; /* ... rewritten as data by sx_data_guard() */
     int warned;   /* about "sx" results without --converter */
+    int gave_file; /* --converter: the record gave a file record */
+    uint64_t items; /* --converter: records that gave files, without error */
 };
 
 static void put(struct run *r, jv v)
@@ -192,6 +194,8 @@ static void write_result(struct run *r, jv id)
     }
     if (k == SX_DATA)
         r->written++;
+    if (k == SX_FILE)
+        r->gave_file = 1;
     if (sx_writer_line(r->out, p, n) < 0)
         sx_write_failed(r->o->output ? r->o->output : "stdout");
 }
@@ -206,6 +210,8 @@ static void run_record(struct run *r, const char *line, size_t len)
         return;
     }
     jv id = sx_item_id(v);
+    uint64_t failed = r->failed;
+    r->gave_file = 0;
     sx_jqprog_start(r->prog, v);
     jv res;
     int k;
@@ -229,6 +235,8 @@ static void run_record(struct run *r, const char *line, size_t len)
         write_result(r, id);
     }
     jv_free(id);
+    if (r->gave_file && r->failed == failed)
+        r->items++;
 }
 
 int main(int argc, char **argv)
@@ -283,7 +291,10 @@ int main(int argc, char **argv)
                 sx_reader_cut_name(r.in));
         status = SX_EXIT_FAIL;
     } else if (sx_reader_records(r.in) > 0) {
-        put(&r, sx_rec_end(r.written));
+        jv end = sx_rec_end(r.written);
+        if (o.converter) /* as the C converters say it: items converted */
+            end = jv_object_set(end, jv_string("items"), jv_number((double)r.items));
+        put(&r, end);
     }
     if (sx_writer_close(r.out) < 0)
         sx_write_failed(o.output ? o.output : "stdout");

@@ -314,6 +314,20 @@ static void merge_records(sx_merge *m, struct run *r)
     r->spool = NULL;
 }
 
+/* --records: the meta record first, naming the shards as the directories
+ * sx-save may link images from (sx_roots.h) */
+static void records_begin(struct run *r)
+{
+    if (sx_buf_puts(&r->line, "{\"sx\":\"meta\",\"target\":\"merge\",\"src_roots\":[") < 0)
+        sx_die(SX_EXIT_FAIL, "out of memory");
+    for (int i = 0; i < r->o->nshards; i++)
+        if ((i && sx_buf_puts(&r->line, ",") < 0) || str(&r->line, r->dirs[i]) < 0)
+            sx_die(SX_EXIT_FAIL, "out of memory");
+    if (sx_buf_puts(&r->line, "]}") < 0)
+        sx_die(SX_EXIT_FAIL, "out of memory");
+    put_record(r);
+}
+
 static void records_end(struct run *r)
 {
     char end[64];
@@ -452,6 +466,8 @@ int main(int argc, char **argv)
     int split = resolve_shards(&r);
     if (o.records && !(r.rec = sx_writer_open(NULL, 0)))
         sx_die(SX_EXIT_FAIL, "cannot write to stdout: %s", strerror(errno));
+    if (o.records)
+        records_begin(&r);
     if (split) {
         merge_splits(&r);
     } else {

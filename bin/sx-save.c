@@ -29,9 +29,12 @@ static const char usage_text[] =
 "power loss) --rollback undoes the export and --resume continues it.\n"
 "\n"
 "Records: {\"sx\":\"file\",\"path\":P, …} with one of \"text\" (content; later\n"
-"chunks of the same file with \"append\":true), \"url\" (http, https or file;\n"
+"chunks of the same file with \"append\":true), \"url\" (http or https only;\n"
 "downloaded in parallel with retries, never with credentials), \"src\" (an\n"
-"absolute local path, copied; \"move\":true hands a finished file over).\n"
+"absolute local path, copied, or hard-linked with \"link\":true; only under\n"
+"a directory sx-save may read: --allow-src, or the dataset sx-fetch --dir\n"
+"names in the stream's meta), \"src\" with \"move\":true (a finished file that\n"
+"an sx program spooled, taken over; any other is refused).\n"
 "Optional \"item\", \"category\", \"size\", \"sha256\" (checked). Paths that are\n"
 "absolute, hold '..' or NUL, or pass through a link are refused, and so is a\n"
 "second record for the same path. A failed file fails its item (its other\n"
@@ -57,7 +60,12 @@ static const char usage_text[] =
 "      --retries N      retries of a download, 0 to 20 (default 4), with\n"
 "                       backoff, honouring Retry-After\n"
 "      --timeout SECS   time limit of one download try (default none)\n"
+"      --stall SECS     a download slower than 1 KB/s for SECS is stopped and\n"
+"                       retried (default 30; 0: never)\n"
 "      --link           hard-link src files instead of copying them\n"
+"      --allow-src DIR  src records may read files under DIR (repeatable;\n"
+"                       links are followed only while they stay under it;\n"
+"                       never /proc, /sys, /dev)\n"
 "      --strict         any failed file or refused path fails the export\n"
 "      --keep-going     skip non-file data records with an error record\n"
 "      --no-sync        skip fsync (throw-away exports, tests)\n"
@@ -84,6 +92,7 @@ static const char usage_text[] =
 
 struct opts {
     sx_export_opts x;
+    const char **allow_src;
     sx_export_extra *extras;
     size_t nextras;
     const char *rollback;
@@ -137,7 +146,7 @@ static void parse_options(struct opts *o, int argc, char **argv)
 {
     enum {
         OPT_FORCE = SX_OPT_FIRST_FREE, OPT_UNIQUE, OPT_RESUME, OPT_ROLLBACK, OPT_RETRIES, OPT_TIMEOUT,
-        OPT_LINK, OPT_STRICT, OPT_NO_SYNC, OPT_ADD, OPT_ADD_JSON
+        OPT_LINK, OPT_STRICT, OPT_NO_SYNC, OPT_ADD, OPT_ADD_JSON, OPT_ALLOW_SRC, OPT_STALL
     };
     static const struct option longopts[] = {
         {"output", required_argument, NULL, 'o'},
@@ -148,7 +157,9 @@ static void parse_options(struct opts *o, int argc, char **argv)
         {"jobs", required_argument, NULL, 'j'},
         {"retries", required_argument, NULL, OPT_RETRIES},
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"stall", required_argument, NULL, OPT_STALL},
         {"link", no_argument, NULL, OPT_LINK},
+        {"allow-src", required_argument, NULL, OPT_ALLOW_SRC},
         {"strict", no_argument, NULL, OPT_STRICT},
         {"keep-going", no_argument, NULL, SX_OPT_KEEP_GOING},
         {"no-sync", no_argument, NULL, OPT_NO_SYNC},
@@ -172,7 +183,17 @@ static void parse_options(struct opts *o, int argc, char **argv)
         case OPT_ROLLBACK: o->rollback = optarg; break;
         case OPT_RETRIES: o->x.dl.tries = 1 + (int)sx_opt_u64("--retries", optarg, 0, 20); break;
         case OPT_TIMEOUT: o->x.dl.timeout_ms = (long)(sx_opt_seconds("--timeout", optarg, 86400) * 1000); break;
+        case OPT_STALL: o->x.dl.stall_s = (long)sx_opt_u64("--stall", optarg, 0, 86400); break;
         case OPT_LINK: o->x.link = 1; break;
+        case OPT_ALLOW_SRC: {
+            const char **v = realloc(o->allow_src, (o->x.nallow_src + 1) * sizeof *v);
+            if (!v)
+                sx_die(SX_EXIT_FAIL, "out of memory");
+            v[o->x.nallow_src++] = optarg;
+            o->allow_src = v;
+            o->x.allow_src = v;
+            break;
+        }
         case OPT_STRICT: o->x.strict = 1; break;
         case OPT_NO_SYNC: o->x.no_sync = 1; break;
         case OPT_ADD:
@@ -286,6 +307,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < o.nextras; i++)
         sx_jqprog_free(o.extras[i].jq);
     free(o.extras);
+    free(o.allow_src);
     sx_feed_free(the_feed);
     sx_reader_free(r);
     if (sx_writer_close(w) < 0 && errno != EPIPE && code == SX_EXIT_OK)

@@ -854,6 +854,7 @@ static int finish(sx_conv *cv, sx_reader *r, int rc, const char *err)
         emit_jv(cv, sx_rec_metrics("annotation", 0, cv->ann_kept, cv->ann_dropped)) < 0)
         return SX_CONV_WRITE;
     jv end = jv_object_set(sx_rec_end(0), jv_string("files"), jv_number((double)cv->files));
+    end = jv_object_set(end, jv_string("items"), jv_number((double)cv->ok));
     if (emit_jv(cv, end) < 0)
         return SX_CONV_WRITE;
     return cv->bad_lines ? SX_CONV_BADLINES : SX_CONV_OK;

@@ -30,6 +30,8 @@ typedef struct xfer {
     int http_error;        /* this try answered non-2xx: body dropped */
     int disk_errno;
     int too_big;
+    int bad_range;         /* this try's 206 did not continue the file */
+    int64_t total;         /* the whole file's size the server gave, or -1 */
     int tries;
     int64_t due_ms;        /* when waiting: try again at */
     char errbuf[CURL_ERROR_SIZE];
@@ -54,7 +56,7 @@ static int64_t now_ms(void)
 
 sx_dl_opts sx_dl_opts_default(void)
 {
-    sx_dl_opts o = {8, 5, 500, 30000, 0, 30000};
+    sx_dl_opts o = {8, 5, 500, 30000, 0, 30000, 30};
     return o;
 }
 
@@ -87,9 +89,33 @@ sx_dl *sx_dl_new(const sx_dl_opts *o)
 
 const char *sx_dl_url_ok(const char *url)
 {
-    if (!strncasecmp(url, "http://", 7) || !strncasecmp(url, "https://", 8) || !strncasecmp(url, "file://", 7))
+    if (!strncasecmp(url, "http://", 7) || !strncasecmp(url, "https://", 8))
         return NULL;
-    return "only http, https and file URLs are fetched";
+    return "refused: only http and https URLs are downloaded";
+}
+
+/* A 206 answer continues the file only when it was asked for, starts
+ * where the file stops (Content-Range: bytes FROM-LAST/TOTAL) and agrees
+ * with the size the file had before. */
+static int range_continues(xfer *x)
+{
+    if (x->range_from == 0)
+        return 0;
+    struct curl_header *h;
+    if (curl_easy_header(x->e, "Content-Range", 0, CURLH_HEADER, -1, &h) != CURLHE_OK)
+        return 0;
+    long long from, last, total = -1;
+    char star[2];
+    if (sscanf(h->value, "bytes %lld-%lld/%lld", &from, &last, &total) != 3 &&
+        sscanf(h->value, "bytes %lld-%lld/%1[*]", &from, &last, star) != 3)
+        return 0;
+    if (from != x->range_from || last < from || (total >= 0 && last >= total))
+        return 0;
+    if (total >= 0 && ((x->total >= 0 && total != x->total) || (x->want_size >= 0 && total != x->want_size)))
+        return 0;
+    if (total >= 0)
+        x->total = total;
+    return 1;
 }
 
 static size_t on_data(char *p, size_t size, size_t nmemb, void *ud)
@@ -104,6 +130,16 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *ud)
             x->http_error = 1;
             return 0;   /* never written: abort this try */
         }
+        if (code == 206 && !range_continues(x)) {
+            /* the bytes of another offset, another file, or a part never
+             * asked for: nothing of it is kept, the next try starts over */
+            x->bad_range = 1;
+            if (ftruncate(x->fd, 0) < 0)
+                x->disk_errno = errno;
+            x->written = 0;
+            sx_sha256_init(&x->sha);
+            return 0;
+        }
         if (x->range_from > 0 && code != 206) {
             /* the server sent the whole body again: start over */
             if (ftruncate(x->fd, 0) < 0) {
@@ -112,6 +148,11 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *ud)
             }
             x->written = 0;
             sx_sha256_init(&x->sha);
+        }
+        if (code != 206) {
+            curl_off_t len = -1;
+            if (curl_easy_getinfo(x->e, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &len) == CURLE_OK && len >= 0)
+                x->total = (int64_t)len;
         }
     }
     if (x->want_size >= 0 && x->written + (int64_t)n > x->want_size) {
@@ -147,15 +188,18 @@ static int start(sx_dl *d, xfer *x)
         curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
         curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
         curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https,file");
+        curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
         curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
         curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
         curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
         curl_easy_setopt(e, CURLOPT_USERAGENT, "sx-save");
         curl_easy_setopt(e, CURLOPT_NETRC, (long)CURL_NETRC_IGNORED);
         curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, d->o.connect_timeout_ms);
-        curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-        curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, 60L);
+        if (d->o.stall_s > 0) {
+            /* a trickle (under 1 KB/s) is a stalled transfer, retried */
+            curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+            curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, d->o.stall_s);
+        }
         if (d->o.timeout_ms > 0)
             curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, d->o.timeout_ms);
     }
@@ -167,7 +211,7 @@ static int start(sx_dl *d, xfer *x)
     } else {
         curl_easy_setopt(x->e, CURLOPT_RANGE, NULL);
     }
-    x->checked = x->http_error = x->too_big = 0;
+    x->checked = x->http_error = x->too_big = x->bad_range = 0;
     x->errbuf[0] = 0;
     x->tries++;
     if (curl_multi_add_handle(d->m, x->e) != CURLM_OK)
@@ -192,6 +236,7 @@ int sx_dl_add(sx_dl *d, const char *url, int fd, int64_t size, const char *sha25
     x->d = d;
     x->fd = fd;
     x->want_size = size;
+    x->total = -1;
     if (sha256)
         snprintf(x->want_sha, sizeof x->want_sha, "%s", sha256);
     x->user = user;
@@ -282,7 +327,12 @@ static void ended(sx_dl *d, xfer *x, CURLcode rc, sx_dl_done_fn done, void *ud)
     }
     int http_bad = x->http_error || (rc == CURLE_OK && code != 0 && (code < 200 || code > 299));
     int again = 0;
-    if (http_bad) {
+    if (x->bad_range) {
+        snprintf(why, sizeof why, x->range_from ? "the server's Content-Range does not continue the file"
+                                                 : "a part (206) came back for the whole file");
+        again = 1;
+        x->total = -1;
+    } else if (http_bad) {
         snprintf(why, sizeof why, "HTTP %ld", code);
         again = sx_retry_status(code);
         if (code == 416 && x->written > 0) {
@@ -292,6 +342,9 @@ static void ended(sx_dl *d, xfer *x, CURLcode rc, sx_dl_done_fn done, void *ud)
     } else if (rc != CURLE_OK) {
         snprintf(why, sizeof why, "%s", x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
         again = transient(rc);
+    } else if (x->total >= 0 && x->written != x->total) {
+        snprintf(why, sizeof why, "got %lld of %lld bytes", (long long)x->written, (long long)x->total);
+        again = 1;
     } else {
         if (x->want_size >= 0 && x->written != x->want_size) {
             snprintf(why, sizeof why, "got %lld bytes, expected %lld", (long long)x->written,

@@ -6,10 +6,13 @@
  * is retried with backoff (sx_retry.h) on 408/425/429/5xx answers, time-outs,
  * refused or reset connections and bodies cut short, honouring Retry-After;
  * a body cut short is continued with a range request unless the server
- * said `Accept-Ranges: none` (a 206 answer continues the file, a 200 answer
- * starts it over). A
- * non-2xx answer is a failure and its body is never written. Only http,
- * https and file URLs are fetched (redirects to http and https only). No
+ * said `Accept-Ranges: none` (a 206 answer continues the file only when its
+ * Content-Range starts where the file stops and agrees on the total size;
+ * any other 206, and a 206 to a request for the whole file, is dropped and
+ * the next try starts over; a 200 answer starts it over). A
+ * non-2xx answer is a failure and its body is never written. Only http
+ * and https URLs are fetched, redirects included (a file: URL would read
+ * any local file, /proc/self/environ and the token with it). No
  * authentication header or credential of any kind is sent. The bytes are
  * written with pwrite() as they arrive and hashed on the way (SHA-256), so
  * memory does not depend on file size; `size` and `sha256` are checked when
@@ -29,9 +32,10 @@ typedef struct {
     int tries;             /* tries per URL, first included (>= 1) */
     long backoff_ms;       /* first retry waits about this long (doubling) */
     long backoff_max_ms;   /* cap of one wait (Retry-After included) */
-    long timeout_ms;       /* per try, 0: none (a stalled transfer still
-                              times out after 60 s below 1 byte/s) */
+    long timeout_ms;       /* per try, 0: none */
     long connect_timeout_ms;
+    long stall_s;          /* a try slower than 1 KB/s for this long is
+                              abandoned and retried (0: never) */
 } sx_dl_opts;
 
 typedef struct {
@@ -51,7 +55,7 @@ typedef struct {
 typedef void (*sx_dl_done_fn)(void *ud, const sx_dl_result *r);
 
 /*! sx_dl_opts_default() : jobs 8, 5 tries, 500 ms to 30 s backoff, no
- *  overall time-out, 30 s to connect. */
+ *  overall time-out, 30 s to connect, a stall after 30 s under 1 KB/s. */
 sx_dl_opts sx_dl_opts_default(void);
 
 /*! sx_dl_new() : @return a downloader, or NULL (out of memory, libcurl

@@ -4,15 +4,17 @@
 #include "sx_json.h"
 #include "sx_manifest.h"
 #include "sx_proto.h"
+#include "sx_roots.h"
 #include "sx_safefs.h"
+#include "sx_spool.h"
 #include "sx_sha256.h"
 #include "sx_syncq.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jv.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,6 +94,10 @@ struct sx_export {
     int ninflight;
     sx_syncq *sq;                /* NULL with no_sync */
     sx_buf logbuf;               /* the log record being written */
+    sx_roots *roots;             /* where src records may read */
+    mode_t file_mode;            /* 0666 & ~umask */
+    uint64_t conv_items;         /* items converted, from the converter's end */
+    int have_conv_items;
 };
 
 #define COPY_BUF (256 * 1024)
@@ -224,12 +230,13 @@ static void undo_file(void *ctx, const char *path, int cat)
     }
 }
 
-/* Fails an item: removes the files of it already in place. @item borrowed */
-static void item_fail(sx_export *e, jv item)
+/* Fails an item: removes the files of it already in place. `upstream`: an
+ * error record of an earlier stage failed it. @item borrowed */
+static void item_fail(sx_export *e, jv item, int upstream)
 {
     char *k = item_key(item);
     struct undo u = {e, item};
-    if (k && sx_items_fail(e->tab, k, strlen(k), undo_file, &u) < 0)
+    if (k && sx_items_fail(e->tab, k, strlen(k), upstream, undo_file, &u) < 0)
         fail(e, 0, "out of memory");
     free(k);
 }
@@ -247,7 +254,7 @@ static void file_failed(sx_export *e, int cat, jv item, const char *path, const 
         snprintf(msg, sizeof msg, "'%s': %s", path, why);
         emit(e, sx_rec_error(jv_copy(item), "save", msg));
     }
-    item_fail(e, item);
+    item_fail(e, item, 0);
     if (e->o->strict)
         fail(e, e->lineno, "'%s': %s", path, why);
 }
@@ -475,8 +482,10 @@ static void publish_all(sx_export *e, sfile **v, int n)
             rc = sfile_publish(f, f->final_sha, 1, &why);
         if (rc == 0) {
             file_ok(e, f);
-            if (f->unlink_after)
+            if (f->unlink_after) {
                 unlink(f->unlink_after);   /* a move by copying: hand-over complete */
+                sx_spool_dir_done(f->unlink_after);
+            }
         } else if (rc == 1) {
             sfile_discard(f);
             file_failed(e, f->cat, f->item, f->path, why, 1);
@@ -589,67 +598,142 @@ static int hash_fd(sx_export *e, int fd, sfile *f)
     return n < 0 ? -1 : 0;
 }
 
+enum { SRC_COPY, SRC_LINK, SRC_MOVE, SRC_ADD };
+
+/* Opens what a src record names, as its kind allows: a spooled file for a
+ * move (sx_spool_take(): *sdir, *sbase), a file under the roots for a copy
+ * or a link, any regular file for --add (the user named it).
+ * @return 0, or 1 with *why set (the record is refused). */
+static int src_open(sx_export *e, const char *src, int how, int *in, int *sdir, const char **sbase,
+                    struct stat *st, const char **why, char *whybuf, size_t wl)
+{
+    const char *rule = NULL;
+    *in = *sdir = -1;
+    if (how == SRC_MOVE) {
+        if (sx_spool_take(src, sdir, sbase, &rule) == 0)
+            return 0;
+        snprintf(whybuf, wl, "refused 'move' of '%s': %s (sx-save moves only a file an sx program spooled)", src,
+                 rule);
+    } else if (how == SRC_ADD) {
+        *in = open(src, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+        if (*in >= 0 && fstat(*in, st) == 0 && S_ISREG(st->st_mode))
+            return 0;
+        if (*in >= 0) {
+            close(*in);
+            *in = -1;
+            snprintf(whybuf, wl, "'%s' is not a regular file", src);
+        } else {
+            snprintf(whybuf, wl, "cannot open '%s': %s", src, strerror(errno));
+        }
+    } else {
+        *in = sx_roots_open(e->roots, src, st, &rule);
+        if (*in >= 0)
+            return 0;
+        if (!strcmp(rule, "cannot open"))
+            snprintf(whybuf, wl, "cannot open '%s': %s", src, strerror(errno));
+        else
+            snprintf(whybuf, wl, "refused 'src' '%s': %s", src, rule);
+    }
+    *why = whybuf;
+    return 1;
+}
+
+/* The temporary file of f now holds the file (linked or renamed there):
+ * opened to hash it and to fsync it. @return 0 or -1 (fatal). */
+static int take_tmp(sx_export *e, sfile *f, const char *src)
+{
+    int fd = openat(f->parentfd, f->tmp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 || hash_fd(e, fd, f) < 0) {
+        if (fd >= 0)
+            close(fd);
+        fail(e, e->lineno, "cannot read '%s': %s", src, strerror(errno));
+        return -1;
+    }
+    f->fd = fd;
+    return 0;
+}
+
 /* A `src` record: copy, link or move the local file into place.
  * @return 0 when f is queued (and owned by the batch), 1 when the file
  * failed (why set), -1 fatal. */
-static int do_src(sx_export *e, sfile *f, const char *src, int move, const char **why, char *whybuf, size_t wl)
+static int do_src(sx_export *e, sfile *f, const char *src, int how, const char **why, char *whybuf, size_t wl)
 {
-    int mode = move ? 2 : e->o->link ? 1 : 0;
-    /* only a regular file is copied, linked or taken over: never a device
-     * (moving /dev/null away would break the whole machine), a directory or
-     * a link */
     struct stat st;
-    if ((mode ? lstat(src, &st) : stat(src, &st)) < 0) {
-        snprintf(whybuf, wl, "cannot open '%s': %s", src, strerror(errno));
-        *why = whybuf;
+    int in, sdir;
+    const char *sbase = NULL;
+    if (src_open(e, src, how, &in, &sdir, &sbase, &st, why, whybuf, wl))
         return 1;
-    }
-    if (!S_ISREG(st.st_mode) || (mode == 2 && (!strncmp(src, "/dev/", 5) || !strncmp(src, "/proc/", 6) ||
-                                                !strncmp(src, "/sys/", 5)))) {
-        snprintf(whybuf, wl, "'%s' is not a regular file", src);
-        *why = whybuf;
-        return 1;
-    }
-    int rc = sfile_begin(f, mode == 0, why);
-    if (rc)
+    int by_name = how == SRC_MOVE || how == SRC_LINK;
+    int rc = sfile_begin(f, !by_name, why);
+    if (rc) {
+        if (in >= 0)
+            close(in);
+        if (sdir >= 0)
+            close(sdir);
         return rc;
-    if (mode) {
-        int r = mode == 2 ? renameat2(AT_FDCWD, src, f->parentfd, f->tmp, RENAME_NOREPLACE)
-                          : linkat(AT_FDCWD, src, f->parentfd, f->tmp, 0);
+    }
+    if (by_name) {
+        int r;
+        if (how == SRC_MOVE) {
+            r = renameat2(sdir, sbase, f->parentfd, f->tmp, RENAME_NOREPLACE);
+        } else {
+            /* the very file that was opened and checked, not the path again */
+            char self[64];
+            snprintf(self, sizeof self, "/proc/self/fd/%d", in);
+            r = linkat(AT_FDCWD, self, f->parentfd, f->tmp, AT_SYMLINK_FOLLOW);
+        }
+        int err = errno;
         if (r == 0) {
-            int fd = openat(f->parentfd, f->tmp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-            if (fd < 0 || hash_fd(e, fd, f) < 0) {
-                if (fd >= 0)
-                    close(fd);
-                fail(e, e->lineno, "cannot read '%s': %s", src, strerror(errno));
+            if (in >= 0)
+                close(in);
+            if (sdir >= 0)
+                close(sdir);
+            if (how == SRC_MOVE)
+                sx_spool_dir_done(src);
+            if (take_tmp(e, f, src) < 0)
                 return -1;
-            }
-            f->fd = fd;   /* kept to fsync it */
             goto publish;
         }
-        if (errno != EXDEV && errno != EPERM && errno != EINVAL) {
-            snprintf(whybuf, wl, "cannot %s '%s': %s", mode == 2 ? "move" : "link", src, strerror(errno));
+        if (err != EXDEV && err != EPERM && err != EINVAL && err != ENOENT && err != EMLINK) {
+            snprintf(whybuf, wl, "cannot %s '%s': %s", how == SRC_MOVE ? "move" : "link", src, strerror(err));
             *why = whybuf;
+            if (in >= 0)
+                close(in);
+            if (sdir >= 0)
+                close(sdir);
             sfile_discard(f);
             return 1;
         }
+        if (how == SRC_MOVE) {
+            /* another file system: copied, and the spooled file removed once in place */
+            in = openat(sdir, sbase, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+            close(sdir);
+            if (in < 0 || fstat(in, &st) < 0) {
+                snprintf(whybuf, wl, "cannot open '%s': %s", src, strerror(errno));
+                *why = whybuf;
+                if (in >= 0)
+                    close(in);
+                sfile_discard(f);
+                return 1;
+            }
+            if (!(f->unlink_after = strdup(src))) {
+                close(in);
+                fail(e, e->lineno, "out of memory");
+                return -1;
+            }
+        }
         f->fd = sx_tmp_open(f->parentfd, f->tmp);
         if (f->fd < 0) {
+            close(in);
             fail(e, e->lineno, "cannot create '%s': %s", f->tmp, strerror(errno));
             return -1;
         }
     }
-    int in = open(src, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (in >= 0 && (fstat(in, &st) < 0 || !S_ISREG(st.st_mode))) {
+    /* a copy is no more readable than its source (an 0600 file stays 0600) */
+    if (fchmod(f->fd, e->file_mode & (st.st_mode | 0600)) < 0) {
         close(in);
-        in = -1;
-        errno = EINVAL;
-    }
-    if (in < 0) {
-        snprintf(whybuf, wl, "cannot open '%s': %s", src, strerror(errno));
-        *why = whybuf;
-        sfile_discard(f);
-        return 1;
+        fail(e, e->lineno, "cannot write '%s': %s", f->path, strerror(errno));
+        return -1;
     }
     ssize_t n;
     while ((n = read(in, e->buf, COPY_BUF)) > 0) {
@@ -665,10 +749,6 @@ static int do_src(sx_export *e, sfile *f, const char *src, int move, const char 
         *why = whybuf;
         sfile_discard(f);
         return 1;
-    }
-    if (mode == 2 && !(f->unlink_after = strdup(src))) {
-        fail(e, e->lineno, "out of memory");
-        return -1;
     }
 publish:;
     char hex[65];
@@ -714,35 +794,6 @@ static void on_download(void *ud, const sx_dl_result *r)
     sfile_free(f);
 }
 
-/* A file URL must name a regular file (not /dev/zero, a fifo, a
- * directory). @return NULL or why not. */
-static const char *file_url_check(const char *url)
-{
-    if (strncasecmp(url, "file://", 7))
-        return NULL;
-    const char *p = url + 7;
-    if (!strncasecmp(p, "localhost/", 10))
-        p += 9;
-    if (*p != '/')
-        return "a file URL must name an absolute path on this host";
-    char path[PATH_MAX];
-    size_t n = 0;
-    for (; *p && *p != '?' && *p != '#' && n + 1 < sizeof path; p++) {
-        if (p[0] == '%' && isxdigit((unsigned char)p[1]) && isxdigit((unsigned char)p[2])) {
-            char hex[3] = {p[1], p[2], 0};
-            path[n++] = (char)strtol(hex, NULL, 16);
-            p += 2;
-        } else {
-            path[n++] = *p;
-        }
-    }
-    path[n] = 0;
-    struct stat st;
-    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
-        return "a file URL must name a regular file";
-    return NULL;   /* a missing file fails in the download, with its reason */
-}
-
 /* ---- records ---- */
 
 /* Refuses a file record: @item borrowed */
@@ -755,12 +806,38 @@ static void refuse(sx_export *e, int cat, jv item, const char *path, const char 
     file_failed(e, cat, item, path, why, 1);
 }
 
-static int64_t opt_size(jv rec)
+/* The record's `size` and `sha256`, when it gives them: a check that does
+ * not parse is a bad record, never a check skipped. @rec borrowed.
+ * @return NULL, or why the record is refused. */
+static const char *record_checks(jv rec, int64_t *size, char sha[65])
 {
+    *size = -1;
+    sha[0] = 0;
+    const char *why = NULL;
     jv s = jv_object_get(jv_copy(rec), jv_string("size"));
-    int64_t v = jv_get_kind(s) == JV_KIND_NUMBER && jv_number_value(s) >= 0 ? (int64_t)jv_number_value(s) : -1;
+    if (jv_get_kind(s) == JV_KIND_NUMBER) {
+        double d = jv_number_value(s);
+        if (d >= 0 && d <= 9007199254740992.0 && d == floor(d))
+            *size = (int64_t)d;
+        else
+            why = "refused: 'size' must be a whole number of bytes";
+    } else if (jv_is_valid(s) && jv_get_kind(s) != JV_KIND_NULL) {
+        why = "refused: 'size' must be a whole number of bytes";
+    }
     jv_free(s);
-    return v;
+    jv h = jv_object_get(jv_copy(rec), jv_string("sha256"));
+    if (jv_get_kind(h) == JV_KIND_STRING) {
+        const char *x = jv_string_value(h);
+        size_t n = strlen(x);
+        if (n == 64 && (size_t)jv_string_length_bytes(jv_copy(h)) == 64 && strspn(x, "0123456789abcdefABCDEF") == 64)
+            memcpy(sha, x, 65);
+        else if (!why)
+            why = "refused: 'sha256' must be 64 hexadecimal digits";
+    } else if (jv_is_valid(h) && jv_get_kind(h) != JV_KIND_NULL && !why) {
+        why = "refused: 'sha256' must be 64 hexadecimal digits";
+    }
+    jv_free(h);
+    return why;
 }
 
 /* @rec consumed */
@@ -777,6 +854,7 @@ static int on_file(sx_export *e, jv rec)
     }
     int append = jv_equal(jv_object_get(jv_copy(rec), jv_string("append")), jv_true());
     int move = jv_equal(jv_object_get(jv_copy(rec), jv_string("move")), jv_true());
+    int link = jv_equal(jv_object_get(jv_copy(rec), jv_string("link")), jv_true());
     int kinds = (jv_get_kind(tj) == JV_KIND_STRING) + (jv_get_kind(uj) == JV_KIND_STRING) +
                 (jv_get_kind(sj) == JV_KIND_STRING);
     int rc = 0;
@@ -839,13 +917,18 @@ static int on_file(sx_export *e, jv rec)
         file_failed(e, cat, item, path, "another file of the item failed", 0);
         goto out;
     }
+    int64_t want_size;
+    char want_sha[65];
+    const char *badcheck = record_checks(rec, &want_size, want_sha);
+    if (badcheck) {
+        refuse(e, cat, item, path, badcheck, is_text);
+        goto out;
+    }
     if (!is_text) {
         const sx_mf_entry *prev = sx_manifest_find(e->m, path);
-        const char *want_sha = sx_get_str(rec, "sha256");
-        int64_t want_size = opt_size(rec);
         struct stat st;
         if (e->o->resume && prev && prev->state == SX_MF_DONE &&
-            (want_size < 0 || want_size == prev->size) && (!want_sha || !strcasecmp(want_sha, prev->sha256)) &&
+            (want_size < 0 || want_size == prev->size) && (!want_sha[0] || !strcasecmp(want_sha, prev->sha256)) &&
             sx_stat_at(e->rootfd, path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == prev->size) {
             /* done by the interrupted run: not fetched again */
             sfile *f = sfile_new(e, path, jv_copy(item), cat);
@@ -867,9 +950,8 @@ static int on_file(sx_export *e, jv rec)
         rc = -1;
         goto out;
     }
-    f->want_size = opt_size(rec);
-    if (sx_get_str(rec, "sha256"))
-        snprintf(f->want_sha, sizeof f->want_sha, "%s", sx_get_str(rec, "sha256"));
+    f->want_size = want_size;
+    memcpy(f->want_sha, want_sha, sizeof f->want_sha);
     const char *whyp = NULL;
     if (is_text) {
         int r = sfile_begin(f, 1, &whyp);
@@ -885,12 +967,13 @@ static int on_file(sx_export *e, jv rec)
         }
     } else if (jv_get_kind(sj) == JV_KIND_STRING) {
         const char *src = jv_string_value(sj);
+        int how = move ? SRC_MOVE : e->o->link || link ? SRC_LINK : SRC_COPY;
         int r;
         if (src[0] != '/') {
             r = 1;
             whyp = "'src' must be an absolute path";
         } else {
-            r = do_src(e, f, src, move, &whyp, why, sizeof why);
+            r = do_src(e, f, src, how, &whyp, why, sizeof why);
         }
         if (r == 1)
             file_failed(e, cat, item, path, whyp, 1);
@@ -901,8 +984,6 @@ static int on_file(sx_export *e, jv rec)
     } else {
         const char *url = jv_string_value(uj);
         const char *sbad = sx_dl_url_ok(url);
-        if (!sbad)
-            sbad = file_url_check(url);
         e->urls++;
         if (sbad) {
             e->urls_done++;
@@ -920,7 +1001,7 @@ static int on_file(sx_export *e, jv rec)
                 rc = -1;
             goto out;
         }
-        if (sx_dl_add(e->dl, url, f->fd, opt_size(rec), sx_get_str(rec, "sha256"), f) < 0) {
+        if (sx_dl_add(e->dl, url, f->fd, want_size, want_sha[0] ? want_sha : NULL, f) < 0) {
             sfile_discard(f);
             sfile_free(f);
             fail(e, e->lineno, "out of memory");
@@ -942,11 +1023,45 @@ out:
     return rc < 0 || e->fatal ? -1 : 0;
 }
 
+/* meta: the total (for progress only: counts are what sx saw) and the
+ * directories sx-fetch --dir (or a merge) read, which src records may read
+ * too. @rec borrowed */
+static void take_meta(sx_export *e, jv rec)
+{
+    jv_free(e->meta);
+    e->meta = jv_object_delete(jv_copy(rec), jv_string("sx"));
+    double t = sx_get_num(rec, "total", -1);
+    if (t >= 0 && t < 1e18) {
+        e->total = (uint64_t)t;
+        e->have_total = 1;
+    }
+    jv roots = jv_object_get(jv_copy(rec), jv_string("src_roots"));
+    if (jv_get_kind(roots) == JV_KIND_ARRAY) {
+        jv_array_foreach(roots, i, r) {
+            const char *why;
+            /* one that cannot be a root (not a directory, /proc) is no root:
+             * its files are refused one by one, with the reason */
+            if (jv_get_kind(r) == JV_KIND_STRING && jv_string_value(r)[0] == '/')
+                sx_roots_add(e->roots, jv_string_value(r), &why);
+            jv_free(r);
+        }
+    }
+    jv_free(roots);
+}
+
 static int on_line(sx_export *e, const char *line, size_t len)
 {
     sx_kind k = sx_proto_kind(line, len);
     if (k == SX_END) {
         e->got_end = 1;
+        /* a converter's end says how many items it converted */
+        jv rec = sx_parse_object(line, len);
+        double n = jv_is_valid(rec) ? sx_get_num(rec, "items", -1) : -1;
+        if (n >= 0 && n < 1e18) {
+            e->conv_items = (uint64_t)n;
+            e->have_conv_items = 1;
+        }
+        jv_free(rec);
         return 0;
     }
     e->got_end = 0;
@@ -974,19 +1089,13 @@ static int on_line(sx_export *e, const char *line, size_t len)
     if (k == SX_META || k == SX_ERROR) {
         jv rec = sx_parse_object(line, len);
         if (jv_is_valid(rec) && k == SX_META) {
-            jv_free(e->meta);
-            e->meta = jv_object_delete(jv_copy(rec), jv_string("sx"));
-            double t = sx_get_num(rec, "total", -1);
-            if (t >= 0) {
-                e->total = (uint64_t)t;
-                e->have_total = 1;
-            }
+            take_meta(e, rec);
         } else if (jv_is_valid(rec)) {
             /* an item that failed upstream counts as failed */
             jv item = jv_object_get(jv_copy(rec), jv_string("item"));
             if (jv_is_valid(item) && jv_get_kind(item) != JV_KIND_NULL) {
                 item_touch(e, item);
-                item_fail(e, item);
+                item_fail(e, item, 1);
             }
             jv_free(item);
         }
@@ -1011,7 +1120,21 @@ sx_export *sx_export_open(const sx_export_opts *o, char *err, size_t errlen)
     e->rootfd = -1;
     e->errlist[0] = jv_array();
     e->errlist[1] = jv_array();
+    mode_t um = umask(0);
+    umask(um);
+    e->file_mode = 0666 & ~um;
     srandom((unsigned)time(NULL) ^ (unsigned)getpid());
+    if (!(e->roots = sx_roots_new())) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    for (size_t i = 0; i < o->nallow_src; i++) {
+        const char *why;
+        if (sx_roots_add(e->roots, o->allow_src[i], &why) < 0) {
+            snprintf(err, errlen, "--allow-src '%s': %s", o->allow_src[i], why);
+            goto fail;
+        }
+    }
     size_t dl = strlen(o->dir);
     e->dir = malloc(dl + 24);
     if (!e->dir || !(e->tab = sx_items_new())) {
@@ -1158,7 +1281,7 @@ static void add_files(sx_export *e)
         }
         const char *why = NULL;
         char whybuf[600];
-        int rc = do_src(e, f, x->src, 0, &why, whybuf, sizeof whybuf);
+        int rc = do_src(e, f, x->src, SRC_ADD, &why, whybuf, sizeof whybuf);
         if (rc == 1)
             fail(e, 0, "--add %s: %s", x->path, why);
         if (rc != 0)
@@ -1204,16 +1327,22 @@ static int add_json_files(sx_export *e, jv result)
     return 0;
 }
 
-/* Items exported and failed. Items show here through their files and their
- * error records; an item whose files all live in a shared file (COCO's one
- * annotations.json) shows only when it fails, so with a meta total the
- * exported count is the total less the failed, as the SDK counts. */
+/* Items exported and failed, as sx saw them, never as the backend claims
+ * (meta's total is for progress only). Failed: items named by an error
+ * record of any stage, and items a file of which failed here. Exported: the
+ * items the converter converted (its end record says how many: COCO keeps
+ * an item's annotations in the one shared annotations.json, so items need
+ * not show through files of their own) less those that failed here; without
+ * that count, the items seen through their files that did not fail. */
 static void count_items(const sx_export *e, uint64_t *ok, uint64_t *bad)
 {
-    *ok = *bad = 0;
-    sx_items_count(e->tab, ok, bad);
-    if (e->have_total && e->total >= *bad && e->total - *bad > *ok)
-        *ok = e->total - *bad;
+    uint64_t seen_ok, up, here;
+    sx_items_count(e->tab, &seen_ok, &up, &here);
+    *bad = up + here;
+    if (e->have_conv_items)
+        *ok = e->conv_items > here ? e->conv_items - here : 0;
+    else
+        *ok = seen_ok;
 }
 
 void sx_export_counts(const sx_export *e, uint64_t *exported, uint64_t *failed, uint64_t *failed_files)
@@ -1248,7 +1377,7 @@ static int commit(sx_export *e)
     res = jv_object_set(res, jv_string("export_path"), jv_string(path));
     res = jv_object_set(res, jv_string("exported_count"), jv_number((double)ok));
     res = jv_object_set(res, jv_string("failed_count"), jv_number((double)bad));
-    res = jv_object_set(res, jv_string("total_count"), jv_number((double)(e->have_total ? e->total : ok + bad)));
+    res = jv_object_set(res, jv_string("total_count"), jv_number((double)(ok + bad)));
     jv body = jv_object_delete(jv_copy(res), jv_string("sx"));
     if (add_json_files(e, body) < 0) {
         jv_free(body);
@@ -1414,6 +1543,7 @@ void sx_export_free(sx_export *e)
     if (e->rootfd >= 0)
         close(e->rootfd);
     sx_items_free(e->tab);
+    sx_roots_free(e->roots);
     sx_buf_free(&e->logbuf);
     jv_free(e->errlist[0]);
     jv_free(e->errlist[1]);

@@ -6,8 +6,10 @@
  * and renamed into place without replacing anything; every directory and
  * file is recorded in the write-ahead manifest (sx_manifest.h) before it
  * appears. Text records (with `append` chunks) are written as they come,
- * `src` records copied, hard-linked (`link`) or moved (`move`), `url`
- * records downloaded in parallel (sx_download.h) while the stream goes on.
+ * `src` records copied or hard-linked (`link`) from under the roots the user
+ * named (sx_roots.h), or moved (`move`) out of an sx spool (sx_spool.h),
+ * `url` records (http and https only) downloaded in parallel
+ * (sx_download.h) while the stream goes on.
  * The export is committed only after the upstream `end` arrived and every
  * file is in place; any failure before that (a cut stream, a bad record, a
  * full disk, a stop request) removes everything created, in reverse order.
@@ -49,6 +51,10 @@ typedef struct {
     int strict;            /* any failed file fails the export */
     int keep_going;        /* skip non-file data records with an error record */
     int no_sync;           /* skip fsync (tests, throw-away exports) */
+    const char *const *allow_src; /* --allow-src: directories `src` records
+                              may read from, besides the `src_roots` of the
+                              stream's meta record (sx_roots.h); borrowed */
+    size_t nallow_src;
     sx_dl_opts dl;
     const sx_export_extra *extras; /* borrowed */
     size_t nextras;

@@ -17,7 +17,7 @@ typedef struct {
     size_t key;         /* arena offset of the key */
     size_t klen;
     size_t head, tail;  /* offset + 1 of the first and last file node, 0: none */
-    int failed;
+    int failed;         /* 1 failed here, 2 failed upstream (or both: 3) */
 } item_slot;
 
 typedef struct {
@@ -156,15 +156,15 @@ int sx_items_add_file(sx_items *t, const char *key, size_t klen, const char *pat
     return 0;
 }
 
-int sx_items_fail(sx_items *t, const char *key, size_t klen, void (*each)(void *ctx, const char *path, int cat),
-                  void *ctx)
+int sx_items_fail(sx_items *t, const char *key, size_t klen, int upstream,
+                  void (*each)(void *ctx, const char *path, int cat), void *ctx)
 {
     item_slot *s = item_get(t, key, klen);
     if (!s)
         return -1;
     size_t at = s->head;
     s->head = s->tail = 0;
-    s->failed = 1;
+    s->failed |= upstream ? 2 : 1;
     while (at) {
         node_head nh;
         memcpy(&nh, t->arena + at - 1, sizeof nh);
@@ -174,13 +174,15 @@ int sx_items_fail(sx_items *t, const char *key, size_t klen, void (*each)(void *
     return 0;
 }
 
-void sx_items_count(const sx_items *t, uint64_t *ok, uint64_t *failed)
+void sx_items_count(const sx_items *t, uint64_t *ok, uint64_t *failed_upstream, uint64_t *failed_here)
 {
-    *ok = *failed = 0;
+    *ok = *failed_upstream = *failed_here = 0;
     for (size_t i = 0; i < t->icap; i++)
         if (t->items[i].h) {
-            if (t->items[i].failed)
-                (*failed)++;
+            if (t->items[i].failed & 2)
+                (*failed_upstream)++;
+            else if (t->items[i].failed)
+                (*failed_here)++;
             else
                 (*ok)++;
         }

@@ -42,12 +42,14 @@ int sx_items_add_file(sx_items *t, const char *key, size_t klen, const char *pat
 
 /*! sx_items_fail() : marks the item failed (making it known), calls
  *  `each(ctx, path, cat)` for each of its files in place, oldest first, and
- *  forgets them. @return 0, or -1 when out of memory. */
-int sx_items_fail(sx_items *t, const char *key, size_t klen, void (*each)(void *ctx, const char *path, int cat),
-                  void *ctx);
+ *  forgets them. `upstream`: an earlier stage failed it (an error record),
+ *  not one of its files here. @return 0, or -1 when out of memory. */
+int sx_items_fail(sx_items *t, const char *key, size_t klen, int upstream,
+                  void (*each)(void *ctx, const char *path, int cat), void *ctx);
 
-/*! sx_items_count() : known items that failed and that did not. */
-void sx_items_count(const sx_items *t, uint64_t *ok, uint64_t *failed);
+/*! sx_items_count() : known items that did not fail, that failed upstream,
+ *  and that failed only here. */
+void sx_items_count(const sx_items *t, uint64_t *ok, uint64_t *failed_upstream, uint64_t *failed_here);
 
 /*! sx_paths_has() : 1 when sx_paths_add() was given this path. */
 int sx_paths_has(const sx_items *t, const char *path);

@@ -1,5 +1,6 @@
 #include "sx_spool.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -23,6 +24,10 @@ struct sx_spool {
 
 /* Live named spools, for sx_spool_unlink_all(). */
 static char *volatile named[MAX_NAMED];
+
+/* The process's spool directory for named spools ("" until made). */
+static char spool_dir[4096];
+static volatile int have_spool_dir;
 
 static const char *tmpdir(void)
 {
@@ -55,6 +60,35 @@ static char *make_template(void)
     if (p)
         snprintf(p, n, "%s/sx-spool.XXXXXX", d);
     return p;
+}
+
+static void remove_spool_dir(void)
+{
+    if (have_spool_dir)
+        rmdir(spool_dir);   /* only when empty: handed-over files stay */
+}
+
+/* The process's spool directory, made on first use. @return 0 or -1. */
+static int need_spool_dir(void)
+{
+    if (have_spool_dir)
+        return 0;
+    char *t = make_template();
+    if (!t)
+        return -1;
+    if (strlen(t) >= sizeof spool_dir || !mkdtemp(t)) {
+        int e = errno;
+        free(t);
+        errno = e == 0 ? ENAMETOOLONG : e;
+        return -1;
+    }
+    strcpy(spool_dir, t);
+    free(t);
+    have_spool_dir = 1;
+    static int registered;
+    if (!registered++)
+        atexit(remove_spool_dir);
+    return 0;
 }
 
 sx_spool *sx_spool_new(void)
@@ -97,13 +131,37 @@ sx_spool *sx_spool_new_named(void)
             slot = i;
             break;
         }
-    s->path = make_template();
-    if (slot < 0 || !s->path) {
+    if (slot < 0 || need_spool_dir() < 0) {
+        int e = slot < 0 ? EMFILE : errno;
         sx_spool_free(s);
-        errno = slot < 0 ? EMFILE : ENOMEM;
+        errno = e;
         return NULL;
     }
+    size_t n = strlen(spool_dir) + 16;
+    s->path = malloc(n);
+    if (!s->path) {
+        sx_spool_free(s);
+        errno = ENOMEM;
+        return NULL;
+    }
+    snprintf(s->path, n, "%s/file.XXXXXX", spool_dir);
     s->fd = mkostemp(s->path, O_CLOEXEC);
+    if (s->fd < 0 && errno == ENOENT) {
+        /* sx-save took the last file handed over and removed the directory */
+        have_spool_dir = 0;
+        free(s->path);
+        s->path = NULL;
+        if (need_spool_dir() < 0 || !(s->path = malloc(n = strlen(spool_dir) + 16))) {
+            int e = errno;
+            sx_spool_free(s);
+            errno = e;
+            return NULL;
+        }
+        snprintf(s->path, n, "%s/file.XXXXXX", spool_dir);
+        s->fd = -1;
+    }
+    if (s->fd < 0)
+        s->fd = mkostemp(s->path, O_CLOEXEC);
     if (s->fd < 0) {
         int e = errno;
         free(s->path);
@@ -259,8 +317,12 @@ void sx_spool_free(sx_spool *s)
     if (s->path) {
         if (s->slot >= 0)
             named[s->slot] = NULL;
-        if (!s->kept)
+        if (!s->kept) {
             unlink(s->path);
+            /* empty now: gone, even if the program ends by _exit() */
+            if (have_spool_dir && rmdir(spool_dir) == 0)
+                have_spool_dir = 0;
+        }
         free(s->path);
     }
     free(s->buf);
@@ -274,4 +336,82 @@ void sx_spool_unlink_all(void)
         if (p)
             unlink(p);
     }
+    if (have_spool_dir)
+        rmdir(spool_dir);
+}
+
+/* "sx-spool." and six characters of mkdtemp()'s alphabet */
+static int spool_dir_name(const char *name, size_t n)
+{
+    if (n != 15 || memcmp(name, "sx-spool.", 9) != 0)
+        return 0;
+    for (size_t i = 9; i < n; i++)
+        if (!isalnum((unsigned char)name[i]))
+            return 0;
+    return 1;
+}
+
+int sx_spool_take(const char *path, int *dirfd, const char **base, const char **why)
+{
+    *dirfd = -1;
+    const char *slash = strrchr(path, '/');
+    if (path[0] != '/' || !slash || !slash[1]) {
+        *why = "not an absolute path to a file";
+        return -1;
+    }
+    size_t dl = (size_t)(slash - path);
+    const char *dname = path;
+    for (const char *q = path; q < slash; q++)
+        if (*q == '/')
+            dname = q + 1;
+    if (dl == 0 || !spool_dir_name(dname, (size_t)(slash - dname))) {
+        *why = "not in an sx spool directory (sx-spool.XXXXXX)";
+        return -1;
+    }
+    char dir[4096];
+    if (dl >= sizeof dir) {
+        *why = "path too long";
+        return -1;
+    }
+    memcpy(dir, path, dl);
+    dir[dl] = 0;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        if (fd >= 0)
+            close(fd);
+        *why = errno == ELOOP || errno == ENOTDIR ? "its spool directory is a link or not a directory"
+                                                  : "its spool directory cannot be opened";
+        return -1;
+    }
+    if (st.st_uid != geteuid() || (st.st_mode & 077)) {
+        close(fd);
+        *why = "its spool directory is not this user's alone (owner, mode 0700)";
+        return -1;
+    }
+    if (fstatat(fd, slash + 1, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+        close(fd);
+        *why = "no such file in the spool directory";
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode) || st.st_nlink != 1 || st.st_uid != geteuid()) {
+        close(fd);
+        *why = "not a regular file of this user with a single link";
+        return -1;
+    }
+    *dirfd = fd;
+    *base = slash + 1;
+    return 0;
+}
+
+void sx_spool_dir_done(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char dir[4096];
+    size_t dl = slash ? (size_t)(slash - path) : 0;
+    if (!dl || dl >= sizeof dir)
+        return;
+    memcpy(dir, path, dl);
+    dir[dl] = 0;
+    rmdir(dir);   /* fails, harmlessly, while it holds something */
 }

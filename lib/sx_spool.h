@@ -12,6 +12,14 @@
  * sx_spool_free(), which unlinks it unless sx_spool_keep() was called; the
  * names of live named spools can also be unlinked from a signal handler with
  * sx_spool_unlink_all().
+ *
+ * Named spools live in a spool directory of the process,
+ * "$TMPDIR/sx-spool.XXXXXX" (made on first use, mode 0700), removed at exit
+ * when it is empty. That directory is what makes a spool file recognisable:
+ * sx-save moves (renames, and may later remove) only a file that
+ * sx_spool_take() finds in such a directory, owned by the same user and
+ * closed to everyone else, so that no record can make it take a file sx did
+ * not create (a `move` of ~/notes.txt is refused).
  */
 #ifndef SX_SPOOL_H
 #define SX_SPOOL_H
@@ -24,9 +32,9 @@ typedef struct sx_spool sx_spool;
 /*! sx_spool_new() : an anonymous spool. @return it, or NULL with errno set. */
 sx_spool *sx_spool_new(void);
 
-/*! sx_spool_new_named() : a named spool "$TMPDIR/sx-spool.XXXXXX" (mode
- *  0600 & ~umask, widened to 0644 & ~umask so that it can be moved into an
- *  export as is). @return it, or NULL with errno set. */
+/*! sx_spool_new_named() : a named spool in the process's spool directory
+ *  (mode 0644 & ~umask, so that it can be moved into an export as is).
+ *  @return it, or NULL with errno set. */
 sx_spool *sx_spool_new_named(void);
 
 /*! sx_spool_path() : the file name of a named spool, NULL for an anonymous
@@ -61,7 +69,21 @@ void sx_spool_keep(sx_spool *s);
 void sx_spool_free(sx_spool *s);
 
 /*! sx_spool_unlink_all() : unlinks every live named spool that was not
- *  kept. Async-signal-safe: for SIGINT/SIGTERM handlers. */
+ *  kept, and the spool directory when that leaves it empty.
+ *  Async-signal-safe: for SIGINT/SIGTERM handlers. */
 void sx_spool_unlink_all(void);
+
+/*! sx_spool_take() : checks that `path` names a file that an sx program
+ *  spooled for hand-over: a regular file with one link, owned by this user,
+ *  directly in a directory named "sx-spool.XXXXXX" that is a real directory
+ *  (not a link) owned by this user with no access for group or others.
+ *  @dirfd  set to a descriptor of that directory (the caller closes it).
+ *  @base   set to the file's name in it (points into `path`).
+ *  @return 0, or -1 with *why a static message naming the rule broken. */
+int sx_spool_take(const char *path, int *dirfd, const char **base, const char **why);
+
+/*! sx_spool_dir_done() : removes the spool directory that holds `path`
+ *  (checked by sx_spool_take()) if it is empty now; else leaves it. */
+void sx_spool_dir_done(const char *path);
 
 #endif

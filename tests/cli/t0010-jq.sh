@@ -21,7 +21,7 @@ test_expect_success 'zero or many results per record; end counts what was writte
 test_expect_success '--converter: file records of the program are control records, not counted as data' '
     sx-jq --converter "{sx: \"file\", path: \"a/\(.id).txt\", text: \"x\"}" "$S" > out &&
     assert_eq 6 "$(grep -c "^{\"sx\":\"file\"" out)" &&
-    assert_eq "{\"sx\":\"end\",\"count\":0}" "$(tail -1 out)"
+    assert_eq "{\"sx\":\"end\",\"count\":0,\"items\":6}" "$(tail -1 out)"
 '
 
 test_expect_success 'without --converter a result shaped like a control record stays data ("sx" moved last)' '

@@ -153,7 +153,9 @@ test_expect_success '--move hands annotations.json over as a finished temporary 
     src=$(jq -r "select(.path == \"annotations.json\") | .src" out.ndjson)
     assert_eq true "$(jq -r "select(.path == \"annotations.json\") | .move" out.ndjson)"
     test "$(stat -c %s "$src")" = "$(jq -r "select(.path == \"annotations.json\") | .size" out.ndjson)"
-    mat ds < out.ndjson && check ds/annotations.json
+    case $src in "$PWD"/tmp/sx-spool.??????/*) ;; *) echo "not in a spool directory: $src" >&2; false ;; esac
+    assert_eq 700 "$(stat -c %a "${src%/*}")" "the spool directory is closed to others"
+    sx-save -o ds < out.ndjson > /dev/null && check ds/annotations.json
     test -z "$(ls tmp)"
 '
 

@@ -39,43 +39,52 @@ save_test 'file modes follow the umask' '
     assert_eq 750 "$(stat -c %a out/json)"
 '
 
-save_test 'src records are copied; --link hard-links; move hands the file over' '
-    printf "pixels" >img.bin; printf "moved" >tmp.bin
+save_test 'src records are copied (under --allow-src); --link hard-links; move hands a spooled file over' '
+    printf "pixels" >img.bin
+    spool=$(mktemp -d "$PWD/sx-spool.XXXXXX") && printf "moved" >"$spool/m.bin"
     printf "%s\n" "{\"sx\":\"file\",\"path\":\"o/img.bin\",\"src\":\"$PWD/img.bin\",\"item\":1}" \
-        "{\"sx\":\"file\",\"path\":\"o/m.bin\",\"src\":\"$PWD/tmp.bin\",\"move\":true,\"item\":1}" \
+        "{\"sx\":\"file\",\"path\":\"o/m.bin\",\"src\":\"$spool/m.bin\",\"move\":true,\"item\":1}" \
         "{\"sx\":\"end\",\"count\":1}" >in
-    ino=$(stat -c %i tmp.bin)
-    sx-save -o copy <in >/dev/null
+    ino=$(stat -c %i "$spool/m.bin")
+    sx-save --allow-src "$PWD" -o copy <in >/dev/null
     assert_eq pixels "$(cat copy/o/img.bin)"
     assert_eq moved "$(cat copy/o/m.bin)"
     assert_eq "$ino" "$(stat -c %i copy/o/m.bin)" "a move on one file system is a rename"
-    test ! -e tmp.bin
+    test ! -e "$spool" || { echo "the emptied spool directory is left" >&2; false; }
     test "$(stat -c %i img.bin)" != "$(stat -c %i copy/o/img.bin)"
-    printf moved >tmp.bin
-    sx-save --link -o linked <in >/dev/null
+    spool=$(mktemp -d "$PWD/sx-spool.XXXXXX") && printf "moved" >"$spool/m.bin"
+    sed "s|/sx-spool\.[A-Za-z0-9]*/|/${spool##*/}/|" in >in2
+    sx-save --allow-src "$PWD" --link -o linked <in2 >/dev/null
     assert_eq "$(stat -c %i img.bin)" "$(stat -c %i linked/o/img.bin)"
     check_manifest linked --committed
+    sed "s|\"item\":1}|\"item\":1,\"link\":true}|" in2 | grep -v move >in3
+    sx-save --allow-src "$PWD" -o linked2 <in3 >/dev/null
+    assert_eq "$(stat -c %i img.bin)" "$(stat -c %i linked2/o/img.bin)" "a record with link: true is linked"
 '
 
 save_test 'only regular files are copied, linked or moved (never a device, a fifo, a directory)' '
     # no record here names a system device: a test must not risk /dev/null
     mkfifo fifo; mkdir d; ln -s "$PWD/d" link
     mknod dev c 1 3 2>/dev/null || mkfifo dev
-    printf "%s\n" "{\"sx\":\"file\",\"path\":\"a\",\"src\":\"$PWD/dev\",\"move\":true,\"item\":1}" \
+    spool=$(mktemp -d "$PWD/sx-spool.XXXXXX")
+    mkfifo "$spool/fifo"; mkdir "$spool/d"; ln -s "$PWD/d" "$spool/link"
+    mknod "$spool/dev" c 1 3 2>/dev/null || mkfifo "$spool/dev"
+    printf "%s\n" "{\"sx\":\"file\",\"path\":\"a\",\"src\":\"$spool/dev\",\"move\":true,\"item\":1}" \
         "{\"sx\":\"file\",\"path\":\"b\",\"src\":\"$PWD/dev\",\"item\":2}" \
-        "{\"sx\":\"file\",\"path\":\"c\",\"src\":\"$PWD/fifo\",\"move\":true,\"item\":3}" \
-        "{\"sx\":\"file\",\"path\":\"d\",\"src\":\"$PWD/d\",\"move\":true,\"item\":4}" \
-        "{\"sx\":\"file\",\"path\":\"e\",\"url\":\"file://$PWD/fifo\",\"item\":5}" \
-        "{\"sx\":\"file\",\"path\":\"f\",\"src\":\"$PWD/link\",\"move\":true,\"item\":6}" \
+        "{\"sx\":\"file\",\"path\":\"c\",\"src\":\"$spool/fifo\",\"move\":true,\"item\":3}" \
+        "{\"sx\":\"file\",\"path\":\"d\",\"src\":\"$spool/d\",\"move\":true,\"item\":4}" \
+        "{\"sx\":\"file\",\"path\":\"e\",\"src\":\"$PWD/d\",\"item\":5}" \
+        "{\"sx\":\"file\",\"path\":\"f\",\"src\":\"$spool/link\",\"move\":true,\"item\":6}" \
         "{\"sx\":\"file\",\"path\":\"g\",\"src\":\"$PWD/fifo\",\"item\":7}" \
         "{\"sx\":\"end\",\"count\":7}" >in
-    sx-save -o out <in >/dev/null 2>err
-    sx-save --link -o out2 <in >/dev/null 2>err
+    sx-save --allow-src "$PWD" -o out <in >/dev/null 2>err
+    sx-save --allow-src "$PWD" --link -o out2 <in >/dev/null 2>err
     test -e dev && test -p fifo && test -d d && test -L link
+    test -e "$spool/dev" && test -p "$spool/fifo" && test -d "$spool/d" && test -L "$spool/link"
     test -z "$(ls out | grep -v -e export.json -e error_file_list.json)"
     assert_eq 7 "$(jq ".origin_file_name | length" out/error_file_list.json)"
     assert_eq 7 "$(jq ".origin_file_name | length" out2/error_file_list.json)"
-    assert_grep "not a regular file" out/error_file_list.json
+    assert_eq 7 "$(jq -r ".origin_file_name[][1]" out/error_file_list.json | grep -c "not a regular file")"
 '
 
 save_test 'size and sha256 of text and src records are checked when given' '
@@ -86,7 +95,7 @@ save_test 'size and sha256 of text and src records are checked when given' '
         "{\"sx\":\"file\",\"path\":\"bad.txt\",\"text\":\"hellO\",\"sha256\":\"$sha\",\"item\":2}" \
         "{\"sx\":\"file\",\"path\":\"img.bin\",\"src\":\"$PWD/img.bin\",\"size\":7,\"item\":3}" \
         "{\"sx\":\"end\",\"count\":3}" >in
-    sx-save -o out <in >/dev/null
+    sx-save --allow-src "$PWD" -o out <in >/dev/null
     assert_eq hello "$(cat out/good.txt)"
     test ! -e out/bad.txt && test ! -e out/img.bin
     assert_grep "sha256 differs" out/error_file_list.json
@@ -218,10 +227,34 @@ save_test '--help, --version and usage errors' '
 
 save_test 'the last metrics leave nothing standing by, however many files an item has' '
     printf "%s\n" "{\"sx\":\"meta\",\"total\":5}" "{\"sx\":\"file\",\"path\":\"annotations.json\",\"text\":\"{}\"}" \
-        "{\"sx\":\"end\",\"count\":0}" | sx-save -o out >stdout
+        "{\"sx\":\"end\",\"count\":0,\"files\":1,\"items\":5}" | sx-save -o out >stdout
     assert_eq "{\"sx\":\"metrics\",\"category\":\"data_file\",\"stand_by\":0,\"success\":1,\"failed\":0}" \
         "$(grep "\"data_file\"" stdout | tail -1)"
-    assert_eq 5 "$(jq .exported_count out/export.json)"
+    assert_eq 5 "$(jq .exported_count out/export.json)" "the items the converter says it converted"
+'
+
+save_test 'counts are what sx saw: a meta total is never believed' '
+    printf "%s\n" "{\"sx\":\"meta\",\"total\":1000000}" \
+        "{\"sx\":\"file\",\"path\":\"a.txt\",\"text\":\"a\",\"item\":1}" \
+        "{\"sx\":\"file\",\"path\":\"../b.txt\",\"text\":\"b\",\"item\":2}" \
+        "{\"sx\":\"end\",\"count\":0}" | sx-save -o out >stdout 2>/dev/null
+    assert_eq "[1,1,2]" "$(jq -c "[.exported_count,.failed_count,.total_count]" out/export.json)"
+    assert_eq "[1,1,2]" "$(jq -c "select(.sx==\"result\") | [.exported_count,.failed_count,.total_count]" stdout)"
+'
+
+save_test 'a size or sha256 that is not one is a bad record: its item fails, the check is never skipped' '
+    printf "%s\n" "{\"sx\":\"file\",\"path\":\"a\",\"text\":\"x\",\"size\":-1,\"item\":1}" \
+        "{\"sx\":\"file\",\"path\":\"b\",\"text\":\"x\",\"size\":\"1\",\"item\":2}" \
+        "{\"sx\":\"file\",\"path\":\"c\",\"text\":\"x\",\"size\":0.5,\"item\":3}" \
+        "{\"sx\":\"file\",\"path\":\"d\",\"text\":\"x\",\"size\":1e300,\"item\":4}" \
+        "{\"sx\":\"file\",\"path\":\"e\",\"text\":\"x\",\"sha256\":\"abc\",\"item\":5}" \
+        "{\"sx\":\"file\",\"path\":\"f\",\"text\":\"x\",\"sha256\":7,\"item\":6}" \
+        "{\"sx\":\"file\",\"path\":\"g\",\"text\":\"x\",\"sha256\":\"$(printf %064d 0 | tr 0 z)\",\"item\":7}" \
+        "{\"sx\":\"file\",\"path\":\"h\",\"text\":\"x\",\"size\":1,\"item\":8}" \
+        "{\"sx\":\"end\",\"count\":8}" | sx-save -o out >/dev/null 2>&1
+    assert_eq "h" "$(cd out && ls | grep -v -e export.json -e error_file_list.json)"
+    assert_eq 4 "$(jq -r ".json_file_name[][1]" out/error_file_list.json | grep -c "refused: .size. must be a whole number")"
+    assert_eq 3 "$(jq -r ".json_file_name[][1]" out/error_file_list.json | grep -c "refused: .sha256. must be 64 hexadecimal")"
 '
 
 test_done

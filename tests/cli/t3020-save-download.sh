@@ -113,12 +113,14 @@ save_test 'size and sha256 are checked' '
     check_manifest out --committed
 '
 
-save_test 'only http, https and file URLs are fetched' '
+save_test 'only http and https URLs are fetched: never file:, ftp: or another scheme' '
     printf "%s\n" "{\"sx\":\"file\",\"path\":\"a\",\"url\":\"ftp://127.0.0.1/x\",\"item\":1}" \
-        "{\"sx\":\"file\",\"path\":\"b\",\"url\":\"file://$PWD/in\",\"item\":2}" "{\"sx\":\"end\",\"count\":2}" >in
-    sx-save -o out <in >/dev/null
-    test ! -e out/a && cmp in out/b
-    assert_grep "only http, https and file" out/error_file_list.json
+        "{\"sx\":\"file\",\"path\":\"b\",\"url\":\"file://$PWD/in\",\"item\":2}" \
+        "{\"sx\":\"file\",\"path\":\"c\",\"url\":\"FILE:///proc/self/environ\",\"item\":3}" \
+        "{\"sx\":\"end\",\"count\":3}" >in
+    sx-save -o out <in >/dev/null 2>&1
+    test ! -e out/a && test ! -e out/b && test ! -e out/c
+    assert_eq 3 "$(jq -r ".origin_file_name[][1]" out/error_file_list.json | grep -c "only http and https URLs")"
 '
 
 save_test 'a full disk during a download (ulimit -f) rolls back the export' '

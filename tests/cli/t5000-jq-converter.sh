@@ -12,7 +12,7 @@ local_items() {
 }
 
 test_expect_success 'one LabelMe JSON per image, with the images, committed by sx-save' '
-    local_items | sx-jq --converter -f "$LM" | sx-save -o out > log &&
+    local_items | sx-jq --converter -f "$LM" | sx-save --allow-src "$TEST_DATA/sample" -o out > log &&
     assert_eq "empty_004.json empty_004.png street_001.json street_001.png street_002.json street_002.png street_003.json street_003.png street_005.json street_005.png street_006.json street_006.png" \
         "$(cd out && ls *.json *.png | grep -v export.json | tr "\n" " " | sed "s/ \$//")" &&
     cmp out/street_001.png "$TEST_DATA/sample/train/original_files/street_001.png" &&
@@ -20,7 +20,7 @@ test_expect_success 'one LabelMe JSON per image, with the images, committed by s
 '
 
 test_expect_success 'rectangle, polygon and point shapes carry label, points and shape_type' '
-    local_items | sx-jq --converter -f "$LM" | sx-save -o out > /dev/null &&
+    local_items | sx-jq --converter -f "$LM" | sx-save --allow-src "$TEST_DATA/sample" -o out > /dev/null &&
     assert_eq "\"5.0.1\" \"street_001.png\" 64 48 null 2" \
         "$(jq -r "[.version, .imagePath, .imageWidth, .imageHeight, .imageData, (.shapes | length)] | map(tojson) | join(\" \")" out/street_001.json)" &&
     assert_eq "[\"car\",\"rectangle\",[[4,10],[24,22]]]" \

@@ -29,23 +29,28 @@ static void test_items(void)
     CHECK(sx_items_add_file(t, "\"x\"", 3, "images/x.jpg", 1) == 0); /* made known by its file */
     CHECK(sx_items_add_file(t, "1", 1, "images/a.jpg", 1) == 0);
     CHECK(!sx_items_failed(t, "1", 1) && !sx_items_failed(t, "2", 1));
-    uint64_t ok, bad;
-    sx_items_count(t, &ok, &bad);
-    CHECK(ok == 2 && bad == 0);
+    uint64_t ok, up, bad;
+    sx_items_count(t, &ok, &up, &bad);
+    CHECK(ok == 2 && up == 0 && bad == 0);
     struct seen s = {0};
-    CHECK(sx_items_fail(t, "1", 1, collect, &s) == 0);
+    CHECK(sx_items_fail(t, "1", 1, 0, collect, &s) == 0);
     /* its files, oldest first, and only its own */
     CHECK(s.n == 2 && strcmp(s.paths[0], "labels/a.txt") == 0 && s.cats[0] == 0 &&
           strcmp(s.paths[1], "images/a.jpg") == 0 && s.cats[1] == 1);
     CHECK(sx_items_failed(t, "1", 1));
     /* failing again finds nothing left to remove */
     struct seen again = {0};
-    CHECK(sx_items_fail(t, "1", 1, collect, &again) == 0 && again.n == 0);
-    /* an item never seen fails as a known item without files */
+    CHECK(sx_items_fail(t, "1", 1, 0, collect, &again) == 0 && again.n == 0);
+    /* an item never seen fails as a known item without files; failed
+     * upstream (an error record) is counted apart from failed here */
     struct seen none = {0};
-    CHECK(sx_items_fail(t, "9", 1, collect, &none) == 0 && none.n == 0 && sx_items_failed(t, "9", 1));
-    sx_items_count(t, &ok, &bad);
-    CHECK(ok == 1 && bad == 2);
+    CHECK(sx_items_fail(t, "9", 1, 1, collect, &none) == 0 && none.n == 0 && sx_items_failed(t, "9", 1));
+    sx_items_count(t, &ok, &up, &bad);
+    CHECK(ok == 1 && up == 1 && bad == 1);
+    /* an item failed here and later upstream too counts once, upstream */
+    CHECK(sx_items_fail(t, "1", 1, 1, collect, &again) == 0);
+    sx_items_count(t, &ok, &up, &bad);
+    CHECK(ok == 1 && up == 2 && bad == 0);
     sx_items_free(t);
 }
 
@@ -62,11 +67,11 @@ static void test_growth(void)
         errors += sx_paths_add(t, path) < 0;
     }
     CHECK(errors == 0);
-    uint64_t ok, bad;
-    sx_items_count(t, &ok, &bad);
-    CHECK(ok == 50000 && bad == 0);
+    uint64_t ok, up, bad;
+    sx_items_count(t, &ok, &up, &bad);
+    CHECK(ok == 50000 && up == 0 && bad == 0);
     struct seen s = {0};
-    CHECK(sx_items_fail(t, "31337", 5, collect, &s) == 0 && s.n == 1 &&
+    CHECK(sx_items_fail(t, "31337", 5, 0, collect, &s) == 0 && s.n == 1 &&
           strcmp(s.paths[0], "labels/train/img_0031337.txt") == 0);
     CHECK(sx_paths_has(t, "labels/train/img_0049999.txt") && sx_paths_has(t, "labels/train/img_0000000.txt"));
     CHECK(!sx_paths_has(t, "labels/train/img_0050000.txt") && !sx_paths_has(t, ""));
