@@ -59,6 +59,8 @@ static const char help[] =
     "  -j, --jobs N           pages fetched at once (default 4, 1 to 64)\n"
     "      --page-size N      items per page (default 100, 1 to 1000)\n"
     "      --limit N          stop after N items\n"
+"      --max-page-bytes N a page larger than N bytes (after decompression;\n"
+"                         K, M, G) fails the listing (default 256M)\n"
     "      --shard I/N        fetch pages I, I+N, I+2N, ... only (1 <= I <= N):\n"
     "                         N machines split one export\n"
     "\n"
@@ -102,7 +104,8 @@ enum {
     OPT_PAGE_SIZE,
     OPT_LIMIT,
     OPT_SHARD,
-    OPT_DIR
+    OPT_DIR,
+    OPT_MAX_PAGE_BYTES
 };
 
 struct opts {
@@ -110,7 +113,7 @@ struct opts {
     jv filter;
     int list_targets, raw, insecure, zstd, keep_going, quiet;
     unsigned jobs, page_size, shard_i, shard_n, retries;
-    uint64_t limit;
+    uint64_t limit, max_page_bytes;
     double timeout, retry_delay;
 };
 
@@ -173,6 +176,7 @@ static void parse_args(struct opts *o, int argc, char **argv)
         {"limit", required_argument, NULL, OPT_LIMIT},
         {"shard", required_argument, NULL, OPT_SHARD},
         {"dir", required_argument, NULL, OPT_DIR},
+        {"max-page-bytes", required_argument, NULL, OPT_MAX_PAGE_BYTES},
         {"zstd", no_argument, NULL, SX_OPT_ZSTD},
         {"keep-going", no_argument, NULL, SX_OPT_KEEP_GOING},
         {NULL, 0, NULL, 0},
@@ -212,6 +216,7 @@ static void parse_args(struct opts *o, int argc, char **argv)
         case OPT_LIMIT: o->limit = sx_opt_u64("--limit", optarg, 1, UINT64_MAX); break;
         case OPT_SHARD: parse_shard(o, optarg); break;
         case OPT_DIR: o->dir = optarg; break;
+        case OPT_MAX_PAGE_BYTES: o->max_page_bytes = sx_opt_bytes("--max-page-bytes", optarg, 1024, (uint64_t)4 << 30); break;
         case 'o': o->output = optarg; break;
         case SX_OPT_ZSTD: o->zstd = 1; break;
         case SX_OPT_KEEP_GOING: o->keep_going = 1; break;
@@ -511,7 +516,8 @@ static int run_backend(const struct opts *o)
                         .jobs = o->jobs,
                         .shard_i = o->shard_i,
                         .shard_n = o->shard_n,
-                        .limit = o->limit};
+                        .limit = o->limit,
+                        .max_page_bytes = (size_t)o->max_page_bytes};
     sx_pager_cb cb = {.begin = on_begin, .record = on_record, .page_done = on_page_done};
     int rc = sx_pager_run(&po, &cb, &r, err, sizeof err);
     jv_free(r.meta);

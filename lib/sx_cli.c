@@ -180,6 +180,30 @@ uint64_t sx_opt_u64(const char *name, const char *s, uint64_t min, uint64_t max)
     return v;
 }
 
+uint64_t sx_opt_bytes(const char *name, const char *s, uint64_t min, uint64_t max)
+{
+    char num[32];
+    size_t n = strlen(s);
+    int shift = 0;
+    if (n && strchr("KkMmGg", s[n - 1])) {
+        shift = strchr("Kk", s[n - 1]) ? 10 : strchr("Mm", s[n - 1]) ? 20 : 30;
+        n--;
+    }
+    uint64_t v;
+    if (n == 0 || n >= sizeof num)
+        v = 0, shift = -1;
+    else {
+        memcpy(num, s, n);
+        num[n] = 0;
+        if (sx_parse_u64(num, 0, UINT64_MAX >> 30, &v) < 0)
+            shift = -1;
+    }
+    if (shift < 0 || (v << shift) < min || (v << shift) > max)
+        sx_usage_error("%s: '%s' is not a number of bytes (K, M, G) from %llu to %llu", name, s,
+                       (unsigned long long)min, (unsigned long long)max);
+    return v << shift;
+}
+
 double sx_opt_seconds(const char *name, const char *s, double max)
 {
     char *end;

@@ -85,6 +85,10 @@ int sx_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
  *  (`prog: --jobs: '0' is not a number from 1 to 64`) on a bad value. */
 uint64_t sx_opt_u64(const char *name, const char *s, uint64_t min, uint64_t max);
 
+/*! sx_opt_bytes() : a number of bytes with an optional suffix K, M or G
+ *  (powers of 1024) in [min, max]; a usage error otherwise. */
+uint64_t sx_opt_bytes(const char *name, const char *s, uint64_t min, uint64_t max);
+
 /*! sx_opt_seconds() : a non-negative decimal number of seconds (0.5, 30) no
  *  larger than max; a usage error otherwise. */
 double sx_opt_seconds(const char *name, const char *s, double max);

@@ -206,18 +206,24 @@ char *sx_conn_url(const sx_conn *c, const char *path)
     return u;
 }
 
-void sx_conn_redact(const sx_conn *c, char *msg)
+static void redact(char *msg, const char *secret)
 {
-    if (!c || !c->token || !*c->token || !msg)
+    if (!secret || !*secret || !msg)
         return;
-    size_t tl = strlen(c->token);
+    size_t tl = strlen(secret);
     char *p;
-    while ((p = strstr(msg, c->token)) != NULL) {
+    while ((p = strstr(msg, secret)) != NULL) {
         memcpy(p, "***", 3);
         memmove(p + 3, p + tl, strlen(p + tl) + 1);
         if (tl < 3) /* cannot happen with "***" shorter; guard loops */
             break;
     }
+}
+
+void sx_conn_redact(const sx_conn *c, char *msg)
+{
+    if (c)
+        redact(msg, c->token);
 }
 
 char *sx_url_public(const char *url)
@@ -362,8 +368,10 @@ size_t sx_http_body_write(char *p, size_t size, size_t n, void *arg)
     sx_http_body *b = arg;
     size_t add = size * n;
     size_t max = b->max ? b->max : ((size_t)1 << 30);
-    if (b->len + add + 1 > max)
+    if (b->len + add + 1 > max) {
+        b->too_big = 1;
         return 0;
+    }
     if (b->len + add + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 16384;
         while (cap < b->len + add + 1)
@@ -434,14 +442,12 @@ static void one_line(const char *s, size_t len, char *out, size_t n)
     out[j] = 0;
 }
 
-void sx_http_reason(const sx_http_body *body, char *out, size_t n)
+/* The reason, on one line, at most cap - 1 bytes. */
+static void reason_line(const sx_http_body *body, char *out, size_t cap)
 {
-    if (!n)
-        return;
     out[0] = 0;
     if (!body || !body->p || !body->len)
         return;
-    size_t cap = n < 161 ? n : 161;
     jv v = jv_parse_sized(body->p, (int)(body->len > (1u << 20) ? (1u << 20) : body->len));
     if (jv_get_kind(v) == JV_KIND_OBJECT) {
         static const char *keys[] = {"detail", "message", "error"};
@@ -480,8 +486,8 @@ void sx_http_reason(const sx_http_body *body, char *out, size_t n)
             t[j++] = ch;
     }
     t[j] = 0;
-    char tmp[161];
-    one_line(t, j, tmp, sizeof tmp);
+    char tmp[4096];
+    one_line(t, j, tmp, sizeof tmp < cap ? sizeof tmp : cap);
     free(t);
     /* collapse runs of spaces */
     char *p = tmp, *q = out, *e = out + cap - 1;
@@ -495,7 +501,27 @@ void sx_http_reason(const sx_http_body *body, char *out, size_t n)
     *q = 0;
 }
 
-void sx_http_describe(CURLcode rc, long status, const sx_http_body *body, const char *errbuf, char *out, size_t n)
+void sx_http_reason(const sx_http_body *body, const char *secret, char *out, size_t n)
+{
+    if (!n)
+        return;
+    /* the whole line is redacted first: a cut could leave a prefix of the
+     * secret that no longer matches it */
+    char line[4096];
+    reason_line(body, line, sizeof line);
+    redact(line, secret);
+    size_t cap = n < 161 ? n : 161, len = strlen(line);
+    if (len >= cap) {
+        len = cap - 1;
+        while (len > 0 && ((unsigned char)line[len] & 0xC0) == 0x80) /* not inside a character */
+            len--;
+    }
+    memcpy(out, line, len);
+    out[len] = 0;
+}
+
+void sx_http_describe(CURLcode rc, long status, const sx_http_body *body, const char *errbuf, const char *secret,
+                      char *out, size_t n)
 {
     if (rc != CURLE_OK) {
         const char *e = curl_easy_strerror(rc);
@@ -509,7 +535,7 @@ void sx_http_describe(CURLcode rc, long status, const sx_http_body *body, const 
         return;
     }
     char reason[161];
-    sx_http_reason(body, reason, sizeof reason);
+    sx_http_reason(body, secret, reason, sizeof reason);
     if (*reason)
         snprintf(out, n, "HTTP %ld: %s", status, reason);
     else
@@ -569,7 +595,7 @@ int sx_http_get_json(const sx_conn *c, const sx_http_opts *o, const char *path, 
         long status = 0;
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
         int cls = sx_http_classify(cr, status);
-        sx_http_describe(cr, status, &body, errbuf, why, sizeof why);
+        sx_http_describe(cr, status, &body, errbuf, c->token, why, sizeof why);
         if (cls == SX_HTTP_OK) {
             jv v = body.p ? jv_parse_sized(body.p, (int)body.len) : jv_invalid_with_msg(jv_string("empty"));
             if (jv_is_valid(v)) {

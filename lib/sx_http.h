@@ -115,6 +115,7 @@ typedef struct sx_http_body {
     char *p;
     size_t len, cap;
     size_t max; /* refuse bodies larger than this (0: 1 GiB) */
+    int too_big; /* set when one was refused */
 } sx_http_body;
 
 /*! sx_http_body_write() : a CURLOPT_WRITEFUNCTION appending to the sx_http_body given as
@@ -137,13 +138,16 @@ int sx_http_classify(CURLcode rc, long status);
 
 /*! sx_http_reason() : the server's reason in an error answer: `detail` (or
  *  `message`, `error`) of a JSON body, else the body's text on one line, at
- *  most 160 bytes; "" when none. @body may be NULL. */
-void sx_http_reason(const sx_http_body *body, char *out, size_t n);
+ *  most 160 bytes; "" when none. Every occurrence of `secret` (the token, or
+ *  NULL) is replaced by "***" before the reason is cut, so that no prefix of
+ *  it is ever shown. @body may be NULL. */
+void sx_http_reason(const sx_http_body *body, const char *secret, char *out, size_t n);
 
 /*! sx_http_describe() : "HTTP 404: Not found." or libcurl's reason
  *  ("couldn't connect to server: Failed to connect to 127.0.0.1 port 9: ...").
- *  @errbuf  libcurl's error buffer or NULL. */
-void sx_http_describe(CURLcode rc, long status, const sx_http_body *body, const char *errbuf, char *out, size_t n);
+ *  @errbuf  libcurl's error buffer or NULL. @secret as sx_http_reason(). */
+void sx_http_describe(CURLcode rc, long status, const sx_http_body *body, const char *errbuf, const char *secret,
+                      char *out, size_t n);
 
 /*! sx_http_retry_after() : the wait a 429/503 answer asks for through its
  *  Retry-After header, in ms; -1 when none. */

@@ -1,5 +1,6 @@
 #include "sx_pager.h"
 #include "sx_errbuf.h"
+#include "sx_hash.h"
 
 #include "sx_proto.h"
 #include "sx_retry.h"
@@ -22,6 +23,7 @@ struct slot {
     size_t results_len;
     double count;
     int more;           /* next is a link */
+    uint64_t next_hash; /* of the link, when more */
     unsigned nres;      /* records in results */
     int code;           /* SX_PAGER_* when S_FAIL */
     char errbuf[CURL_ERROR_SIZE];
@@ -48,6 +50,8 @@ typedef struct pager {
     uint64_t written;
     uint64_t seed;
     int progressed;
+    uint64_t *links;     /* hashes of the next links handed out (open addressing, 0 empty) */
+    size_t nlinks, caplinks;
 } pager;
 
 uint64_t sx_pager_shard_total(uint64_t count, unsigned page_size, unsigned shard_i, unsigned shard_n)
@@ -85,6 +89,38 @@ static void slot_reset(struct slot *s)
     s->why[0] = 0;
 }
 
+/* Remembers the hash of a next link. @return 1 when it was seen before, 0
+ * when new, -1 when out of memory. */
+static int link_seen(pager *p, uint64_t h)
+{
+    h = h ? h : 1;
+    if ((p->nlinks + 1) * 2 > p->caplinks) {
+        size_t cap = p->caplinks ? p->caplinks * 2 : 256;
+        uint64_t *v = calloc(cap, sizeof *v);
+        if (!v)
+            return -1;
+        for (size_t i = 0; i < p->caplinks; i++)
+            if (p->links[i]) {
+                size_t k = p->links[i] & (cap - 1);
+                while (v[k])
+                    k = (k + 1) & (cap - 1);
+                v[k] = p->links[i];
+            }
+        free(p->links);
+        p->links = v;
+        p->caplinks = cap;
+    }
+    size_t k = h & (p->caplinks - 1);
+    while (p->links[k]) {
+        if (p->links[k] == h)
+            return 1;
+        k = (k + 1) & (p->caplinks - 1);
+    }
+    p->links[k] = h;
+    p->nlinks++;
+    return 0;
+}
+
 static int start(pager *p, struct slot *s)
 {
     char *url;
@@ -92,6 +128,7 @@ static int start(pager *p, struct slot *s)
                  (unsigned long long)s->page) < 0)
         return -1;
     s->body.len = 0;
+    s->body.too_big = 0;
     if (s->body.p)
         s->body.p[0] = 0;
     s->errbuf[0] = 0;
@@ -205,6 +242,7 @@ static void parsed(pager *p, struct slot *s)
             return;
         }
         jv_free(link);
+        s->next_hash = sx_mix64(sx_fnv1a(SX_FNV_BASIS, nxt, nl));
     }
     s->count = strtod(cnt, NULL);
     s->results = res;
@@ -223,10 +261,17 @@ static void finished(pager *p, CURLMsg *msg)
     curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &status);
     int cls = sx_http_classify(rc, status);
     char what[600];
-    sx_http_describe(rc, status, NULL, s->errbuf, what, sizeof what);
+    if (s->body.too_big) {
+        size_t max = s->body.max;
+        snprintf(what, sizeof what, "the answer is larger than %zu MiB (--max-page-bytes)", max >> 20);
+        s->reason[0] = 0;
+        fail(p, s, SX_PAGER_BACKEND, what);
+        return;
+    }
+    sx_http_describe(rc, status, NULL, s->errbuf, p->o->conn->token, what, sizeof what);
     s->reason[0] = 0;
     if (rc == CURLE_OK && cls != SX_HTTP_OK)
-        sx_http_reason(&s->body, s->reason, sizeof s->reason);
+        sx_http_reason(&s->body, p->o->conn->token, s->reason, sizeof s->reason);
     sx_conn_redact(p->o->conn, what);
     sx_conn_redact(p->o->conn, s->reason);
     if (cls == SX_HTTP_OK) {
@@ -283,6 +328,26 @@ static int hand_out(pager *p)
         if (s->state == S_END)
             return 0;
         int more = s->more;
+        if (more) {
+            /* a listing that would never end: refused, not followed */
+            char m[300];
+            uint64_t page = page_of(p, s->j);
+            int seen = link_seen(p, s->next_hash);
+            if (seen < 0)
+                return SX_PAGER_NOMEM;
+            if (seen) {
+                snprintf(m, sizeof m, "the 'next' link of page %llu repeats an earlier one: the listing loops",
+                         (unsigned long long)page);
+                fail(p, s, SX_PAGER_BACKEND, m);
+                return s->code;
+            }
+            if (s->count >= 0 && (double)page * p->ps >= s->count) {
+                snprintf(m, sizeof m, "page %llu has a 'next' link, but its count (%.0f) makes it the last",
+                         (unsigned long long)page, s->count);
+                fail(p, s, SX_PAGER_BACKEND, m);
+                return s->code;
+            }
+        }
         if (more && (int64_t)s->j > p->more_j)
             p->more_j = (int64_t)s->j;
         const char *q = s->results + 1, *re = s->results + s->results_len;
@@ -375,6 +440,7 @@ static int setup(pager *p, char *err, size_t errlen)
     curl_multi_setopt(p->m, CURLMOPT_MAXCONNECTS, (long)p->nslots);
     for (unsigned i = 0; i < p->nslots; i++) {
         struct slot *s = &p->slots[i];
+        s->body.max = o->max_page_bytes ? o->max_page_bytes : SX_PAGER_MAX_PAGE_BYTES;
         s->h = curl_easy_init();
         if (!s->h || sx_http_setup(s->h, &o->http, s->errbuf) < 0) {
             sx_errf(err, errlen, "cannot set up an HTTP request");
@@ -400,6 +466,7 @@ static void teardown(pager *p)
         sx_http_body_free(&s->body);
     }
     free(p->slots);
+    free(p->links);
     if (p->m)
         curl_multi_cleanup(p->m);
     curl_slist_free_all(p->hdr);

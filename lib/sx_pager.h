@@ -17,6 +17,11 @@
  * end are dropped unseen. A page is never handed out twice, never skipped:
  * a failed page is retried (backoff with jitter, Retry-After honoured), and
  * when it fails for good, nothing after it is handed out.
+ *
+ * The backend is not trusted to end its listing: a `next` link that repeats
+ * an earlier one, or a page that says there is a next one although its own
+ * `count` makes it the last, stops the listing as a backend failure instead
+ * of looping; an answer larger than max_page_bytes is refused unparsed.
  */
 #ifndef SX_PAGER_H
 #define SX_PAGER_H
@@ -37,7 +42,11 @@ typedef struct sx_pager_opts {
     unsigned shard_i;     /* 1-based shard index; 0 or 1 with shard_n 1: whole listing */
     unsigned shard_n;     /* shard count (0 or 1: no sharding) */
     uint64_t limit;       /* records at most (0: no limit) */
+    size_t max_page_bytes; /* a larger answer (after decompression) fails
+                              the listing (0: SX_PAGER_MAX_PAGE_BYTES) */
 } sx_pager_opts;
+
+#define SX_PAGER_MAX_PAGE_BYTES ((size_t)256 << 20)
 
 typedef struct sx_pager_cb {
     /*! begin() : once, before any record: `total` is the expected number of

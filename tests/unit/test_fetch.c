@@ -166,17 +166,27 @@ static void test_classify_and_reason(void)
     sx_http_body b = {0};
     const char *json = "{\"detail\": \"Invalid\\npage.\"}";
     sx_http_body_write((char *)json, 1, strlen(json), &b);
-    sx_http_reason(&b, r, sizeof r);
+    sx_http_reason(&b, NULL, r, sizeof r);
     CHECK(streq(r, "Invalid page."));
     b.len = 0;
     const char *html = "<html><body>\n<h1>Bad   Gateway</h1></body></html>";
     sx_http_body_write((char *)html, 1, strlen(html), &b);
-    sx_http_reason(&b, r, sizeof r);
+    sx_http_reason(&b, NULL, r, sizeof r);
     CHECK(streq(r, "Bad Gateway"));
-    sx_http_describe(CURLE_OK, 404, NULL, NULL, r, sizeof r);
+    sx_http_describe(CURLE_OK, 404, NULL, NULL, NULL, r, sizeof r);
     CHECK(streq(r, "HTTP 404"));
+    /* a token that straddles the 160-byte cut is redacted first, not cut
+     * into a prefix that no longer matches it */
+    b.len = 0;
+    char long_reason[400];
+    snprintf(long_reason, sizeof long_reason, "{\"detail\": \"%0150d TOKEN-abcdefghijklmnopqrstuvwxyz\"}", 0);
+    sx_http_body_write(long_reason, 1, strlen(long_reason), &b);
+    sx_http_reason(&b, "TOKEN-abcdefghijklmnopqrstuvwxyz", r, sizeof r);
+    CHECK(!strstr(r, "TOKEN") && strstr(r, "***"));
+    sx_http_describe(CURLE_OK, 500, &b, NULL, "TOKEN-abcdefghijklmnopqrstuvwxyz", r, sizeof r);
+    CHECK(!strstr(r, "TOKEN"));
     sx_http_body_free(&b);
-    sx_http_reason(NULL, r, sizeof r);
+    sx_http_reason(NULL, NULL, r, sizeof r);
     CHECK(r[0] == 0);
 }
 
