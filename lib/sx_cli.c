@@ -42,15 +42,7 @@ static void vsay(const char *input, uint64_t line, const char *fmt, va_list ap)
         memcpy(msg + len, "...", 3);
         len += 3;
     }
-    unsigned char *p = (unsigned char *)msg, *e = p + len;
-    while (p < e) {
-        size_t k = *p < 0x80 ? 1 : sx_utf8_seq(p, e);
-        if (k == 0 || (*p < 0x20 && *p != '\t' && *p != '\n') || *p == 0x7f) {
-            *p++ = '?';
-            continue;
-        }
-        p += k;
-    }
+    sx_utf8_neutralise(msg, len, 1);
     fflush(stdout);
     msg[len] = '\n';
     fwrite(msg, 1, len + 1, stderr);

@@ -1,4 +1,5 @@
 #include "sx_meter.h"
+#include "sx_utf8.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -39,8 +40,12 @@ sx_meter *sx_meter_new(double now)
 
 void sx_meter_free(sx_meter *m) { free(m); }
 
-static struct cat *cat_get(sx_meter *m, const char *name, double now)
+static struct cat *cat_get(sx_meter *m, const char *raw, double now)
 {
+    /* a name from the stream, drawn on a terminal: neutralised first */
+    char name[sizeof m->cats[0].name];
+    snprintf(name, sizeof name, "%s", raw);
+    sx_utf8_neutralise(name, strlen(name), 0);
     for (int i = 0; i < m->ncats; i++)
         if (strcmp(m->cats[i].name, name) == 0)
             return &m->cats[i];
@@ -121,6 +126,7 @@ void sx_meter_control(sx_meter *m, sx_kind kind, jv rec, double now)
                  (unsigned long long)num(rec, "failed_count", NULL),
                  (unsigned long long)num(rec, "total_count", NULL),
                  sx_get_str(rec, "export_path") ? sx_get_str(rec, "export_path") : "?");
+        sx_utf8_neutralise(m->result, strlen(m->result), 0);
         break;
     case SX_END:
         m->ended = 1;

@@ -1,6 +1,7 @@
 /*
  * sx_utf8.h : one UTF-8 check for the places that must tell valid text from
- * bytes (the tape reader, messages quoting their input).
+ * bytes (the tape reader, messages quoting their input), and what makes
+ * text from a stream safe on a terminal.
  */
 #ifndef SX_UTF8_H
 #define SX_UTF8_H
@@ -38,6 +39,28 @@ static inline size_t sx_utf8_seq(const unsigned char *p, const unsigned char *e)
         if ((p[i] & 0xC0) != 0x80)
             return 0;
     return n;
+}
+
+/*! sx_utf8_neutralise() : makes `n` bytes at `p` safe to show on a
+ *  terminal, in place: control characters (C0 but tab and newline, DEL, and
+ *  the C1 controls U+0080..U+009F, which some terminals obey as escapes) and
+ *  bytes that are not UTF-8 become '?'. `newline` 0: a newline is a control
+ *  too. */
+static inline void sx_utf8_neutralise(char *s, size_t n, int newline)
+{
+    unsigned char *p = (unsigned char *)s, *e = p + n;
+    while (p < e) {
+        size_t k = *p < 0x80 ? 1 : sx_utf8_seq(p, e);
+        int c1 = k == 2 && p[0] == 0xC2 && p[1] < 0xA0;
+        if (k == 0 || c1 || (*p < 0x20 && *p != '\t' && !(newline && *p == '\n')) || *p == 0x7f) {
+            size_t w = k ? k : 1;
+            for (size_t i = 0; i < w; i++)
+                p[i] = '?';
+            p += w;
+            continue;
+        }
+        p += k;
+    }
 }
 
 #endif
