@@ -1,4 +1,6 @@
 #include "sx_convert.h"
+#include "sx_download.h"
+#include "sx_roots.h"
 #include "sx_hash.h"
 
 #include <ctype.h>
@@ -140,7 +142,8 @@ struct sx_conv {
     sx_writer *w;
     sx_dm *dm;
     sx_tape *tape;            /* the data record being converted */
-    sx_strbuf rec, name, path, idjson;
+    sx_strbuf rec, name, path, idjson, local;
+    sx_roots *roots;          /* meta's src_roots: where local images may be */
     unsigned char *bloom;
     uint64_t total, items, ok, failed, bad_lines, files, ann_kept, ann_dropped, step;
     const sx_tnode *cur_id;   /* id of the item being converted (on tape),
@@ -175,8 +178,9 @@ sx_conv *sx_conv_new(const sx_conv_opts *o, const sx_conv_ops *ops, sx_writer *w
     cv->w = w;
     cv->dm = sx_dm_new();
     cv->tape = sx_tape_new();
+    cv->roots = sx_roots_new();
     cv->bloom = calloc(BLOOM_BITS / 8, 1);
-    if (!cv->dm || !cv->tape || !cv->bloom) {
+    if (!cv->dm || !cv->tape || !cv->bloom || !cv->roots) {
         sx_conv_free(cv);
         return NULL;
     }
@@ -206,6 +210,8 @@ void sx_conv_free(sx_conv *cv)
     sx_sb_free(&cv->name);
     sx_sb_free(&cv->path);
     sx_sb_free(&cv->idjson);
+    sx_sb_free(&cv->local);
+    sx_roots_free(cv->roots);
     free(cv->bloom);
     free(cv);
 }
@@ -569,15 +575,10 @@ void sx_conv_image_path(const sx_conv *cv, const sx_conv_item *it, sx_strbuf *b)
     sx_sb_puts(b, it->name);
 }
 
-/* The absolute form of a local path into b. */
+/* The absolute form of a local path into b; links are left for
+ * sx_roots_open() to resolve beneath a root, not resolved here. */
 static void abs_path(const char *p, sx_strbuf *b)
 {
-    char *r = realpath(p, NULL);
-    if (r) {
-        sx_sb_puts(b, r);
-        free(r);
-        return;
-    }
     if (*p != '/') {
         char cwd[PATH_MAX];
         if (getcwd(cwd, sizeof cwd)) {
@@ -593,7 +594,7 @@ static int image_record(sx_conv *cv, const sx_conv_item *it)
     if (cv->o.images == SX_IMG_NONE)
         return 0;
     const char *url = fstr(it->files, "url");
-    const char *local = fstr(it->files, "path");
+    const char *local = it->local;
     if (!url && !local)
         return 0;
     sx_img_mode m = cv->o.images;
@@ -605,11 +606,8 @@ static int image_record(sx_conv *cv, const sx_conv_item *it)
         sx_sb_puts(&cv->rec, ",\"url\":");
         sx_sb_json_cstr(&cv->rec, url);
     } else {
-        sx_strbuf ap = SX_SB_INIT;
-        abs_path(local, &ap);
         sx_sb_puts(&cv->rec, ",\"src\":");
-        sx_sb_json_str(&cv->rec, ap.p, ap.len);
-        sx_sb_free(&ap);
+        sx_sb_json_cstr(&cv->rec, local);
         if (m == SX_IMG_LINK || m == SX_IMG_AUTO)
             sx_sb_puts(&cv->rec, ",\"link\":true");
     }
@@ -688,27 +686,49 @@ static int convert_item(sx_conv *cv, const sx_tnode *rec)
             it.split = s;
         }
     }
+    /* the item's files are untrusted: only an http(s) URL is downloaded,
+     * only a path under the stream's src_roots is read */
+    const char *url = fstr(it.files, "url");
+    if (url && sx_dl_url_ok(url) && cv->o.images != SX_IMG_NONE)
+        return sx_conv_item_fail(cv, "files.url: %s", sx_dl_url_ok(url));
+    int localfd = -1;
+    if (fstr(it.files, "path")) {
+        const char *why;
+        struct stat st;
+        sx_sb_reset(&cv->local);
+        abs_path(fstr(it.files, "path"), &cv->local);
+        localfd = sx_roots_open(cv->roots, cv->local.p, &st, &why);
+        if (localfd >= 0)
+            it.local = cv->local.p;
+        else if (!url && cv->o.images != SX_IMG_NONE)
+            return sx_conv_item_fail(cv, "files.path '%s': %s", fstr(it.files, "path"), why);
+    }
     double w = 0, h = 0;
     int have = positive(sx_tget(it.files, "width"), &w) && positive(sx_tget(it.files, "height"), &h);
     if (cv->o.parse_dm) {
         cv->dm->skip_size = have;
-        if (sx_dm_parse(cv->dm, cv->tape, data) < 0)
+        if (sx_dm_parse(cv->dm, cv->tape, data) < 0) {
+            if (localfd >= 0)
+                close(localfd);
             return sx_conv_item_fail(cv, "%s", sx_dm_error(cv->dm));
+        }
         it.dm = cv->dm;
     }
     if (have) {
         /* from files */
     } else if (it.dm && it.dm->width != 0 && it.dm->height != 0) {
         w = it.dm->width, h = it.dm->height, have = 1;
-    } else if (cv->o.need_size && fstr(it.files, "path")) {
+    } else if (cv->o.need_size && localfd >= 0) {
         unsigned iw, ih;
-        if (sx_imgsize_file(fstr(it.files, "path"), &iw, &ih) == 0)
+        if (sx_imgsize_fd(localfd, &iw, &ih) == 0)
             w = iw, h = ih, have = 1;
     }
+    if (localfd >= 0)
+        close(localfd);
     if (cv->o.need_size) {
         if (!have)
             return sx_conv_item_fail(cv, "image size unknown (no files.width/height, none in the data%s)",
-                                     fstr(it.files, "path") ? ", no readable PNG/JPEG header" : "");
+                                     it.local ? ", no readable PNG/JPEG header" : "");
         if (!(w >= 1 && h >= 1) || w > SX_DM_COORD_MAX || h > SX_DM_COORD_MAX || w != floor(w) || h != floor(h))
             return sx_conv_item_fail(cv, "image size %gx%g is not a positive whole number of pixels", w, h);
     }
@@ -793,6 +813,16 @@ static int handle(sx_conv *cv, int kind, const char *line, size_t len, int *saw_
             if (t > 0 && t < 1e15)
                 cv->total = (uint64_t)t;
             cv->step = cv->total / 100 > 1000 ? cv->total / 100 : 1000;
+            jv roots = jv_object_get(jv_copy(meta), jv_string("src_roots"));
+            if (jv_get_kind(roots) == JV_KIND_ARRAY) {
+                jv_array_foreach(roots, i, r) {
+                    const char *why;
+                    if (jv_get_kind(r) == JV_KIND_STRING && jv_string_value(r)[0] == '/')
+                        sx_roots_add(cv->roots, jv_string_value(r), &why);
+                    jv_free(r);
+                }
+            }
+            jv_free(roots);
             if (cv->ops.meta && cv->ops.meta(cv->ops.ctx, cv, meta) < 0) {
                 jv_free(meta);
                 return cv->werr ? SX_CONV_WRITE : SX_CONV_FAIL;

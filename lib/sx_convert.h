@@ -93,6 +93,10 @@ typedef struct {
     size_t stem_len;         /* name[0, stem_len) is its stem */
     double width, height;    /* image size, 0 when unknown */
     const sx_dm *dm;         /* parsed data when opts.parse_dm, else NULL */
+    const char *local;       /* files.path made absolute, when it is a
+                                regular file under the stream's src_roots
+                                (meta: the dataset sx-fetch --dir read), else
+                                NULL: a path from anywhere else is not read */
 } sx_conv_item;
 
 typedef struct {

@@ -2,6 +2,7 @@
 #include "sx_errbuf.h"
 
 #include "sx_imgsize.h"
+#include "sx_roots.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 struct entry {
     const char *split; /* NULL without splits */
@@ -20,6 +22,7 @@ struct entry {
 
 struct sx_dataset {
     char *root;
+    sx_roots *roots;   /* the root: what is read is read beneath it */
     struct entry *e;
     size_t n, cap, next;
     char **dirs;       /* owned split directories */
@@ -179,6 +182,12 @@ sx_dataset *sx_dataset_open(const char *dir, char *err, size_t errlen)
         return NULL;
     }
     d->root = strdup(real);
+    const char *why;
+    if (!(d->roots = sx_roots_new()) || sx_roots_add(d->roots, real, &why) < 0) {
+        sx_errf(err, errlen, "cannot read dataset '%s': %s", dir, d->roots ? why : "out of memory");
+        sx_dataset_free(d);
+        return NULL;
+    }
     char path[PATH_MAX + 16];
     snprintf(path, sizeof path, "%s/json", real);
     int rc = 0, found = 0;
@@ -213,6 +222,47 @@ uint64_t sx_dataset_count(const sx_dataset *d) { return d->n; }
 
 const char *sx_dataset_root(const sx_dataset *d) { return d->root; }
 
+/* A JSON file of the dataset, read only when it is a regular file beneath
+ * its root: a link out of it (to /etc/passwd) or a fifo is refused, not read.
+ * @return its values as an array (jv_load_file()'s shape), or invalid. */
+static jv load_beneath(sx_dataset *d, const char *path)
+{
+    struct stat st;
+    const char *why;
+    int fd = sx_roots_open(d->roots, path, &st, &why);
+    if (fd < 0)
+        return jv_invalid_with_msg(jv_string_fmt("%s", strcmp(why, "cannot open") ? why : strerror(errno)));
+    if (st.st_size > INT32_MAX - 1) {
+        close(fd);
+        return jv_invalid_with_msg(jv_string("larger than 2 GiB"));
+    }
+    char *buf = malloc((size_t)st.st_size + 1);
+    size_t n = 0;
+    ssize_t k = 0;
+    while (buf && n < (size_t)st.st_size && (k = pread(fd, buf + n, (size_t)st.st_size - n, (off_t)n)) > 0)
+        n += (size_t)k;
+    close(fd);
+    if (!buf || k < 0) {
+        free(buf);
+        return jv_invalid_with_msg(jv_string(buf ? "cannot read" : "out of memory"));
+    }
+    /* every value of the file, as jv_load_file() gives them */
+    jv values = jv_array();
+    struct jv_parser *pr = jv_parser_new(0);
+    jv_parser_set_buf(pr, buf, (int)n, 0);
+    jv v;
+    while (jv_is_valid(v = jv_parser_next(pr)))
+        values = jv_array_append(values, v);
+    jv_parser_free(pr);
+    free(buf);
+    if (jv_invalid_has_msg(jv_copy(v))) {
+        jv_free(values);
+        return v;
+    }
+    jv_free(v);
+    return values;
+}
+
 int sx_dataset_next(sx_dataset *d, jv *item, char *err, size_t errlen)
 {
     if (d->next >= d->n)
@@ -223,7 +273,7 @@ int sx_dataset_next(sx_dataset *d, jv *item, char *err, size_t errlen)
         sx_errf(err, errlen, "out of memory");
         return -1;
     }
-    jv data = jv_load_file(path, 0);
+    jv data = load_beneath(d, path);
     if (!jv_is_valid(data)) {
         jv m = jv_invalid_get_msg(data);
         sx_errf(err, errlen, "'%s': %s", path, jv_get_kind(m) == JV_KIND_STRING ? jv_string_value(m) : "unreadable");
@@ -245,10 +295,15 @@ int sx_dataset_next(sx_dataset *d, jv *item, char *err, size_t errlen)
         files = jv_object_set(files, jv_string("path"), jv_string(e->image));
         files = jv_object_set(files, jv_string("file_name_original"), jv_string(base ? base + 1 : e->image));
         unsigned w, h;
-        if (sx_imgsize_file(e->image, &w, &h) == 0) {
+        struct stat st;
+        const char *why;
+        int fd = sx_roots_open(d->roots, e->image, &st, &why);
+        if (fd >= 0 && sx_imgsize_fd(fd, &w, &h) == 0) {
             files = jv_object_set(files, jv_string("width"), jv_number(w));
             files = jv_object_set(files, jv_string("height"), jv_number(h));
         }
+        if (fd >= 0)
+            close(fd);
     }
     jv it = jv_object();
     it = jv_object_set(it, jv_string("id"), jv_string(e->stem));
@@ -273,5 +328,6 @@ void sx_dataset_free(sx_dataset *d)
     free(d->dirs);
     free(d->e);
     free(d->root);
+    sx_roots_free(d->roots);
     free(d);
 }

@@ -72,21 +72,17 @@ int sx_imgsize_mem(const unsigned char *p, size_t n, unsigned *w, unsigned *h)
     return -1;
 }
 
-int sx_imgsize_file(const char *path, unsigned *w, unsigned *h)
+int sx_imgsize_fd(int fd, unsigned *w, unsigned *h)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
     unsigned char *buf = malloc(HEAD_MAX);
     if (!buf) {
-        close(fd);
         errno = ENOMEM;
         return -1;
     }
     size_t n = 0;
     int rc = -1;
     for (;;) {
-        ssize_t k = read(fd, buf + n, HEAD_MAX - n);
+        ssize_t k = pread(fd, buf + n, HEAD_MAX - n, (off_t)n);
         if (k < 0) {
             if (errno == EINTR)
                 continue;
@@ -103,6 +99,17 @@ int sx_imgsize_file(const char *path, unsigned *w, unsigned *h)
         errno = EINVAL;
 out:
     free(buf);
+    return rc;
+}
+
+int sx_imgsize_file(const char *path, unsigned *w, unsigned *h)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0)
+        return -1;
+    int rc = sx_imgsize_fd(fd, w, h);
+    int e = errno;
     close(fd);
+    errno = e;
     return rc;
 }

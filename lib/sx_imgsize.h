@@ -20,4 +20,8 @@ int sx_imgsize_mem(const unsigned char *p, size_t n, unsigned *w, unsigned *h);
  *          a failed open/read, else set to EINVAL). */
 int sx_imgsize_file(const char *path, unsigned *w, unsigned *h);
 
+/*! sx_imgsize_fd() : the same for an open file (read from its start with
+ *  pread(); the descriptor is neither moved nor closed). */
+int sx_imgsize_fd(int fd, unsigned *w, unsigned *h);
+
 #endif

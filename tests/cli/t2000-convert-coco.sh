@@ -104,7 +104,7 @@ import json
 def d(o): return json.dumps(o, separators=(\",\", \":\"))
 print(d({\"sx\":\"meta\",\"total\":200}))
 for i in range(200):
-    print(d({\"id\":i,\"files\":{\"url\":\"u\",\"file_name_original\":\"%d.jpg\"%i,\"width\":10,\"height\":10},\"data\":{}}))
+    print(d({\"id\":i,\"files\":{\"url\":\"https://h/u\",\"file_name_original\":\"%d.jpg\"%i,\"width\":10,\"height\":10},\"data\":{}}))
 print(d({\"sx\":\"end\",\"count\":200}))" > in.ndjson
     sx-convert-coco --split train=0.8,val=0.2 --seed 7 < in.ndjson | mat a
     SOURCE_DATE_EPOCH=1 sx-convert-coco --split train=0.8,val=0.2 --seed 7 < in.ndjson > 1.nd
@@ -139,7 +139,7 @@ anns=[{\"id\":\"a%d\"%i,\"tool\":\"bounding_box\",\"classification\":{\"class\":
 data=[{\"id\":\"a%d\"%i,\"coordinate\":{\"x\":i%500,\"y\":i%300,\"width\":5.5,\"height\":3.25}} for i in range(10000)]
 print(d({\"sx\":\"meta\",\"total\":3}))
 for k in range(3):
-    print(d({\"id\":k,\"files\":{\"url\":\"u\",\"file_name_original\":\"x.jpg\",\"width\":500,\"height\":300},\"data\":{\"annotations\":{\"image_1\":anns},\"annotationsData\":{\"image_1\":data}}}))
+    print(d({\"id\":k,\"files\":{\"url\":\"https://h/u\",\"file_name_original\":\"x.jpg\",\"width\":500,\"height\":300},\"data\":{\"annotations\":{\"image_1\":anns},\"annotationsData\":{\"image_1\":data}}}))
 print(d({\"sx\":\"end\",\"count\":3}))" > big.ndjson
     sx-convert-coco < big.ndjson > out.ndjson
     test "$(grep -c "\"append\":true" out.ndjson)" -ge 1
@@ -180,7 +180,8 @@ def png(w, h):
     def ch(t, d): return struct.pack(\">I\", len(d)) + t + d + struct.pack(\">I\", zlib.crc32(t + d) & 0xffffffff)
     return b\"\\x89PNG\\r\\n\\x1a\\n\" + ch(b\"IHDR\", struct.pack(\">IIBBBBB\", w, h, 8, 0, 0, 0, 0)) + ch(b\"IDAT\", zlib.compress(raw)) + ch(b\"IEND\", b\"\")
 open(\"pic.png\", \"wb\").write(png(33, 17))"
-    printf "%s\n" "{\"id\":1,\"files\":{\"path\":\"pic.png\",\"file_name_original\":\"pic.png\"},\"data\":{}}" "{\"sx\":\"end\",\"count\":1}" > in.ndjson
+    printf "%s\n" "{\"sx\":\"meta\",\"total\":1,\"src_roots\":[\"$PWD\"]}" \
+        "{\"id\":1,\"files\":{\"path\":\"pic.png\",\"file_name_original\":\"pic.png\"},\"data\":{}}" "{\"sx\":\"end\",\"count\":1}" > in.ndjson
     sx-convert-coco < in.ndjson > out.ndjson
     mat ds < out.ndjson
     assert_eq "[33,17]" "$(jq -c ".images[0] | [.width, .height]" ds/annotations.json)"
@@ -189,6 +190,20 @@ open(\"pic.png\", \"wb\").write(png(33, 17))"
     assert_eq "$PWD/pic.png null" "$(jq -r "select(.path == \"images/pic.png\") | \"\(.src) \(.link)\"" out.ndjson)"
     sx-convert-coco --images none < in.ndjson > out.ndjson
     ! grep -q original_file out.ndjson
+'
+
+test_expect_success 'a local path outside the src_roots of meta is neither read nor named: the item fails' '
+    printf "\211PNG\r\n\032\n\0\0\0\rIHDR\0\0\0\041\0\0\0\021\010\0\0\0\0" > pic.png
+    mkdir ds && ln -s "$PWD/pic.png" ds/link.png
+    printf "%s\n" "{\"sx\":\"meta\",\"total\":3,\"src_roots\":[\"$PWD/ds\"]}" \
+        "{\"id\":1,\"files\":{\"path\":\"$PWD/pic.png\"},\"data\":{}}" \
+        "{\"id\":2,\"files\":{\"path\":\"$PWD/ds/link.png\"},\"data\":{}}" \
+        "{\"id\":3,\"files\":{\"path\":\"/proc/self/environ\"},\"data\":{}}" "{\"sx\":\"end\",\"count\":3}" |
+        sx-convert-coco > out.ndjson
+    assert_eq 3 "$(grep -c "\"sx\":\"error\"" out.ndjson)"
+    assert_eq 2 "$(jq -r "select(.sx == \"error\") | .message" out.ndjson | grep -c "not under a directory sx-save may read")"
+    assert_eq 1 "$(jq -r "select(.sx == \"error\") | .message" out.ndjson | grep -c "a link leads out")"
+    ! grep -q "\"src\"" out.ndjson
 '
 
 test_expect_success 'usage errors exit 2; --help and --version exit 0' '

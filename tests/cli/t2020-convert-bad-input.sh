@@ -8,7 +8,7 @@ END='{"sx":"end","count":9}'
 # item ID BOX_COORDINATE_JSON [FILES_JSON]: a DM v1 item with one box
 item() {
     printf '{"id":%s,"files":%s,"data":{"annotations":{"image_1":[{"id":"a","tool":"%s","classification":{"class":"car"}}]},"annotationsData":{"image_1":[{"id":"a","coordinate":%s}]}}}\n' \
-        "$1" "${4:-{\"url\":\"u\",\"file_name_original\":\"i$1.jpg\",\"width\":100,\"height\":100\}}" "${3:-bounding_box}" "$2"
+        "$1" "${4:-{\"url\":\"https://h/u\",\"file_name_original\":\"i$1.jpg\",\"width\":100,\"height\":100\}}" "${3:-bounding_box}" "$2"
 }
 
 test_expect_success 'invalid JSON: exit 1 naming the line, no end' '
@@ -58,9 +58,9 @@ test_expect_success 'negative coordinates are clipped; a box wholly outside is d
 '
 
 test_expect_success 'width or height 0, or no size at all, fails the item' '
-    { item 1 "{\"x\":1,\"y\":1,\"width\":5,\"height\":5}" "" "{\"url\":\"u\",\"width\":0,\"height\":10}"
-      item 2 "{\"x\":1,\"y\":1,\"width\":5,\"height\":5}" "" "{\"url\":\"u\"}"
-      item 3 "{\"x\":1,\"y\":1,\"width\":5,\"height\":5}" "" "{\"url\":\"u\",\"width\":10.5,\"height\":10}"; echo "$END"; } > in.ndjson
+    { item 1 "{\"x\":1,\"y\":1,\"width\":5,\"height\":5}" "" "{\"url\":\"https://h/u\",\"width\":0,\"height\":10}"
+      item 2 "{\"x\":1,\"y\":1,\"width\":5,\"height\":5}" "" "{\"url\":\"https://h/u\"}"
+      item 3 "{\"x\":1,\"y\":1,\"width\":5,\"height\":5}" "" "{\"url\":\"https://h/u\",\"width\":10.5,\"height\":10}"; echo "$END"; } > in.ndjson
     for c in coco yolo voc csv; do
         sx-convert-$c < in.ndjson > out.ndjson
         assert_eq "1 2 3" "$(jq -r "select(.sx == \"error\") | .item" out.ndjson | tr "\n" " " | sed "s/ \$//")"
@@ -72,8 +72,8 @@ test_expect_success 'width or height 0, or no size at all, fails the item' '
 test_expect_success 'polygons under 3 points, polylines under 2, unknown tools, missing data fail the item' '
     { item 1 "[{\"x\":1,\"y\":1},{\"x\":5,\"y\":5}]" polygon; item 2 "[{\"x\":1,\"y\":1}]" polyline
       item 3 "{\"x\":1,\"y\":1}" circle
-      echo "{\"id\":4,\"files\":{\"url\":\"u\",\"width\":9,\"height\":9},\"data\":{\"annotations\":{\"image_1\":[{\"id\":\"z\",\"tool\":\"bounding_box\",\"classification\":{\"class\":\"c\"}}]}}}"
-      echo "{\"id\":5,\"files\":{\"url\":\"u\",\"width\":9,\"height\":9},\"data\":{\"images\":[{\"bounding_box\":[{\"id\":\"q\",\"data\":[1,2,3,4]}]}]}}"
+      echo "{\"id\":4,\"files\":{\"url\":\"https://h/u\",\"width\":9,\"height\":9},\"data\":{\"annotations\":{\"image_1\":[{\"id\":\"z\",\"tool\":\"bounding_box\",\"classification\":{\"class\":\"c\"}}]}}}"
+      echo "{\"id\":5,\"files\":{\"url\":\"https://h/u\",\"width\":9,\"height\":9},\"data\":{\"images\":[{\"bounding_box\":[{\"id\":\"q\",\"data\":[1,2,3,4]}]}]}}"
       echo "$END"; } > in.ndjson
     sx-convert-coco < in.ndjson > out.ndjson
     jq -r "select(.sx == \"error\") | \"\(.item) \(.message)\"" out.ndjson > errs
@@ -88,7 +88,7 @@ import json
 n=10000
 anns=[{\"id\":\"a%d\"%i,\"tool\":\"bounding_box\",\"classification\":{\"class\":\"c%d\"%(i%3)}} for i in range(n)]
 data=[{\"id\":\"a%d\"%(n-1-i),\"coordinate\":{\"x\":(n-1-i)%90,\"y\":1,\"width\":10,\"height\":10}} for i in range(n)]
-print(json.dumps({\"id\":1,\"files\":{\"url\":\"u\",\"file_name_original\":\"m.jpg\",\"width\":100,\"height\":100},\"data\":{\"annotations\":{\"image_1\":anns},\"annotationsData\":{\"image_1\":data}}}, separators=(\",\",\":\")))
+print(json.dumps({\"id\":1,\"files\":{\"url\":\"https://h/u\",\"file_name_original\":\"m.jpg\",\"width\":100,\"height\":100},\"data\":{\"annotations\":{\"image_1\":anns},\"annotationsData\":{\"image_1\":data}}}, separators=(\",\",\":\")))
 print(json.dumps({\"sx\":\"end\",\"count\":1}, separators=(\",\",\":\")))" > many.ndjson
     sx-convert-coco < many.ndjson | mat coco && python3 $C/check_coco.py coco/annotations.json | grep -q "ok 1 10000 3"
     assert_eq "[89,1,10,10]" "$(jq -c ".annotations[89].bbox" coco/annotations.json)"
@@ -147,7 +147,7 @@ assert names == sorted([\"say \\\"hi\\\"\", \"a,b\", \"two\\nlines\", \"<&>\", \
 # The converters read strict JSON themselves and hand anything else to libjq
 # (lib/sx_tape.h): what libjq repairs is converted, what it refuses stops.
 test_expect_success 'JSON that only libjq reads: invalid UTF-8 repaired, escapes decoded, refusals named' '
-    { printf "{\"id\":1,\"files\":{\"url\":\"u\",\"width\":100,\"height\":100},\"data\":{\"annotations\":{\"image_1\":[{\"id\":\"a\",\"tool\":\"bounding_box\",\"classification\":{\"class\":\"bad \\377 byte\"}}]},\"annotationsData\":{\"image_1\":[{\"id\":\"a\",\"coordinate\":{\"x\":1,\"y\":1,\"width\":5,\"height\":5}}]}}}\n"
+    { printf "{\"id\":1,\"files\":{\"url\":\"https://h/u\",\"width\":100,\"height\":100},\"data\":{\"annotations\":{\"image_1\":[{\"id\":\"a\",\"tool\":\"bounding_box\",\"classification\":{\"class\":\"bad \\377 byte\"}}]},\"annotationsData\":{\"image_1\":[{\"id\":\"a\",\"coordinate\":{\"x\":1,\"y\":1,\"width\":5,\"height\":5}}]}}}\n"
       item 2 "{\"x\":1,\"y\":1,\"width\":5,\"height\":5}" | sed "s/\"car\"/\"caf\\\\u00e9 \\\\ud83d\\\\ude00\"/"
       echo "$END"; } > in.ndjson
     sx-convert-coco < in.ndjson | mat ds

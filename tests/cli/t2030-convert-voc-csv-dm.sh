@@ -23,13 +23,13 @@ assert objs == [(\"car\", \"Unspecified\", \"0\", \"0\", [101, 51, 300, 150]), (
 '
 
 test_expect_success 'VOC rounding of fractional corners' '
-    printf "%s\n" "{\"id\":1,\"files\":{\"url\":\"u\",\"file_name_original\":\"f.jpg\",\"width\":100,\"height\":100},\"data\":{\"images\":[{\"bounding_box\":[{\"id\":\"a\",\"classification\":\"c\",\"attrs\":[],\"data\":[10.4,10.5,20.2,0.6]},{\"id\":\"b\",\"classification\":\"c\",\"attrs\":[],\"data\":[5.2,5.2,0.2,0.2]}]}]}}" "{\"sx\":\"end\",\"count\":1}" > in.ndjson
+    printf "%s\n" "{\"id\":1,\"files\":{\"url\":\"https://h/u\",\"file_name_original\":\"f.jpg\",\"width\":100,\"height\":100},\"data\":{\"images\":[{\"bounding_box\":[{\"id\":\"a\",\"classification\":\"c\",\"attrs\":[],\"data\":[10.4,10.5,20.2,0.6]},{\"id\":\"b\",\"classification\":\"c\",\"attrs\":[],\"data\":[5.2,5.2,0.2,0.2]}]}]}}" "{\"sx\":\"end\",\"count\":1}" > in.ndjson
     sx-convert-voc < in.ndjson > out.ndjson
     mat ds < out.ndjson
     # a: x1 10.4 -> 11, x2 30.6 -> 31; y1 10.5 -> 12, y2 11.1 -> 11 < 12: dropped. b: 5.2..5.4 -> 6..5: dropped
     ! grep -q "<object>" ds/Annotations/f.xml
     assert_eq 2 "$(jq -r "select(.sx == \"error\") | .message" out.ndjson | grep -c "no whole pixel")"
-    printf "%s\n" "{\"id\":1,\"files\":{\"url\":\"u\",\"file_name_original\":\"f.jpg\",\"width\":100,\"height\":100},\"data\":{\"images\":[{\"bounding_box\":[{\"id\":\"a\",\"classification\":\"c\",\"attrs\":[],\"data\":[10.4,10.5,20.2,3.6]}]}]}}" "{\"sx\":\"end\",\"count\":1}" > in.ndjson
+    printf "%s\n" "{\"id\":1,\"files\":{\"url\":\"https://h/u\",\"file_name_original\":\"f.jpg\",\"width\":100,\"height\":100},\"data\":{\"images\":[{\"bounding_box\":[{\"id\":\"a\",\"classification\":\"c\",\"attrs\":[],\"data\":[10.4,10.5,20.2,3.6]}]}]}}" "{\"sx\":\"end\",\"count\":1}" > in.ndjson
     sx-convert-voc < in.ndjson | mat ds2
     tr -d " \n" < ds2/Annotations/f.xml | grep -q "<xmin>11</xmin><ymin>12</ymin><xmax>31</xmax><ymax>14</ymax>"
 '
