@@ -18,6 +18,7 @@ given by --token (`Synapse-Access-Token: Token T`), as the real backend does.
   loopnext    a listing whose every page gives the same next link
   lyingcount  count 1, and a next link on every page, forever
   bigcount    count 1000000 for one item, next null
+  trickle     one item whose image trickles (media mode trickle)
   hugepage    page 1 is a gzip bomb: 300 MiB of JSON whitespace in ~300 KiB
   reason      every page answers 500 with the token in its detail, past 150
               characters (where a message is cut)
@@ -77,14 +78,14 @@ class State:
 
 
 def item(i, url=None, path=None, name=None, cls="car", extra=None):
-    files = {"file_name_original": name or ("img%d.jpg" % i), "width": 64, "height": 48}
+    files = {"file_name_original": name or ("img%s.jpg" % i), "width": 64, "height": 48}
     if url is not None:
         files["url"] = url
     if path is not None:
         files["path"] = path
     data = {
-        "annotations": {"image_1": [{"id": "a%d" % i, "tool": "bounding_box", "classification": {"class": cls}}]},
-        "annotationsData": {"image_1": [{"id": "a%d" % i, "coordinate": {"x": 1, "y": 2, "width": 10, "height": 8}}]},
+        "annotations": {"image_1": [{"id": "a%s" % i, "tool": "bounding_box", "classification": {"class": cls}}]},
+        "annotationsData": {"image_1": [{"id": "a%s" % i, "coordinate": {"x": 1, "y": 2, "width": 10, "height": 8}}]},
     }
     rec = {"id": i, "project": 1, "file": files, "data": data}
     if extra:
@@ -168,6 +169,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.page([item(2 * page - 1), item(2 * page)], 250, self.base() + "/sdk/assignments/?page=2")
         if a.attack == "lyingcount":
             return self.page([item(page)], 1, self.base() + "/sdk/assignments/?page=%d" % (page + 1))
+        if a.attack == "trickle":
+            return self.page([item(1, url=m + "t.jpg?mode=trickle&size=5000")], 1, None)
         if a.attack == "bigcount":
             return self.page([item(1, url=m + "ok.jpg?size=300")], 1000000, None)
         if a.attack == "hugepage":
