@@ -138,7 +138,7 @@ static int open_beneath(const root *rt, const char *rel)
 
 int sx_roots_open(const sx_roots *r, const char *path, struct stat *st, const char **why)
 {
-    *why = "not under a directory sx-save may read (the dataset of sx-fetch --dir, or sx-save --allow-src DIR)";
+    *why = "not under a directory sx may read (the dataset of sx-fetch --dir, or sx-save --allow-src DIR)";
     if (path[0] != '/') {
         *why = "'src' must be an absolute path";
         return -1;
@@ -151,7 +151,7 @@ int sx_roots_open(const sx_roots *r, const char *path, struct stat *st, const ch
             continue;
         int fd = open_beneath(&r->v[i], rel);
         if (fd < 0) {
-            *why = errno == EXDEV || errno == ELOOP ? "a link leads out of the directory sx-save may read"
+            *why = errno == EXDEV || errno == ELOOP ? "a link leads out of the directory sx may read"
                                                     : "cannot open";
             return -1;
         }

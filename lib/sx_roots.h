@@ -1,5 +1,5 @@
 /*
- * sx_roots.h : the local files sx-save may read: only those under a
+ * sx_roots.h : the local files sx may read: only those under a
  * directory the user named (sx-save --allow-src DIR, or the dataset that
  * sx-fetch --dir read, carried in the stream's `meta` record as
  * `src_roots`).

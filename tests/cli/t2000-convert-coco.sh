@@ -201,7 +201,7 @@ test_expect_success 'a local path outside the src_roots of meta is neither read 
         "{\"id\":3,\"files\":{\"path\":\"/proc/self/environ\"},\"data\":{}}" "{\"sx\":\"end\",\"count\":3}" |
         sx-convert-coco > out.ndjson
     assert_eq 3 "$(grep -c "\"sx\":\"error\"" out.ndjson)"
-    assert_eq 2 "$(jq -r "select(.sx == \"error\") | .message" out.ndjson | grep -c "not under a directory sx-save may read")"
+    assert_eq 2 "$(jq -r "select(.sx == \"error\") | .message" out.ndjson | grep -c "not under a directory sx may read")"
     assert_eq 1 "$(jq -r "select(.sx == \"error\") | .message" out.ndjson | grep -c "a link leads out")"
     ! grep -q "\"src\"" out.ndjson
 '

@@ -21,7 +21,7 @@ hostile_test 'file: URLs, a redirect to file:, local paths: nothing is read, the
     sx-fetch -f project=1 | sx-convert-coco > records
     jq -r "select(.sx == \"error\") | .message" records > conv
     assert_eq 2 "$(grep -c "files.url: refused: only http and https" conv)"
-    assert_grep "files.path .*not under a directory sx-save may read" conv
+    assert_grep "files.path .*not under a directory sx may read" conv
     assert_untouched
 '
 
@@ -87,6 +87,24 @@ hostile_test 'a spool that is not sx'"'"'s own (open to others, a link, another 
     assert_grep "not in an sx spool directory" reasons
     assert_grep "a link or not a directory" reasons
     rm -rf "$open" "$fake" "$hard" "$PWD/sx-spool.LINKED"
+    assert_untouched
+'
+
+hostile_test 'a dataset whose files link out of it: the linked files are neither read nor exported' '
+    make_canary
+    cp -r "$TEST_DATA/sample" ds
+    img=$(cd ds/train/original_files && ls | tail -n 1)
+    rm "ds/train/original_files/$img" && ln -s "$CANARY" "ds/train/original_files/$img"
+    js=$(cd ds/train/json && ls | head -n 1)
+    rm "ds/train/json/$js" && ln -s "$CANARY" "ds/train/json/$js"
+    for f in coco yolo raw; do
+        expect_code 1 export-$f -q --no-sync --dir ds -o out-$f > result-$f 2> err
+        assert_grep "^sx-fetch: .*/json/$js.: a link leads out of the directory" err
+        test ! -e out-$f
+    done
+    sx-fetch --dir ds --keep-going | sx-convert-coco | sx-save --no-sync -o out > log 2>&1
+    assert_eq 2 "$(jq -r "select(.sx == \"error\") | .message" log | grep -c "a link leads out of the directory")"
+    test ! -e "out/images/train/$img"
     assert_untouched
 '
 
