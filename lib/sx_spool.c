@@ -1,6 +1,7 @@
 #include "sx_spool.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -351,31 +352,35 @@ static int spool_dir_name(const char *name, size_t n)
     return 1;
 }
 
-int sx_spool_take(const char *path, int *dirfd, const char **base, const char **why)
+int sx_spool_dir_create(const char *parent, char *out, size_t n)
 {
-    *dirfd = -1;
-    const char *slash = strrchr(path, '/');
-    if (path[0] != '/' || !slash || !slash[1]) {
-        *why = "not an absolute path to a file";
+    const char *d = parent && *parent ? parent : tmpdir();
+    if ((size_t)snprintf(out, n, "%s/sx-spool.XXXXXX", d) >= n) {
+        errno = ENAMETOOLONG;
         return -1;
     }
-    size_t dl = (size_t)(slash - path);
-    const char *dname = path;
-    for (const char *q = path; q < slash; q++)
+    return mkdtemp(out) ? 0 : -1;
+}
+
+/* Opens dir as a spool directory. @return its descriptor, or -1 with *why */
+static int open_spool_dir(const char *dir, size_t dl, const char **why)
+{
+    const char *dname = dir;
+    for (const char *q = dir; q < dir + dl; q++)
         if (*q == '/')
             dname = q + 1;
-    if (dl == 0 || !spool_dir_name(dname, (size_t)(slash - dname))) {
+    if (dl == 0 || !spool_dir_name(dname, (size_t)(dir + dl - dname))) {
         *why = "not in an sx spool directory (sx-spool.XXXXXX)";
         return -1;
     }
-    char dir[4096];
-    if (dl >= sizeof dir) {
+    char path[4096];
+    if (dl >= sizeof path) {
         *why = "path too long";
         return -1;
     }
-    memcpy(dir, path, dl);
-    dir[dl] = 0;
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    memcpy(path, dir, dl);
+    path[dl] = 0;
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) < 0) {
         if (fd >= 0)
@@ -389,6 +394,56 @@ int sx_spool_take(const char *path, int *dirfd, const char **base, const char **
         *why = "its spool directory is not this user's alone (owner, mode 0700)";
         return -1;
     }
+    return fd;
+}
+
+int sx_spool_dir_check(const char *dir, const char **why)
+{
+    int fd = open_spool_dir(dir, strlen(dir), why);
+    if (fd < 0)
+        return -1;
+    close(fd);
+    return 0;
+}
+
+long sx_spool_dir_purge(const char *dir, const char **why)
+{
+    int fd = open_spool_dir(dir, strlen(dir), why);
+    if (fd < 0)
+        return -1;
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        *why = "its spool directory cannot be read";
+        return -1;
+    }
+    long n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        struct stat st;
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+            st.st_uid == geteuid() && unlinkat(fd, de->d_name, 0) == 0)
+            n++;
+    }
+    closedir(d);
+    rmdir(dir);
+    return n;
+}
+
+int sx_spool_take(const char *path, int *dirfd, const char **base, const char **why)
+{
+    *dirfd = -1;
+    const char *slash = strrchr(path, '/');
+    if (path[0] != '/' || !slash || !slash[1]) {
+        *why = "not an absolute path to a file";
+        return -1;
+    }
+    int fd = open_spool_dir(path, (size_t)(slash - path), why);
+    if (fd < 0)
+        return -1;
+    struct stat st;
     if (fstatat(fd, slash + 1, &st, AT_SYMLINK_NOFOLLOW) < 0) {
         close(fd);
         *why = "no such file in the spool directory";

@@ -82,6 +82,24 @@ void sx_spool_unlink_all(void);
  *  @return 0, or -1 with *why a static message naming the rule broken. */
 int sx_spool_take(const char *path, int *dirfd, const char **base, const char **why);
 
+/*! sx_spool_dir_create() : a new spool directory "PARENT/sx-spool.XXXXXX"
+ *  (mode 0700) for files handed over through a stream (sx-download).
+ *  @parent NULL for $TMPDIR (default /tmp). @out receives its path.
+ *  @return 0, or -1 with errno. */
+int sx_spool_dir_create(const char *parent, char *out, size_t n);
+
+/*! sx_spool_dir_check() : 0 when `dir` is a spool directory as
+ *  sx_spool_take() requires of a file's directory (its name, a real
+ *  directory, this user's, closed to others); -1 with *why otherwise. */
+int sx_spool_dir_check(const char *dir, const char **why);
+
+/*! sx_spool_dir_purge() : removes the spool directory `dir` (checked with
+ *  sx_spool_dir_check() first) and the regular files left in it: what a
+ *  pipeline was handed and did not take. Anything else in it (a link, a
+ *  directory) is left, and so is the directory then.
+ *  @return files removed, or -1 with *why (not a spool directory). */
+long sx_spool_dir_purge(const char *dir, const char **why);
+
 /*! sx_spool_dir_done() : removes the spool directory that holds `path`
  *  (checked by sx_spool_take()) if it is empty now; else leaves it. */
 void sx_spool_dir_done(const char *path);

@@ -44,7 +44,7 @@ static void send_all(int fd, const void *p, size_t n)
 {
     const char *c = p;
     while (n) {
-        ssize_t k = write(fd, c, n);
+        ssize_t k = send(fd, c, n, MSG_NOSIGNAL); /* a client that hung up: no SIGPIPE */
         if (k <= 0)
             return;
         c += k;
