@@ -39,7 +39,7 @@ int main(int argc, char **argv)
     /* no options of its own: anything left over is a usage error */
     if (sx_convcli_next(&cli, argc, argv, SX_CONVCLI_SHORTOPTS, longopts, usage_text) != -1)
         sx_bad_option('?', argv);
-    sx_conv_opts co = {.stage = "sx-convert-csv", .parse_dm = 1, .need_size = 1};
+    sx_conv_opts co = {.stage = "sx-convert-csv", .parse_dm = 1, .need_size = 1, .image_classes = 1};
     sx_convcli_finish(&cli, &co, argc - optind, argv + optind);
     sx_csv_opts fo = {.classes_file = cli.classes};
     char err[512];

@@ -168,9 +168,9 @@ static void write_result(struct run *r, jv id)
     const char *p = r->text.p;
     size_t n = r->text.len;
     sx_kind k = sx_proto_kind(p, n);
-    if (k != SX_DATA && r->o->converter && k != SX_FILE && k != SX_ERROR) {
+    if (k != SX_DATA && r->o->converter && k != SX_FILE && k != SX_ERROR && k != SX_WARNING) {
         char msg[120];
-        snprintf(msg, sizeof msg, "a jq converter emits file and error records, not '%s' records",
+        snprintf(msg, sizeof msg, "a jq converter emits file, error and warning records, not '%s' records",
                  k == SX_CTL_OTHER ? "unknown" : sx_kind_name(k));
         record_failure(r, jv_copy(id), msg);
         return;

@@ -171,20 +171,26 @@ static int coco_item(void *ctx, sx_conv *cv, const sx_conv_item *it)
     size_t nkp = 0;
     for (size_t i = 0; i < dm->n; i++) {
         const sx_dm_ann *a = &dm->ann[i];
-        int kp = a->tool == SX_DM_KEYPOINT;
-        nkp += kp;
-        c->cls[i] = sx_classmap_get(kp ? c->kp : c->cm, a->cls, a->cls_len);
-        if (c->cls[i] < 0)
-            return sx_conv_item_fail(cv, "class '%s' of %s %s is not in the class list", a->cls,
-                                     sx_dm_tool_name(a->tool), *a->id ? a->id : "?");
+        nkp += a->tool == SX_DM_KEYPOINT;
     }
     double W = it->width, H = it->height;
     uint64_t image_id = s->nimg + 1, kept = 0, dropped = 0;
+    for (size_t i = 0; i < dm->n; i++) {
+        const sx_dm_ann *a = &dm->ann[i];
+        c->cls[i] = sx_classmap_get(a->tool == SX_DM_KEYPOINT ? c->kp : c->cm, a->cls, a->cls_len);
+        if (c->cls[i] < 0) {
+            dropped++;
+            nkp -= a->tool == SX_DM_KEYPOINT;
+            if (sx_conv_item_warn(cv, "class not in the class list", "class '%s' of %s %s", a->cls,
+                                  sx_dm_tool_name(a->tool), *a->id ? a->id : "?") < 0)
+                return -1;
+        }
+    }
     sx_strbuf *b = &c->ann;
     sx_sb_reset(b);
     for (size_t i = 0; i < dm->n; i++) {
         const sx_dm_ann *a = &dm->ann[i];
-        if (a->tool == SX_DM_KEYPOINT)
+        if (a->tool == SX_DM_KEYPOINT || c->cls[i] < 0)
             continue;
         size_t mark = b->len;
         sx_sb_puts(b, "A ");
@@ -198,7 +204,7 @@ static int coco_item(void *ctx, sx_conv *cv, const sx_conv_item *it)
             if (x1 - x0 <= 0 || y1 - y0 <= 0) {
                 b->len = mark;
                 dropped++;
-                if (sx_conv_item_warn(cv, "bounding_box %s has no area inside the %gx%g image (dropped)",
+                if (sx_conv_item_warn(cv, "annotation outside the image", "bounding_box %s has no area inside the %gx%g image",
                                       *a->id ? a->id : "?", W, H) < 0)
                     return -1;
                 continue;
@@ -213,7 +219,7 @@ static int coco_item(void *ctx, sx_conv *cv, const sx_conv_item *it)
                 sx_sb_free(&pts);
                 b->len = mark;
                 dropped++;
-                if (sx_conv_item_warn(cv, "polygon %s has no area inside the %gx%g image (dropped)",
+                if (sx_conv_item_warn(cv, "annotation outside the image", "polygon %s has no area inside the %gx%g image",
                                       *a->id ? a->id : "?", W, H) < 0)
                     return -1;
                 continue;
@@ -241,11 +247,11 @@ static int coco_item(void *ctx, sx_conv *cv, const sx_conv_item *it)
         sx_strbuf tok = SX_SB_INIT;
         for (size_t i = 0; i < dm->n; i++) {
             const sx_dm_ann *a = &dm->ann[i];
-            if (a->tool != SX_DM_KEYPOINT)
+            if (a->tool != SX_DM_KEYPOINT || c->cls[i] < 0)
                 continue;
             if (a->x < 0 || a->y < 0 || a->x > W || a->y > H) {
                 dropped++;
-                if (sx_conv_item_warn(cv, "keypoint %s lies outside the %gx%g image (dropped)",
+                if (sx_conv_item_warn(cv, "keypoint outside the image", "keypoint %s lies outside the %gx%g image",
                                       *a->id ? a->id : "?", W, H) < 0) {
                     sx_sb_free(&tok);
                     return -1;
@@ -283,6 +289,15 @@ static int coco_item(void *ctx, sx_conv *cv, const sx_conv_item *it)
     sx_sb_num(ib, H);
     sx_sb_puts(ib, ",\"license\":1,\"sx_item\":");
     sx_sb_puts(ib, it->idjson);
+    if (dm->nimg_cls) { /* image-level classes: an attribute of the image */
+        sx_sb_puts(ib, ",\"attributes\":{\"classification\":[");
+        for (size_t i = 0; i < dm->nimg_cls; i++) {
+            if (i)
+                sx_sb_putc(ib, ',');
+            sx_sb_json_cstr(ib, dm->img_cls[i]);
+        }
+        sx_sb_puts(ib, "]}");
+    }
     sx_sb_puts(ib, "}\n");
     if (b->failed || ib->failed)
         return sx_conv_fatal(cv, "out of memory");

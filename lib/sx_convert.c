@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -142,7 +143,10 @@ struct sx_conv {
     sx_writer *w;
     sx_dm *dm;
     sx_tape *tape;            /* the data record being converted */
-    sx_strbuf rec, name, path, idjson, local;
+    sx_strbuf rec, name, path, idjson, local, errfile;
+    char *spool;              /* meta's spool: sx-download's directory */
+    uint64_t up_filtered;     /* items the upstream filtered out (its end) */
+    int up_has_filtered;
     sx_roots *roots;          /* meta's src_roots: where local images may be */
     unsigned char *bloom;
     uint64_t total, items, ok, failed, bad_lines, files, ann_kept, ann_dropped, step;
@@ -211,6 +215,8 @@ void sx_conv_free(sx_conv *cv)
     sx_sb_free(&cv->path);
     sx_sb_free(&cv->idjson);
     sx_sb_free(&cv->local);
+    sx_sb_free(&cv->errfile);
+    free(cv->spool);
     sx_roots_free(cv->roots);
     free(cv->bloom);
     free(cv);
@@ -291,6 +297,8 @@ static void put_json(sx_strbuf *b, const sx_tnode *v)
     }
 }
 
+/* An item failed: its error record names the data file the SDK would have
+ * written for it (`<stem>.json`, cv->errfile), for error_file_list.json. */
 static int error_record(sx_conv *cv, const sx_tnode *id, const char *msg)
 {
     sx_strbuf *b = &cv->rec;
@@ -299,20 +307,66 @@ static int error_record(sx_conv *cv, const sx_tnode *id, const char *msg)
     put_json(b, id);
     sx_sb_puts(b, ",\"stage\":");
     sx_sb_json_cstr(b, cv->o.stage);
+    if (id && cv->errfile.len) {
+        sx_sb_puts(b, ",\"category\":\"data_file\",\"file\":");
+        sx_sb_json_str(b, cv->errfile.p, cv->errfile.len);
+    }
     sx_sb_puts(b, ",\"message\":");
     sx_sb_json_cstr(b, msg);
     sx_sb_putc(b, '}');
     return emit(cv);
 }
 
-int sx_conv_item_warn(sx_conv *cv, const char *fmt, ...)
+static int warning_record(sx_conv *cv, const char *kind, const char *reason, size_t count, const char *msg)
+{
+    sx_strbuf *b = &cv->rec;
+    sx_sb_reset(b);
+    sx_sb_puts(b, "{\"sx\":\"warning\",\"item\":");
+    put_json(b, cv->cur_id);
+    sx_sb_puts(b, ",\"stage\":");
+    sx_sb_json_cstr(b, cv->o.stage);
+    sx_sb_puts(b, ",\"kind\":");
+    sx_sb_json_cstr(b, kind);
+    sx_sb_puts(b, ",\"reason\":");
+    sx_sb_json_cstr(b, reason);
+    sx_sb_puts(b, ",\"count\":");
+    sx_sb_u64(b, count);
+    sx_sb_puts(b, ",\"message\":");
+    sx_sb_json_cstr(b, msg);
+    sx_sb_putc(b, '}');
+    return emit(cv);
+}
+
+int sx_conv_item_warn(sx_conv *cv, const char *reason, const char *fmt, ...)
 {
     char m[1024];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(m, sizeof m, fmt, ap);
     va_end(ap);
-    return error_record(cv, cv->cur_id, m);
+    return warning_record(cv, "dropped", reason, 1, m);
+}
+
+int sx_conv_item_ignored(sx_conv *cv, const char *reason, size_t count)
+{
+    return warning_record(cv, "ignored", reason, count, "this format has no place for it");
+}
+
+/* The parts of the item the DM model left out or ignored, as warnings;
+ * image classes the format has no place for, ignored too. */
+static int dm_warnings(sx_conv *cv, const sx_dm *dm)
+{
+    for (size_t i = 0; i < dm->nnotes; i++) {
+        const sx_dm_note *n = &dm->notes[i];
+        if (warning_record(cv, n->kind, n->reason, n->count, n->detail) < 0)
+            return -1;
+        if (!strcmp(n->kind, "dropped"))
+            cv->ann_dropped += n->count;
+    }
+    if (dm->nimg_cls && !cv->o.image_classes &&
+        warning_record(cv, "ignored", "image classification", dm->nimg_cls, "this format has no place for it") < 0)
+        return -1;
+    return 0;
 }
 
 /* The head of a file record, up to the content key. */
@@ -575,6 +629,13 @@ void sx_conv_image_path(const sx_conv *cv, const sx_conv_item *it, sx_strbuf *b)
     sx_sb_puts(b, it->name);
 }
 
+/* A file directly in the spool sx-download announced in meta. */
+static int in_spool(const sx_conv *cv, const char *path)
+{
+    size_t n = cv->spool ? strlen(cv->spool) : 0;
+    return n && !strncmp(path, cv->spool, n) && path[n] == '/' && path[n + 1] && !strchr(path + n + 1, '/');
+}
+
 /* The absolute form of a local path into b; links are left for
  * sx_roots_open() to resolve beneath a root, not resolved here. */
 static void abs_path(const char *p, sx_strbuf *b)
@@ -598,7 +659,7 @@ static int image_record(sx_conv *cv, const sx_conv_item *it)
     if (!url && !local)
         return 0;
     sx_img_mode m = cv->o.images;
-    int use_url = url && (!local || m == SX_IMG_AUTO || m == SX_IMG_URL);
+    int use_url = url && !it->spooled && (!local || m == SX_IMG_AUTO || m == SX_IMG_URL);
     sx_sb_reset(&cv->path);
     sx_conv_image_path(cv, it, &cv->path);
     file_head(cv, cv->path.p, it->idjson, "original_file");
@@ -608,7 +669,9 @@ static int image_record(sx_conv *cv, const sx_conv_item *it)
     } else {
         sx_sb_puts(&cv->rec, ",\"src\":");
         sx_sb_json_cstr(&cv->rec, local);
-        if (m == SX_IMG_LINK || m == SX_IMG_AUTO)
+        if (it->spooled)
+            sx_sb_puts(&cv->rec, ",\"move\":true");   /* downloaded for this export: handed over */
+        else if (m == SX_IMG_LINK || m == SX_IMG_AUTO)
             sx_sb_puts(&cv->rec, ",\"link\":true");
     }
     double size = fnum(it->files, "size", -1);
@@ -642,6 +705,7 @@ static int convert_item(sx_conv *cv, const sx_tnode *rec)
 {
     sx_conv_item it = {.rec = rec, .split = ""};
     char idtext[64];
+    sx_sb_reset(&cv->errfile);
     it.id = sx_tget(rec, "id");
     if (it.id && it.id->kind == SX_T_NULL)
         it.id = NULL;
@@ -675,6 +739,20 @@ static int convert_item(sx_conv *cv, const sx_tnode *rec)
     else
         return sx_conv_item_fail(cv, "not an item (id is %s)", sx_tape_kind_name(it.id));
     it.idtext = idtext;
+    {   /* the SDK's name for the item's data file, should the item fail */
+        const sx_tnode *f = sx_tget(rec, "files");
+        const char *nm = fstr(f, "file_name_original");
+        const char *p = idtext;
+        size_t n = strlen(idtext);
+        if (nm && *nm) {
+            base_name(nm, &p, &n);
+            const char *dot = memrchr(p, '.', n);
+            if (dot && dot != p)
+                n = (size_t)(dot - p);
+        }
+        sx_sb_put(&cv->errfile, p, n);
+        sx_sb_puts(&cv->errfile, ".json");
+    }
 
     if (cv->o.split) {
         it.split = sx_split_pick(cv->o.split, idtext, strlen(idtext));
@@ -697,11 +775,21 @@ static int convert_item(sx_conv *cv, const sx_tnode *rec)
         struct stat st;
         sx_sb_reset(&cv->local);
         abs_path(fstr(it.files, "path"), &cv->local);
-        localfd = sx_roots_open(cv->roots, cv->local.p, &st, &why);
-        if (localfd >= 0)
+        if (in_spool(cv, cv->local.p)) {
+            localfd = open(cv->local.p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+            if (localfd >= 0 && (fstat(localfd, &st) < 0 || !S_ISREG(st.st_mode))) {
+                close(localfd);
+                localfd = -1;
+            }
+            if (localfd < 0)
+                return sx_conv_item_fail(cv, "files.path '%s': the downloaded file is gone", fstr(it.files, "path"));
             it.local = cv->local.p;
-        else if (!url && cv->o.images != SX_IMG_NONE)
+            it.spooled = 1;
+        } else if ((localfd = sx_roots_open(cv->roots, cv->local.p, &st, &why)) >= 0) {
+            it.local = cv->local.p;
+        } else if (!url && cv->o.images != SX_IMG_NONE) {
             return sx_conv_item_fail(cv, "files.path '%s': %s", fstr(it.files, "path"), why);
+        }
     }
     double w = 0, h = 0;
     int have = positive(sx_tget(it.files, "width"), &w) && positive(sx_tget(it.files, "height"), &h);
@@ -713,6 +801,11 @@ static int convert_item(sx_conv *cv, const sx_tnode *rec)
             return sx_conv_item_fail(cv, "%s", sx_dm_error(cv->dm));
         }
         it.dm = cv->dm;
+        if (dm_warnings(cv, cv->dm) < 0) {
+            if (localfd >= 0)
+                close(localfd);
+            return -1;
+        }
     }
     if (have) {
         /* from files */
@@ -813,6 +906,9 @@ static int handle(sx_conv *cv, int kind, const char *line, size_t len, int *saw_
             if (t > 0 && t < 1e15)
                 cv->total = (uint64_t)t;
             cv->step = cv->total / 100 > 1000 ? cv->total / 100 : 1000;
+            const char *spool = sx_get_str(meta, "spool");
+            if (spool && spool[0] == '/' && !cv->spool)
+                cv->spool = strdup(spool);
             jv roots = jv_object_get(jv_copy(meta), jv_string("src_roots"));
             if (jv_get_kind(roots) == JV_KIND_ARRAY) {
                 jv_array_foreach(roots, i, r) {
@@ -885,6 +981,8 @@ static int finish(sx_conv *cv, sx_reader *r, int rc, const char *err)
         return SX_CONV_WRITE;
     jv end = jv_object_set(sx_rec_end(0), jv_string("files"), jv_number((double)cv->files));
     end = jv_object_set(end, jv_string("items"), jv_number((double)cv->ok));
+    if (cv->up_has_filtered)
+        end = jv_object_set(end, jv_string("filtered"), jv_number((double)cv->up_filtered));
     if (emit_jv(cv, end) < 0)
         return SX_CONV_WRITE;
     return cv->bad_lines ? SX_CONV_BADLINES : SX_CONV_OK;
@@ -898,8 +996,17 @@ int sx_conv_run(sx_conv *cv, sx_reader *r)
     cv->step = 10000;
     while ((rc = sx_reader_next(r, &line, &len)) == 1) {
         int kind = sx_proto_kind(line, len);
-        if (kind == SX_END)
+        if (kind == SX_END) {
+            /* what the stages before filtered out (sx-jq's select), carried on */
+            jv end = sx_parse_object(line, len);
+            double f = jv_is_valid(end) ? sx_get_num(end, "filtered", -1) : -1;
+            if (f >= 0 && f < 1e15) {
+                cv->up_filtered = (uint64_t)f;
+                cv->up_has_filtered = 1;
+            }
+            jv_free(end);
             continue;
+        }
         cv->where = sx_reader_name(r);
         cv->line = sx_reader_lineno(r);
         int hrc = handle(cv, kind, line, len, &saw_meta);

@@ -79,6 +79,9 @@ typedef struct {
     int parse_dm;            /* parse data into it->dm */
     int need_size;           /* an item without a known size fails */
     const sx_split *split;   /* borrowed; NULL: the items' own split */
+    int image_classes;       /* the format writes image-level classes
+                                (dm->img_cls); else they are ignored, with
+                                a warning */
 } sx_conv_opts;
 
 typedef struct {
@@ -95,8 +98,11 @@ typedef struct {
     const sx_dm *dm;         /* parsed data when opts.parse_dm, else NULL */
     const char *local;       /* files.path made absolute, when it is a
                                 regular file under the stream's src_roots
-                                (meta: the dataset sx-fetch --dir read), else
-                                NULL: a path from anywhere else is not read */
+                                (meta: the dataset sx-fetch --dir read) or in
+                                its spool (meta: sx-download's), else NULL: a
+                                path from anywhere else is not read */
+    int spooled;             /* local is a file sx-download spooled: it is
+                                handed over (`move`), not copied */
 } sx_conv_item;
 
 typedef struct {
@@ -139,9 +145,15 @@ void sx_conv_free(sx_conv *cv);
  *  the item callback after it. @return 1. */
 int sx_conv_item_fail(sx_conv *cv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/*! sx_conv_item_warn() : an `error` record about the current item that does
- *  not fail it (an annotation dropped). @return 0, or -1 on a write error. */
-int sx_conv_item_warn(sx_conv *cv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/*! sx_conv_item_warn() : a `warning` record about the current item: an
+ *  annotation left out (kind "dropped"), which never fails the item.
+ *  `reason` a short stable phrase ("box outside the image"), the rest the
+ *  details. @return 0, or -1 when writing failed. */
+int sx_conv_item_warn(sx_conv *cv, const char *reason, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/*! sx_conv_item_ignored() : a `warning` record (kind "ignored") about
+ *  `count` parts of the current item the format has no place for. */
+int sx_conv_item_ignored(sx_conv *cv, const char *reason, size_t count);
 
 /*! sx_conv_fatal() : a failure that stops the conversion; return -1 after
  *  it. @return -1. */

@@ -11,7 +11,7 @@
 struct sx_csv {
     sx_classmap *cm;
     sx_spool *rows;
-    sx_strbuf row, img;
+    sx_strbuf row, img, icls;
 };
 
 static const char *const tools[] = {"bounding_box", "polygon", NULL};
@@ -24,6 +24,7 @@ void sx_csv_free(sx_csv *c)
     sx_spool_free(c->rows);
     sx_sb_free(&c->row);
     sx_sb_free(&c->img);
+    sx_sb_free(&c->icls);
     free(c);
 }
 
@@ -60,26 +61,33 @@ static int csv_item(void *ctx, sx_conv *cv, const sx_conv_item *it)
     sx_csv *c = ctx;
     const sx_dm *dm = it->dm;
     double W = it->width, H = it->height;
-    for (size_t i = 0; i < dm->n; i++) {
-        const sx_dm_ann *a = &dm->ann[i];
-        if ((a->tool == SX_DM_BOX || a->tool == SX_DM_POLYGON) && sx_classmap_get(c->cm, a->cls, a->cls_len) < 0)
-            return sx_conv_item_fail(cv, "class '%s' of %s %s is not in the class list", a->cls,
-                                     sx_dm_tool_name(a->tool), *a->id ? a->id : "?");
-    }
-    sx_strbuf *r = &c->row, *img = &c->img;
+    sx_strbuf *r = &c->row, *img = &c->img, *icls = &c->icls;
     sx_sb_reset(r);
     sx_sb_reset(img);
+    sx_sb_reset(icls);
     sx_conv_image_path(cv, it, img);
+    for (size_t i = 0; i < dm->nimg_cls; i++) { /* image-level classes: one field */
+        if (i)
+            sx_sb_putc(icls, ';');
+        sx_sb_puts(icls, dm->img_cls[i]);
+    }
     uint64_t kept = 0, dropped = 0;
     for (size_t i = 0; i < dm->n; i++) {
         const sx_dm_ann *a = &dm->ann[i];
         if (a->tool != SX_DM_BOX && a->tool != SX_DM_POLYGON)
             continue;
+        if (sx_classmap_get(c->cm, a->cls, a->cls_len) < 0) {
+            dropped++;
+            if (sx_conv_item_warn(cv, "class not in the class list", "class '%s' of %s %s", a->cls,
+                                  sx_dm_tool_name(a->tool), *a->id ? a->id : "?") < 0)
+                return -1;
+            continue;
+        }
         double x0, y0, x1, y1;
         sx_dm_clip_box(a, W, H, &x0, &y0, &x1, &y1);
         if (x1 - x0 <= 0 || y1 - y0 <= 0) {
             dropped++;
-            if (sx_conv_item_warn(cv, "%s %s has no area inside the %gx%g image (dropped)", sx_dm_tool_name(a->tool),
+            if (sx_conv_item_warn(cv, "annotation outside the image", "%s %s has no area inside the %gx%g image", sx_dm_tool_name(a->tool),
                                   *a->id ? a->id : "?", W, H) < 0)
                 return -1;
             continue;
@@ -96,8 +104,20 @@ static int csv_item(void *ctx, sx_conv *cv, const sx_conv_item *it)
             sx_sb_putc(r, ',');
             sx_sb_num(r, v[k]);
         }
+        sx_sb_putc(r, ',');
+        sx_sb_csv(r, icls->p ? icls->p : "", icls->len);
         sx_sb_puts(r, "\r\n");
         kept++;
+    }
+    if (!kept && icls->len) { /* no box: the image's classes still get their row */
+        sx_sb_csv(r, img->p, img->len);
+        sx_sb_putc(r, ',');
+        sx_sb_num(r, W);
+        sx_sb_putc(r, ',');
+        sx_sb_num(r, H);
+        sx_sb_puts(r, ",,,,,,");
+        sx_sb_csv(r, icls->p, icls->len);
+        sx_sb_puts(r, "\r\n");
     }
     if (r->failed || img->failed)
         return sx_conv_fatal(cv, "out of memory");
@@ -113,7 +133,7 @@ static int csv_end(void *ctx, sx_conv *cv)
     sx_textout *t = sx_conv_text_begin(cv, "annotations.csv", "data_file");
     if (!t)
         return -1;
-    static const char head[] = "image,width,height,class,xmin,ymin,xmax,ymax\r\n";
+    static const char head[] = "image,width,height,class,xmin,ymin,xmax,ymax,image_classes\r\n";
     if (sx_textout_put(t, head, sizeof head - 1) < 0 || sx_spool_finish(c->rows) < 0)
         goto fail;
     char buf[65536];

@@ -31,6 +31,38 @@ static int fail(sx_dm *dm, const char *fmt, ...)
     return -1;
 }
 
+/* Adds a note. @return 0, or -1 when out of memory (dm->err set). */
+static int note(sx_dm *dm, const char *kind, const char *reason, size_t count, const char *detail)
+{
+    if (dm->nnotes == dm->notes_cap) {
+        size_t cap = dm->notes_cap ? dm->notes_cap * 2 : 16;
+        sx_dm_note *v = realloc(dm->notes, cap * sizeof *v);
+        if (!v)
+            return fail(dm, "out of memory");
+        dm->notes = v;
+        dm->notes_cap = cap;
+    }
+    sx_dm_note *n = &dm->notes[dm->nnotes++];
+    n->kind = kind;
+    n->count = count;
+    snprintf(n->reason, sizeof n->reason, "%s", reason);
+    snprintf(n->detail, sizeof n->detail, "%s", detail);
+    return 0;
+}
+
+/* An annotation that cannot be read: left out with a note, the item goes
+ * on. @return 1 (dropped), or -1 when out of memory. */
+static int drop(sx_dm *dm, const char *reason, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int drop(sx_dm *dm, const char *reason, const char *fmt, ...)
+{
+    char detail[sizeof dm->notes[0].detail];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
+    return note(dm, "dropped", reason, 1, detail) < 0 ? -1 : 1;
+}
+
 sx_dm *sx_dm_new(void) { return calloc(1, sizeof(sx_dm)); }
 
 void sx_dm_free(sx_dm *dm)
@@ -41,6 +73,8 @@ void sx_dm_free(sx_dm *dm)
     free(dm->pts);
     free(dm->hash);
     free(dm->elems);
+    free(dm->notes);
+    free(dm->img_cls);
     free(dm);
 }
 
@@ -96,12 +130,12 @@ static const char *aid(const sx_dm_ann *a) { return *a->id ? a->id : "?"; }
 static int set_box(sx_dm *dm, sx_dm_ann *a, double x, double y, double w, double h, const sx_tnode *rot)
 {
     if (w < 0 || h < 0)
-        return fail(dm, "bounding_box %s has a negative size (%g x %g)", aid(a), w, h);
+        return drop(dm, "box with a negative size", "bounding_box %s is %g x %g", aid(a), w, h);
     a->x = x, a->y = y, a->w = w, a->h = h;
     if (rot && rot->kind != SX_T_NULL) {
         double r;
         if (rot->kind != SX_T_NUMBER || !isfinite(r = rot->u.num))
-            return fail(dm, "bounding_box %s has a rotation that is not a number", aid(a));
+            return drop(dm, "rotation that is not a number", "bounding_box %s", aid(a));
         a->rotated = 1;
         a->rotation = r;
         if (r != 0) {
@@ -118,12 +152,12 @@ static int set_box(sx_dm *dm, sx_dm_ann *a, double x, double y, double w, double
 static int set_points(sx_dm *dm, sx_dm_ann *a, const sx_tnode *list, int v2)
 {
     if (!sx_tape_is(list, SX_T_ARRAY))
-        return fail(dm, "%s %s has no point list", tool_names[a->tool], aid(a));
+        return drop(dm, "annotation without coordinates", "%s %s has no point list", tool_names[a->tool], aid(a));
     size_t n = list->len;
     size_t need = a->tool == SX_DM_POLYGON ? 3 : 2;
     if (n < need)
-        return fail(dm, "%s %s has %zu point%s (needs %zu)", tool_names[a->tool], aid(a), n,
-                    n == 1 ? "" : "s", need);
+        return drop(dm, a->tool == SX_DM_POLYGON ? "polygon with fewer than 3 points" : "polyline with fewer than 2 points",
+                    "%s %s has %zu point%s (needs %zu)", tool_names[a->tool], aid(a), n, n == 1 ? "" : "s", need);
     a->pt = dm->npts;
     a->npt = n;
     double x0 = INFINITY, y0 = INFINITY, x1 = -INFINITY, y1 = -INFINITY;
@@ -134,7 +168,7 @@ static int set_points(sx_dm *dm, sx_dm_ann *a, const sx_tnode *list, int v2)
                           coord(sx_tape_after(p + 1), &y) == 0
                     : coord(sx_tget(p, "x"), &x) == 0 && coord(sx_tget(p, "y"), &y) == 0;
         if (!ok)
-            return fail(dm, "%s %s: point %zu is not a pair of finite coordinates", tool_names[a->tool],
+            return drop(dm, "coordinates that are not finite numbers", "%s %s: point %zu", tool_names[a->tool],
                         aid(a), i + 1);
         if (add_point(dm, x, y) < 0)
             return fail(dm, "out of memory");
@@ -155,7 +189,7 @@ static int set_keypoint(sx_dm *dm, sx_dm_ann *a, double x, double y)
 static int set_class(sx_dm *dm, sx_dm_ann *a, const sx_tnode *c)
 {
     if (!sx_tape_is(c, SX_T_STRING) || c->len == 0)
-        return fail(dm, "annotation %s has no class", aid(a));
+        return drop(dm, "annotation without a class", "%s %s", tool_names[a->tool], aid(a));
     a->cls = c->u.str;
     a->cls_len = c->len;
     return 0;
@@ -253,6 +287,104 @@ static const sx_tnode *get_key(const sx_tnode *obj, const sx_tnode *key)
     return key ? sx_tape_get(obj, key->u.str, key->len) : NULL;
 }
 
+/* An image-level class (the v1 tool or the v2 list "classification"): not an
+ * object with a place in the image, a label of the whole image. */
+static int add_image_class(sx_dm *dm, const sx_tnode *c)
+{
+    if (!sx_tape_is(c, SX_T_STRING) || c->len == 0)
+        return note(dm, "dropped", "image classification without a class", 1, "");
+    if (dm->nimg_cls == dm->img_cls_cap) {
+        size_t cap = dm->img_cls_cap ? dm->img_cls_cap * 2 : 8;
+        const char **v = realloc(dm->img_cls, cap * sizeof *v);
+        if (!v)
+            return fail(dm, "out of memory");
+        dm->img_cls = v;
+        dm->img_cls_cap = cap;
+    }
+    dm->img_cls[dm->nimg_cls++] = c->u.str;
+    return 0;
+}
+
+/* A tool sx does not export (relation, group, a future tool): ignored with
+ * a note that counts its entries. */
+static int ignore_tool(sx_dm *dm, const char *name, size_t count)
+{
+    char reason[sizeof dm->notes[0].reason];
+    snprintf(reason, sizeof reason, "tool '%s'", name);
+    return note(dm, "ignored", reason, count, "");
+}
+
+/* v1 keys beside the annotations that sx does not export. */
+static int ignore_extras(sx_dm *dm, const sx_tnode *data)
+{
+    static const char *const keys[][2] = {{"relations", "relations"}, {"annotationGroups", "annotation groups"}};
+    for (size_t k = 0; k < 2; k++) {
+        const sx_tnode *v = sx_tape_get(data, keys[k][0], strlen(keys[k][0]));
+        size_t n = 0;
+        if (sx_tape_is(v, SX_T_OBJECT) || sx_tape_is(v, SX_T_ARRAY)) {
+            /* keyed by asset like annotations, or a plain list */
+            const sx_tnode *e = v->len ? sx_tape_first(v) : NULL;
+            for (uint32_t i = 0; i < v->len; i++) {
+                const sx_tnode *val = v->kind == SX_T_OBJECT ? e + 1 : e;
+                n += val->kind == SX_T_ARRAY ? val->len : 1;
+                e = v->kind == SX_T_OBJECT ? sx_tape_after(e + 1) : sx_tape_after(e);
+            }
+        }
+        if (n && note(dm, "ignored", keys[k][1], n, "") < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* One v1 annotation into a new sx_dm_ann. @return 0, 1 when it is left
+ * out (with a note), -1 out of memory. */
+static int v1_annotation(sx_dm *dm, const sx_tape *t, const sx_tnode *an, size_t i, size_t dn, int *built)
+{
+    sx_dm_ann *a = new_ann(dm);
+    if (!a)
+        return fail(dm, "out of memory");
+    const sx_tnode *id = sx_tget(an, "id");
+    if (sx_tape_is(id, SX_T_STRING))
+        a->id = id->u.str;
+    const sx_tnode *tool = sx_tget(an, "tool");
+    if (!sx_tape_is(tool, SX_T_STRING))
+        return drop(dm, "annotation without a tool", "annotation %s", aid(a));
+    const sx_tnode *cl = sx_tget(an, "classification");
+    int tl = tool_of(tool->u.str);
+    if (tl < 0) {
+        int r = strcmp(tool->u.str, "classification") == 0 ? add_image_class(dm, sx_tget(cl, "class"))
+                                                             : ignore_tool(dm, tool->u.str, 1);
+        return r < 0 ? -1 : 1;
+    }
+    a->tool = (sx_dm_tool)tl;
+    int r = set_class(dm, a, sx_tget(cl, "class"));
+    if (r)
+        return r;
+    a->attrs = cl;
+    const sx_tnode *d = dn ? find_data(dm, t, dn, i, id, built) : NULL;
+    const sx_tnode *c = sx_tget(d, "coordinate");
+    if (!c || c->kind == SX_T_NULL)
+        return drop(dm, "annotation without coordinates", "%s %s has none in annotationsData", tool_names[a->tool],
+                    aid(a));
+    double x, y, bw, bh;
+    switch (a->tool) {
+    case SX_DM_BOX:
+        if (coord(sx_tget(c, "x"), &x) < 0 || coord(sx_tget(c, "y"), &y) < 0 || coord(sx_tget(c, "width"), &bw) < 0 ||
+            coord(sx_tget(c, "height"), &bh) < 0)
+            return drop(dm, "coordinates that are not finite numbers", "bounding_box %s", aid(a));
+        return set_box(dm, a, x, y, bw, bh, sx_tget(c, "rotation"));
+    case SX_DM_POLYGON:
+    case SX_DM_POLYLINE:
+        return set_points(dm, a, c, 0);
+    case SX_DM_KEYPOINT:
+        if (coord(sx_tget(c, "x"), &x) < 0 || coord(sx_tget(c, "y"), &y) < 0)
+            return drop(dm, "coordinates that are not finite numbers", "keypoint %s", aid(a));
+        return set_keypoint(dm, a, x, y);
+    default:
+        return 0;
+    }
+}
+
 static int parse_v1(sx_dm *dm, const sx_tape *t, const sx_tnode *data)
 {
     const sx_tnode *anns_by = sx_tget(data, "annotations"), *data_by = sx_tget(data, "annotationsData");
@@ -290,52 +422,16 @@ static int parse_v1(sx_dm *dm, const sx_tape *t, const sx_tnode *data)
     int built = 0;
     const sx_tnode *an = sx_tape_first(list);
     for (size_t i = 0; i < list->len; i++, an = sx_tape_after(an)) {
-        sx_dm_ann *a = new_ann(dm);
-        if (!a)
-            return fail(dm, "out of memory");
-        const sx_tnode *id = sx_tget(an, "id");
-        if (sx_tape_is(id, SX_T_STRING))
-            a->id = id->u.str;
-        const sx_tnode *tool = sx_tget(an, "tool");
-        if (!sx_tape_is(tool, SX_T_STRING))
-            return fail(dm, "annotation %s has no tool", aid(a));
-        int tl = tool_of(tool->u.str);
-        if (tl < 0)
-            return fail(dm, "unknown tool '%s' (annotation %s)", tool->u.str, aid(a));
-        a->tool = (sx_dm_tool)tl;
-        const sx_tnode *cl = sx_tget(an, "classification");
-        if (set_class(dm, a, sx_tget(cl, "class")) < 0)
+        size_t npts = dm->npts;
+        int r = v1_annotation(dm, t, an, i, dn, &built);
+        if (r < 0)
             return -1;
-        a->attrs = cl;
-        const sx_tnode *d = dn ? find_data(dm, t, dn, i, id, &built) : NULL;
-        const sx_tnode *c = sx_tget(d, "coordinate");
-        if (!c || c->kind == SX_T_NULL)
-            return fail(dm, "annotation %s has no coordinate in annotationsData", aid(a));
-        double x, y, bw, bh;
-        switch (a->tool) {
-        case SX_DM_BOX:
-            if (coord(sx_tget(c, "x"), &x) < 0 || coord(sx_tget(c, "y"), &y) < 0 || coord(sx_tget(c, "width"), &bw) < 0 ||
-                coord(sx_tget(c, "height"), &bh) < 0)
-                return fail(dm, "bounding_box %s: x, y, width and height must be finite numbers", aid(a));
-            if (set_box(dm, a, x, y, bw, bh, sx_tget(c, "rotation")) < 0)
-                return -1;
-            break;
-        case SX_DM_POLYGON:
-        case SX_DM_POLYLINE:
-            if (set_points(dm, a, c, 0) < 0)
-                return -1;
-            break;
-        case SX_DM_KEYPOINT:
-            if (coord(sx_tget(c, "x"), &x) < 0 || coord(sx_tget(c, "y"), &y) < 0)
-                return fail(dm, "keypoint %s: x and y must be finite numbers", aid(a));
-            if (set_keypoint(dm, a, x, y) < 0)
-                return -1;
-            break;
-        default:
-            break;
+        if (r > 0) { /* left out: the note says why */
+            dm->n--;
+            dm->npts = npts;
         }
     }
-    return 0;
+    return ignore_extras(dm, data);
 }
 
 /* ---- DM v2 ---- */
@@ -347,6 +443,55 @@ static const sx_tnode *elem(const sx_tnode *arr, size_t i)
     while (i--)
         e = sx_tape_after(e);
     return e;
+}
+
+/* One v2 annotation of tool tl. @return as v1_annotation(). */
+static int v2_annotation(sx_dm *dm, sx_dm_tool tl, const sx_tnode *an)
+{
+    sx_dm_ann *a = new_ann(dm);
+    if (!a)
+        return fail(dm, "out of memory");
+    a->tool = tl;
+    const sx_tnode *id = sx_tget(an, "id");
+    if (sx_tape_is(id, SX_T_STRING))
+        a->id = id->u.str;
+    int r = set_class(dm, a, sx_tget(an, "classification"));
+    if (r)
+        return r;
+    const sx_tnode *attrs = sx_tget(an, "attrs");
+    if (sx_tape_is(attrs, SX_T_ARRAY))
+        a->attrs = attrs;
+    const sx_tnode *d = sx_tget(an, "data");
+    double v[4];
+    switch (a->tool) {
+    case SX_DM_BOX: {
+        int ok = sx_tape_is(d, SX_T_ARRAY) && d->len >= 4;
+        for (int j = 0; ok && j < 4; j++)
+            ok = coord(elem(d, (size_t)j), &v[j]) == 0;
+        if (!ok)
+            return drop(dm, "coordinates that are not finite numbers",
+                        "bounding_box %s: data must be [x, y, width, height]", aid(a));
+        const sx_tnode *rot = NULL;
+        if (sx_tape_is(attrs, SX_T_ARRAY)) {
+            const sx_tnode *at = sx_tape_first(attrs);
+            for (uint32_t j = 0; j < attrs->len; j++, at = sx_tape_after(at)) {
+                const sx_tnode *nm = sx_tget(at, "name");
+                if (sx_tape_is(nm, SX_T_STRING) && strcmp(nm->u.str, "rotation") == 0)
+                    rot = sx_tget(at, "value");
+            }
+        }
+        return set_box(dm, a, v[0], v[1], v[2], v[3], rot);
+    }
+    case SX_DM_POLYGON:
+    case SX_DM_POLYLINE:
+        return set_points(dm, a, d, 1);
+    case SX_DM_KEYPOINT:
+        if (!sx_tape_is(d, SX_T_ARRAY) || d->len < 2 || coord(elem(d, 0), &v[0]) < 0 || coord(elem(d, 1), &v[1]) < 0)
+            return drop(dm, "coordinates that are not finite numbers", "keypoint %s: data must be [x, y]", aid(a));
+        return set_keypoint(dm, a, v[0], v[1]);
+    default:
+        return 0;
+    }
 }
 
 static int parse_v2(sx_dm *dm, const sx_tnode *data)
@@ -370,57 +515,26 @@ static int parse_v2(sx_dm *dm, const sx_tnode *data)
         if (sx_tape_get(img, k->u.str, k->len) != list)
             continue; /* a repeated key: the last one counts */
         int tl = tool_of(k->u.str);
-        if (tl < 0)
-            return fail(dm, "unknown tool '%s'", k->u.str);
+        if (tl < 0) {
+            if (strcmp(k->u.str, "classification") == 0) {
+                const sx_tnode *e = list->len ? sx_tape_first(list) : NULL;
+                for (uint32_t i = 0; i < list->len; i++, e = sx_tape_after(e))
+                    if (add_image_class(dm, sx_tget(e, "classification")) < 0)
+                        return -1;
+            } else if (list->len && ignore_tool(dm, k->u.str, list->len) < 0) {
+                return -1;
+            }
+            continue;
+        }
         const sx_tnode *an = sx_tape_first(list);
         for (uint32_t i = 0; i < list->len; i++, an = sx_tape_after(an)) {
-            sx_dm_ann *a = new_ann(dm);
-            if (!a)
-                return fail(dm, "out of memory");
-            a->tool = (sx_dm_tool)tl;
-                const sx_tnode *id = sx_tget(an, "id");
-            if (sx_tape_is(id, SX_T_STRING))
-                a->id = id->u.str;
-            if (set_class(dm, a, sx_tget(an, "classification")) < 0)
+            size_t npts = dm->npts;
+            int r = v2_annotation(dm, (sx_dm_tool)tl, an);
+            if (r < 0)
                 return -1;
-            const sx_tnode *attrs = sx_tget(an, "attrs");
-            if (sx_tape_is(attrs, SX_T_ARRAY))
-                a->attrs = attrs;
-            const sx_tnode *d = sx_tget(an, "data");
-            double v[4];
-            switch (a->tool) {
-            case SX_DM_BOX: {
-                int ok = sx_tape_is(d, SX_T_ARRAY) && d->len >= 4;
-                for (int j = 0; ok && j < 4; j++)
-                    ok = coord(elem(d, (size_t)j), &v[j]) == 0;
-                if (!ok)
-                    return fail(dm, "bounding_box %s: data must be 4 finite numbers [x, y, width, height]", aid(a));
-                const sx_tnode *rot = NULL;
-                if (sx_tape_is(attrs, SX_T_ARRAY)) {
-                    const sx_tnode *at = sx_tape_first(attrs);
-                    for (uint32_t j = 0; j < attrs->len; j++, at = sx_tape_after(at)) {
-                        const sx_tnode *nm = sx_tget(at, "name");
-                        if (sx_tape_is(nm, SX_T_STRING) && strcmp(nm->u.str, "rotation") == 0)
-                            rot = sx_tget(at, "value");
-                    }
-                }
-                if (set_box(dm, a, v[0], v[1], v[2], v[3], rot) < 0)
-                    return -1;
-                break;
-            }
-            case SX_DM_POLYGON:
-            case SX_DM_POLYLINE:
-                if (set_points(dm, a, d, 1) < 0)
-                    return -1;
-                break;
-            case SX_DM_KEYPOINT:
-                if (!sx_tape_is(d, SX_T_ARRAY) || d->len < 2 || coord(elem(d, 0), &v[0]) < 0 || coord(elem(d, 1), &v[1]) < 0)
-                    return fail(dm, "keypoint %s: data must be 2 finite numbers [x, y]", aid(a));
-                if (set_keypoint(dm, a, v[0], v[1]) < 0)
-                    return -1;
-                break;
-            default:
-                break;
+            if (r > 0) {
+                dm->n--;
+                dm->npts = npts;
             }
         }
     }
@@ -431,6 +545,8 @@ int sx_dm_parse(sx_dm *dm, const sx_tape *t, const sx_tnode *data)
 {
     dm->n = 0;
     dm->npts = 0;
+    dm->nnotes = 0;
+    dm->nimg_cls = 0;
     dm->width = dm->height = 0;
     dm->version = 1;
     dm->err[0] = 0;

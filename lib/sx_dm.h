@@ -17,9 +17,16 @@
  * box centre is turned into the axis-aligned extent of the rotated box and
  * kept as the attribute "rotation"), polygon (>= 3 points), polyline
  * (>= 2 points), keypoint (one point). Coordinates are absolute pixels with
- * the origin top-left. Any other tool, a missing class, a coordinate that is
- * not a finite number of magnitude <= 1e7, a negative box size or too few
- * points makes the whole item fail (sx_dm_parse() returns -1).
+ * the origin top-left. The image-level tool `classification` (v1) or list
+ * `classification` (v2) gives image classes (img_cls).
+ *
+ * Part of an item is never a reason to fail all of it: an annotation with a
+ * missing class, no coordinates, a coordinate that is not a finite number of
+ * magnitude <= 1e7, a negative box size or too few points is left out, and a
+ * tool or key sx does not export (relation, group, v1 relations and
+ * annotationGroups, any future tool) is ignored, each with a note (notes[])
+ * that the converter turns into a `warning` record. Only data that is not
+ * an object of annotations fails the item (sx_dm_parse() returns -1).
  *
  * The data is read from a tape (sx_tape.h). Nothing is copied from it:
  * strings and attribute values are borrowed from the tape, which must not
@@ -54,6 +61,15 @@ typedef struct {
                                attrs array, or NULL */
 } sx_dm_ann;
 
+/* A part of the item left out ("dropped") or not read ("ignored"). */
+typedef struct {
+    const char *kind;       /* "dropped" or "ignored" */
+    char reason[48];        /* stable, for grouping: "polygon with fewer than
+                               3 points", "tool 'relation'" */
+    size_t count;           /* annotations or entries concerned */
+    char detail[96];        /* which: "polygon p1 has 2 points (needs 3)" */
+} sx_dm_note;
+
 typedef struct {
     int version;            /* 1 or 2 */
     double width, height;   /* image size from the data, 0 when not given */
@@ -62,8 +78,12 @@ typedef struct {
     size_t n;               /* annotations */
     sx_dm_ann *ann;
     double *pts;            /* point pairs referred to by sx_dm_ann.pt */
+    sx_dm_note *notes;      /* what was left out or ignored, in order */
+    size_t nnotes;
+    const char **img_cls;   /* image-level classes (borrowed from the tape) */
+    size_t nimg_cls;
     /* private */
-    size_t ann_cap, npts, pts_cap;
+    size_t ann_cap, npts, pts_cap, notes_cap, img_cls_cap;
     int *hash;
     size_t hash_cap;
     const sx_tnode **elems; /* annotationsData entries by index */
@@ -77,9 +97,9 @@ sx_dm *sx_dm_new(void);
 /*! sx_dm_parse() : reads DM data into the model, replacing what it held.
  *  @t, @data borrowed: `data` is a node of `t`; strings and attrs in the
  *  result point into the tape.
- *  @return 0, or -1 with the reason in sx_dm_error(): "data is Null",
- *          "unknown tool 'circle' (annotation a3)", "polygon p1 has 2 points
- *          (needs 3)", "annotation a1 has no class", … */
+ *  @return 0 (annotations left out are in notes[]), or -1 with the reason
+ *          in sx_dm_error(): "data is Null", "data is not an object",
+ *          "annotations is not an object keyed by asset", "out of memory". */
 int sx_dm_parse(sx_dm *dm, const sx_tape *t, const sx_tnode *data);
 
 /*! sx_dm_error() : the reason of the last failed parse. */

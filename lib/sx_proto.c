@@ -9,7 +9,7 @@ static const char *const kind_names[] = {
     [SX_DATA] = "data",         [SX_META] = "meta",   [SX_FILE] = "file",
     [SX_ERROR] = "error",       [SX_PROGRESS] = "progress",
     [SX_METRICS] = "metrics",   [SX_LOG] = "log",     [SX_RESULT] = "result",
-    [SX_END] = "end",           [SX_CTL_OTHER] = "other",
+    [SX_END] = "end",           [SX_WARNING] = "warning", [SX_CTL_OTHER] = "other",
 };
 
 sx_kind sx_proto_kind(const char *p, size_t n)
@@ -22,7 +22,7 @@ sx_kind sx_proto_kind(const char *p, size_t n)
     if (!q)
         return SX_DATA;
     size_t k = (size_t)(q - p);
-    for (int i = SX_META; i <= SX_END; i++)
+    for (int i = SX_META; i <= SX_WARNING; i++)
         if (strlen(kind_names[i]) == k && memcmp(p, kind_names[i], k) == 0)
             return (sx_kind)i;
     return SX_CTL_OTHER;
@@ -111,6 +111,18 @@ jv sx_rec_error(jv item, const char *stage, const char *message)
     jv r = sx_rec("error");
     r = jv_object_set(r, jv_string("item"), item);
     r = jv_object_set(r, jv_string("stage"), jv_string(stage));
+    return jv_object_set(r, jv_string("message"), jv_string(message));
+}
+
+jv sx_rec_warning(jv item, const char *stage, const char *kind, const char *reason, uint64_t count,
+                  const char *message)
+{
+    jv r = sx_rec("warning");
+    r = jv_object_set(r, jv_string("item"), item);
+    r = jv_object_set(r, jv_string("stage"), jv_string(stage));
+    r = jv_object_set(r, jv_string("kind"), jv_string(kind));
+    r = jv_object_set(r, jv_string("reason"), jv_string(reason));
+    r = jv_object_set(r, jv_string("count"), jv_number((double)count));
     return jv_object_set(r, jv_string("message"), jv_string(message));
 }
 

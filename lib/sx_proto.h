@@ -31,6 +31,7 @@ typedef enum {
     SX_LOG,
     SX_RESULT,
     SX_END,
+    SX_WARNING,
     SX_CTL_OTHER     /* a control record of a kind this version does not know */
 } sx_kind;
 
@@ -73,6 +74,14 @@ jv sx_rec(const char *kind);
 jv sx_rec_end(uint64_t count);
 jv sx_rec_error(jv item, const char *stage, const char *message);
 jv sx_rec_progress(const char *category, uint64_t current, uint64_t total);
+
+/*! sx_rec_warning() : part of an item was left out or ignored, and the item
+ *  goes on (a warning never fails an item). `kind` "dropped" (annotations
+ *  left out) or "ignored" (keys and tools sx does not export); `reason` a
+ *  short stable phrase the summaries group by ("box outside the image");
+ *  `count` how many; `message` the details (which annotations). */
+jv sx_rec_warning(jv item, const char *stage, const char *kind, const char *reason, uint64_t count,
+                  const char *message);
 jv sx_rec_metrics(const char *category, uint64_t stand_by, uint64_t success, uint64_t failed);
 
 /*! sx_rec_metrics_line() : the text of sx_rec_metrics() (no newline), for

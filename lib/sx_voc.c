@@ -62,12 +62,6 @@ static int voc_item(void *ctx, sx_conv *cv, const sx_conv_item *it)
     sx_voc *v = ctx;
     const sx_dm *dm = it->dm;
     double W = it->width, H = it->height;
-    for (size_t i = 0; i < dm->n; i++) {
-        const sx_dm_ann *a = &dm->ann[i];
-        if ((a->tool == SX_DM_BOX || a->tool == SX_DM_POLYGON) && sx_classmap_get(v->cm, a->cls, a->cls_len) < 0)
-            return sx_conv_item_fail(cv, "class '%s' of %s %s is not in the class list", a->cls,
-                                     sx_dm_tool_name(a->tool), *a->id ? a->id : "?");
-    }
     sx_strbuf *x = &v->x, *dir = &v->dir;
     sx_sb_reset(x);
     sx_sb_reset(dir);
@@ -88,13 +82,20 @@ static int voc_item(void *ctx, sx_conv *cv, const sx_conv_item *it)
         const sx_dm_ann *a = &dm->ann[i];
         if (a->tool != SX_DM_BOX && a->tool != SX_DM_POLYGON)
             continue;
+        if (sx_classmap_get(v->cm, a->cls, a->cls_len) < 0) {
+            dropped++;
+            if (sx_conv_item_warn(cv, "class not in the class list", "class '%s' of %s %s", a->cls,
+                                  sx_dm_tool_name(a->tool), *a->id ? a->id : "?") < 0)
+                return -1;
+            continue;
+        }
         double x0, y0, x1, y1;
         sx_dm_clip_box(a, W, H, &x0, &y0, &x1, &y1);
         long xmin = sx_voc_round(x0, 1), ymin = sx_voc_round(y0, 1);
         long xmax = sx_voc_round(x1, 0), ymax = sx_voc_round(y1, 0);
         if (x1 - x0 <= 0 || y1 - y0 <= 0 || xmax < xmin || ymax < ymin) {
             dropped++;
-            if (sx_conv_item_warn(cv, "%s %s has no whole pixel inside the %gx%g image (dropped)",
+            if (sx_conv_item_warn(cv, "box without a whole pixel inside the image", "%s %s has no whole pixel inside the %gx%g image",
                                   sx_dm_tool_name(a->tool), *a->id ? a->id : "?", W, H) < 0)
                 return -1;
             continue;

@@ -207,6 +207,8 @@ static int yolo_item(void *ctx, sx_conv *cv, const sx_conv_item *it)
         y->cap = dm->n;
     }
     int pose = y->o.task == SX_YOLO_POSE;
+    uint64_t kept = 0, dropped = 0;
+    size_t unused[SX_DM_NTOOLS] = {0}; /* tools this task has no place for */
     for (size_t i = 0; i < dm->n; i++) {
         const sx_dm_ann *a = &dm->ann[i];
         sx_classmap *m = NULL;
@@ -215,14 +217,26 @@ static int yolo_item(void *ctx, sx_conv *cv, const sx_conv_item *it)
         else if (a->tool == SX_DM_KEYPOINT && pose)
             m = y->kp;
         y->cls[i] = -1;
-        if (!m)
+        if (!m) {
+            unused[a->tool]++;
             continue;
+        }
         y->cls[i] = sx_classmap_get(m, a->cls, a->cls_len);
-        if (y->cls[i] < 0)
-            return sx_conv_item_fail(cv, "class '%s' of %s %s is not in the class list", a->cls,
-                                     sx_dm_tool_name(a->tool), *a->id ? a->id : "?");
+        if (y->cls[i] < 0) {
+            y->cls[i] = -2; /* dropped */
+            dropped++;
+            if (sx_conv_item_warn(cv, "class not in the class list", "class '%s' of %s %s", a->cls,
+                                  sx_dm_tool_name(a->tool), *a->id ? a->id : "?") < 0)
+                return -1;
+        }
     }
-    uint64_t kept = 0, dropped = 0;
+
+    for (int t = 0; t < SX_DM_NTOOLS; t++)
+        if (unused[t] && sx_conv_item_ignored(cv, t == SX_DM_POLYLINE ? "polyline (YOLO has none)"
+                                                  : t == SX_DM_POLYGON ? "polygon (not in a pose dataset)"
+                                                                       : "keypoint (only in a pose dataset)",
+                                              unused[t]) < 0)
+            return -1;
     /* boxes (clipped in corner form) */
     for (size_t i = 0; i < dm->n; i++) {
         const sx_dm_ann *a = &dm->ann[i];
@@ -234,7 +248,7 @@ static int yolo_item(void *ctx, sx_conv *cv, const sx_conv_item *it)
         if (x1 - x0 <= 0 || y1 - y0 <= 0) {
             y->cls[i] = -2; /* dropped */
             dropped++;
-            if (sx_conv_item_warn(cv, "%s %s has no area inside the %gx%g image (dropped)", sx_dm_tool_name(a->tool),
+            if (sx_conv_item_warn(cv, "annotation outside the image", "%s %s has no area inside the %gx%g image", sx_dm_tool_name(a->tool),
                                   *a->id ? a->id : "?", W, H) < 0)
                 return -1;
         }
@@ -257,7 +271,7 @@ static int yolo_item(void *ctx, sx_conv *cv, const sx_conv_item *it)
             }
             if (y->owner[k] < 0) {
                 dropped++;
-                if (sx_conv_item_warn(cv, "keypoint %s is not inside any bounding box of the image (dropped)",
+                if (sx_conv_item_warn(cv, "keypoint outside every box", "keypoint %s is not inside any bounding box of the image",
                                       *p->id ? p->id : "?") < 0)
                     return -1;
             }

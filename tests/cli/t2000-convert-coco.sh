@@ -82,13 +82,17 @@ test_expect_success 'DM v2 input' '
     assert_eq "600" "$(jq ".annotations[1].area" ds/annotations.json)"
 '
 
-test_expect_success '--classes FILE fixes the category ids; a class outside is an item error' '
+test_expect_success '--classes FILE fixes the category ids; an annotation of a class outside is dropped, the item stays' '
     printf "person\ncar\nlane\n" > classes.txt
     sx-convert-coco --classes classes.txt < $C/v1.ndjson | mat ds
     assert_eq "[\"person\",\"car\",\"lane\"]" "$(jq -c "[.categories[] | select(.keypoints == null) | .name]" ds/train/annotations.json)"
     printf "car\n" > one.txt
     sx-convert-coco --classes one.txt < $C/v1.ndjson > out.ndjson
-    jq -r "select(.sx == \"error\" and .item == 11) | .message" out.ndjson | grep -q "class .person. of bounding_box b2 is not in the class list"
+    jq -r "select(.sx == \"warning\" and .item == 11) | \"\(.kind) \(.reason): \(.message)\"" out.ndjson |
+        grep -q "dropped class not in the class list: class .person. of bounding_box b2"
+    ! grep -q "\"sx\":\"error\"" out.ndjson
+    mat ds2 < out.ndjson
+    jq -e "[.images[] | .sx_item] | index(11) != null" ds2/train/annotations.json
 '
 
 test_expect_success 'the project configuration from meta numbers the categories' '

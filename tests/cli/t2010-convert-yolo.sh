@@ -34,7 +34,9 @@ test_expect_success 'segment: polygon points and box corners' '
 
 test_expect_success 'a vanished box is dropped, counted and reported' '
     sx-convert-yolo < $C/yolo.ndjson > out.ndjson
-    jq -r "select(.sx == \"error\") | \"\(.item) \(.message)\"" out.ndjson | grep -q "^1 bounding_box b3 has no area inside the 640x480 image"
+    jq -r "select(.sx == \"warning\") | \"\(.item) \(.kind) \(.reason): \(.message)\"" out.ndjson |
+        grep -q "^1 dropped annotation outside the image: bounding_box b3 has no area inside the 640x480 image"
+    ! grep -q "\"sx\":\"error\"" out.ndjson
     assert_eq "5 1" "$(jq -r "select(.sx == \"metrics\" and .category == \"annotation\") | \"\(.success) \(.failed)\"" out.ndjson)"
 '
 
@@ -67,7 +69,8 @@ test_expect_success 'pose: keypoints in name order inside the smallest box, kpt_
     echo "0 0.350000 0.350000 0.500000 0.500000 0.400000 0.200000 2 0.200000 0.300000 2 0.000000 0.000000 0" > want
     diff want ds/labels/p.txt
     grep -qx "kpt_shape: \[3, 3\]" ds/dataset.yaml
-    jq -r "select(.sx == \"error\") | .message" out.ndjson | grep -q "keypoint k3 is not inside any bounding box"
+    jq -r "select(.sx == \"warning\") | .message" out.ndjson | grep -q "keypoint k3 is not inside any bounding box"
+    ! grep -q "\"sx\":\"error\"" out.ndjson
 '
 
 test_expect_success 'known class ids (--classes): labels written as items are read' '
@@ -81,11 +84,14 @@ test_expect_success 'known class ids (--classes): labels written as items are re
     printf "person\ncar\n" > want && diff want ds/classes.txt
 '
 
-test_expect_success 'a class outside --classes fails the item' '
+test_expect_success 'an annotation of a class outside --classes is dropped with a warning; the item stays' '
     printf "car\n" > cls.txt
     sx-convert-yolo --classes cls.txt < $C/yolo.ndjson > out.ndjson
-    assert_eq "1 3" "$(jq -r "select(.sx == \"error\") | .item" out.ndjson | tr "\n" " " | sed "s/ \$//")"
-    ! grep -q labels/train/street.txt out.ndjson
+    assert_eq "1 3" "$(jq -r "select(.sx == \"warning\" and .reason == \"class not in the class list\") | .item" out.ndjson | sort -u | tr "\n" " " | sed "s/ \$//")"
+    ! grep -q "\"sx\":\"error\"" out.ndjson
+    mat ds < out.ndjson
+    test -f ds/labels/train/street.txt
+    ! grep -q "^1 " ds/labels/train/street.txt
 '
 
 test_expect_success 'usage: --task must be detect, segment or pose' '

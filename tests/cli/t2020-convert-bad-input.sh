@@ -38,14 +38,18 @@ test_expect_success 'records that are not items are error records, the stream go
     assert_eq "{\"sx\":\"metrics\",\"category\":\"dataset_conversion\",\"stand_by\":0,\"success\":1,\"failed\":4}" "$(grep "\"dataset_conversion\",\"stand_by\"" out.ndjson)"
 '
 
-test_expect_success 'NaN, infinite and huge coordinates fail the item' '
+test_expect_success 'NaN, infinite, huge and negative-sized boxes are dropped with a warning; the items stay' '
     { item 1 "{\"x\":nan,\"y\":1,\"width\":5,\"height\":5}"; item 2 "{\"x\":1e999,\"y\":1,\"width\":5,\"height\":5}"
       item 3 "{\"x\":1,\"y\":1,\"width\":1e12,\"height\":5}"; item 4 "{\"x\":\"1\",\"y\":1,\"width\":5,\"height\":5}"
       item 5 "{\"x\":1,\"y\":1,\"width\":-5,\"height\":5}"; echo "$END"; } > in.ndjson
     sx-convert-coco < in.ndjson > out.ndjson
-    assert_eq 5 "$(jq -r "select(.sx == \"error\") | .item" out.ndjson | wc -l)"
-    jq -r "select(.sx == \"error\" and .item == 1) | .message" out.ndjson | grep -q "finite"
-    jq -r "select(.sx == \"error\" and .item == 5) | .message" out.ndjson | grep -q "negative size"
+    ! grep -q "\"sx\":\"error\"" out.ndjson
+    assert_eq "1 2 3 4 5" "$(jq -r "select(.sx == \"warning\" and .kind == \"dropped\") | .item" out.ndjson | tr "\n" " " | sed "s/ \$//")"
+    assert_eq 4 "$(jq -r "select(.sx == \"warning\") | .reason" out.ndjson | grep -c "coordinates that are not finite numbers")"
+    jq -r "select(.sx == \"warning\" and .item == 5) | .reason" out.ndjson | grep -q "box with a negative size"
+    mat ds < out.ndjson
+    assert_eq "5 0" "$(jq -r "\"\(.images | length) \(.annotations | length)\"" ds/annotations.json)"
+    assert_eq "0 5" "$(jq -r "select(.sx == \"metrics\" and .category == \"annotation\") | \"\(.success) \(.failed)\"" out.ndjson)"
 '
 
 test_expect_success 'negative coordinates are clipped; a box wholly outside is dropped' '
@@ -54,7 +58,8 @@ test_expect_success 'negative coordinates are clipped; a box wholly outside is d
     mat ds < out.ndjson
     python3 $C/check_coco.py ds/annotations.json
     assert_eq "[[0,0,20,20]]" "$(jq -c "[.annotations[].bbox]" ds/annotations.json)"
-    jq -r "select(.sx == \"error\") | \"\(.item) \(.message)\"" out.ndjson | grep -q "^2 bounding_box a has no area"
+    jq -r "select(.sx == \"warning\") | \"\(.item) \(.message)\"" out.ndjson | grep -q "^2 bounding_box a has no area"
+    assert_eq 2 "$(jq ".images | length" ds/annotations.json)"
 '
 
 test_expect_success 'width or height 0, or no size at all, fails the item' '
@@ -69,17 +74,27 @@ test_expect_success 'width or height 0, or no size at all, fails the item' '
     jq -r "select(.sx == \"error\" and .item == 2) | .message" out.ndjson | grep -q "image size unknown"
 '
 
-test_expect_success 'polygons under 3 points, polylines under 2, unknown tools, missing data fail the item' '
+test_expect_success 'short polygons and polylines, missing coordinates and classes are dropped; unknown tools ignored; items stay' '
     { item 1 "[{\"x\":1,\"y\":1},{\"x\":5,\"y\":5}]" polygon; item 2 "[{\"x\":1,\"y\":1}]" polyline
       item 3 "{\"x\":1,\"y\":1}" circle
       echo "{\"id\":4,\"files\":{\"url\":\"https://h/u\",\"width\":9,\"height\":9},\"data\":{\"annotations\":{\"image_1\":[{\"id\":\"z\",\"tool\":\"bounding_box\",\"classification\":{\"class\":\"c\"}}]}}}"
       echo "{\"id\":5,\"files\":{\"url\":\"https://h/u\",\"width\":9,\"height\":9},\"data\":{\"images\":[{\"bounding_box\":[{\"id\":\"q\",\"data\":[1,2,3,4]}]}]}}"
       echo "$END"; } > in.ndjson
+    for c in coco yolo voc csv; do
+        sx-convert-$c < in.ndjson > out.ndjson
+        ! grep -q "\"sx\":\"error\"" out.ndjson
+        assert_eq 5 "$(jq -r "select(.sx == \"end\") | .items" out.ndjson)" "items converted by sx-convert-$c"
+    done
     sx-convert-coco < in.ndjson > out.ndjson
-    jq -r "select(.sx == \"error\") | \"\(.item) \(.message)\"" out.ndjson > errs
-    printf "%s\n" "1 polygon a has 2 points (needs 3)" "2 polyline a has 1 point (needs 2)" "3 unknown tool '"'"'circle'"'"' (annotation a)" \
-        "4 annotation z has no coordinate in annotationsData" "5 annotation q has no class" > want
-    diff want errs
+    jq -r "select(.sx == \"warning\") | \"\(.item) \(.kind) \(.reason): \(.message)\"" out.ndjson > warns
+    printf "%s\n" "1 dropped polygon with fewer than 3 points: polygon a has 2 points (needs 3)" \
+        "2 dropped polyline with fewer than 2 points: polyline a has 1 point (needs 2)" \
+        "3 ignored tool '"'"'circle'"'"': " \
+        "4 dropped annotation without coordinates: bounding_box z has none in annotationsData" \
+        "5 dropped annotation without a class: bounding_box q" > want
+    diff want warns
+    mat ds < out.ndjson
+    assert_eq "5 0" "$(jq -r "\"\(.images | length) \(.annotations | length)\"" ds/annotations.json)"
 '
 
 test_expect_success '10,000 annotations on one image, every converter' '
@@ -128,9 +143,9 @@ test_expect_success 'the same names in CSV (RFC 4180)' '
     python3 -c "
 import csv
 rows = list(csv.reader(open(\"ds/annotations.csv\", encoding=\"utf-8\", newline=\"\")))
-assert rows[0] == \"image,width,height,class,xmin,ymin,xmax,ymax\".split(\",\"), rows[0]
+assert rows[0] == \"image,width,height,class,xmin,ymin,xmax,ymax,image_classes\".split(\",\"), rows[0]
 assert [r[3] for r in rows[1:]] == [\"say \\\"hi\\\"\", \"a,b\", \"two\\nlines\", \"<&>\", \"Überwald ñandú 猫\"], rows
-assert rows[1][0] == \"images/we\\\"ird,<&>.jpg\" and rows[1][4:] == [\"0\", \"5\", \"10\", \"15\"], rows[1]
+assert rows[1][0] == \"images/we\\\"ird,<&>.jpg\" and rows[1][4:] == [\"0\", \"5\", \"10\", \"15\", \"\"], rows[1]
 "
 '
 

@@ -28,7 +28,8 @@ test_expect_success 'VOC rounding of fractional corners' '
     mat ds < out.ndjson
     # a: x1 10.4 -> 11, x2 30.6 -> 31; y1 10.5 -> 12, y2 11.1 -> 11 < 12: dropped. b: 5.2..5.4 -> 6..5: dropped
     ! grep -q "<object>" ds/Annotations/f.xml
-    assert_eq 2 "$(jq -r "select(.sx == \"error\") | .message" out.ndjson | grep -c "no whole pixel")"
+    assert_eq 2 "$(jq -r "select(.sx == \"warning\") | .message" out.ndjson | grep -c "no whole pixel")"
+    ! grep -q "\"sx\":\"error\"" out.ndjson
     printf "%s\n" "{\"id\":1,\"files\":{\"url\":\"https://h/u\",\"file_name_original\":\"f.jpg\",\"width\":100,\"height\":100},\"data\":{\"images\":[{\"bounding_box\":[{\"id\":\"a\",\"classification\":\"c\",\"attrs\":[],\"data\":[10.4,10.5,20.2,3.6]}]}]}}" "{\"sx\":\"end\",\"count\":1}" > in.ndjson
     sx-convert-voc < in.ndjson | mat ds2
     tr -d " \n" < ds2/Annotations/f.xml | grep -q "<xmin>11</xmin><ymin>12</ymin><xmax>31</xmax><ymax>14</ymax>"
@@ -36,12 +37,27 @@ test_expect_success 'VOC rounding of fractional corners' '
 
 test_expect_success 'CSV: header, one row per box, image paths, clipped numbers' '
     sx-convert-csv < $C/v1.ndjson | mat ds
-    printf "%s\r\n" "image,width,height,class,xmin,ymin,xmax,ymax" \
-        "images/train/street.jpg,640,480,car,100,50,300,150" \
-        "images/train/street.jpg,640,480,person,600,400,640,480" \
-        "images/train/street.jpg,640,480,person,10,10,110,60" \
-        "images/valid/kp.png,100,100,car,45,35,55,55" > want
+    printf "%s\r\n" "image,width,height,class,xmin,ymin,xmax,ymax,image_classes" \
+        "images/train/street.jpg,640,480,car,100,50,300,150," \
+        "images/train/street.jpg,640,480,person,600,400,640,480," \
+        "images/train/street.jpg,640,480,person,10,10,110,60," \
+        "images/valid/kp.png,100,100,car,45,35,55,55," > want
     diff want ds/annotations.csv
+'
+
+test_expect_success 'image-level classes (DM v1 tool, DM v2 list): a COCO image attribute and a CSV column' '
+    printf "%s\n" "{\"id\":1,\"files\":{\"url\":\"https://h/a.jpg\",\"width\":100,\"height\":100},\"data\":{\"annotations\":{\"image_1\":[{\"id\":\"c1\",\"tool\":\"classification\",\"classification\":{\"class\":\"night\"}},{\"id\":\"b1\",\"tool\":\"bounding_box\",\"classification\":{\"class\":\"car\"}}]},\"annotationsData\":{\"image_1\":[{\"id\":\"b1\",\"coordinate\":{\"x\":1,\"y\":1,\"width\":5,\"height\":5}}]}}}" \
+        "{\"id\":2,\"files\":{\"url\":\"https://h/b.jpg\",\"width\":100,\"height\":100},\"data\":{\"images\":[{\"classification\":[{\"id\":\"c2\",\"classification\":\"day\",\"attrs\":[]},{\"id\":\"c3\",\"classification\":\"rain\",\"attrs\":[]}]}]}}" \
+        "{\"sx\":\"end\",\"count\":2}" > in.ndjson
+    sx-convert-coco < in.ndjson | mat coco
+    assert_eq "[[\"night\"],[\"day\",\"rain\"]]" "$(jq -c "[.images[].attributes.classification]" coco/annotations.json)"
+    assert_eq 1 "$(jq ".annotations | length" coco/annotations.json)"
+    sx-convert-csv < in.ndjson | mat csv
+    printf "%s\r\n" "image,width,height,class,xmin,ymin,xmax,ymax,image_classes" \
+        "images/a.jpg,100,100,car,1,1,6,6,night" "images/b.jpg,100,100,,,,,,day;rain" > want
+    diff want csv/annotations.csv
+    sx-convert-voc < in.ndjson > out.ndjson
+    assert_eq "1 2" "$(jq -r "select(.sx == \"warning\" and .reason == \"image classification\") | .item" out.ndjson | tr "\n" " " | sed "s/ \$//")"
 '
 
 test_expect_success 'DM: json/<stem>.json indented 4 and origin_files/ per split' '

@@ -67,16 +67,60 @@ static void test_v2(void)
     sx_sb_free(&b);
 }
 
+/* The one note of the last parse has this kind and reason, and no
+ * annotation was kept. */
+static int one_note(const char *kind, const char *reason)
+{
+    return dm->n == 0 && dm->nnotes == 1 && strcmp(dm->notes[0].kind, kind) == 0 &&
+           strcmp(dm->notes[0].reason, reason) == 0;
+}
+
 static void test_errors(void)
 {
+    /* only what is not annotation data at all fails the item */
     CHECK(parse("null") == -1 && strcmp(sx_dm_error(dm), "data is Null") == 0);
-    CHECK(parse("{\"images\":[{\"circle\":[{\"id\":\"c\"}]}]}") == -1 && strstr(sx_dm_error(dm), "unknown tool 'circle'"));
-    CHECK(parse("{\"images\":[{\"polygon\":[{\"id\":\"p\",\"classification\":\"x\",\"data\":[[0,0],[1,1]]}]}]}") == -1 &&
-          strstr(sx_dm_error(dm), "2 points (needs 3)"));
-    CHECK(parse("{\"images\":[{\"bounding_box\":[{\"id\":\"b\",\"classification\":\"x\",\"data\":[0,0,1e999,1]}]}]}") == -1);
-    CHECK(parse("{\"images\":[{\"bounding_box\":[{\"id\":\"b\",\"classification\":\"x\",\"data\":[0,0,20000000,1]}]}]}") == -1);
-    CHECK(parse("{\"images\":[{\"keypoint\":[{\"id\":\"k\",\"classification\":\"\",\"data\":[0,0]}]}]}") == -1 &&
-          strstr(sx_dm_error(dm), "no class"));
+    CHECK(parse("[1]") == -1 && strstr(sx_dm_error(dm), "not an object"));
+    CHECK(parse("{\"annotations\":[1]}") == -1 && strstr(sx_dm_error(dm), "not an object keyed by asset"));
+    CHECK(parse("{\"images\":[7]}") == -1 && strstr(sx_dm_error(dm), "images[0] is not an object"));
+}
+
+static void test_drops(void)
+{
+    /* a bad annotation is left out with a note; the item goes on */
+    CHECK(parse("{\"images\":[{\"polygon\":[{\"id\":\"p\",\"classification\":\"x\",\"data\":[[0,0],[1,1]]}]}]}") == 0 &&
+          one_note("dropped", "polygon with fewer than 3 points") && strstr(dm->notes[0].detail, "2 points (needs 3)"));
+    CHECK(parse("{\"images\":[{\"bounding_box\":[{\"id\":\"b\",\"classification\":\"x\",\"data\":[0,0,1e999,1]}]}]}") == 0 &&
+          one_note("dropped", "coordinates that are not finite numbers"));
+    CHECK(parse("{\"images\":[{\"bounding_box\":[{\"id\":\"b\",\"classification\":\"x\",\"data\":[0,0,20000000,1]}]}]}") == 0 &&
+          one_note("dropped", "coordinates that are not finite numbers"));
+    CHECK(parse("{\"images\":[{\"keypoint\":[{\"id\":\"k\",\"classification\":\"\",\"data\":[0,0]}]}]}") == 0 &&
+          one_note("dropped", "annotation without a class"));
+    /* the points of a dropped polygon do not stay behind */
+    CHECK(parse("{\"images\":[{\"polygon\":[{\"id\":\"p\",\"classification\":\"x\",\"data\":[[0,0],[1,1],[\"a\",2]]},"
+                "{\"id\":\"q\",\"classification\":\"y\",\"data\":[[5,5],[6,5],[6,6]]}]}]}") == 0);
+    CHECK(dm->n == 1 && dm->npts == 3 && dm->ann[0].pt == 0 && dm->pts[0] == 5 && dm->nnotes == 1);
+}
+
+static void test_ignored(void)
+{
+    /* v2: relation and group lists and unknown tools are ignored, counted;
+     * the image-level classification list gives image classes */
+    CHECK(parse("{\"images\":[{\"relation\":[{\"id\":\"r1\"},{\"id\":\"r2\"}],\"group\":[{\"id\":\"g\"}],"
+                "\"circle\":[{\"id\":\"c\"}],\"classification\":[{\"id\":\"i\",\"classification\":\"night\"}],"
+                "\"bounding_box\":[{\"id\":\"b\",\"classification\":\"car\",\"data\":[1,2,3,4]}]}]}") == 0);
+    CHECK(dm->n == 1 && dm->nnotes == 3 && dm->nimg_cls == 1 && strcmp(dm->img_cls[0], "night") == 0);
+    CHECK(strcmp(dm->notes[0].reason, "tool 'relation'") == 0 && dm->notes[0].count == 2 &&
+          strcmp(dm->notes[0].kind, "ignored") == 0);
+    CHECK(strcmp(dm->notes[1].reason, "tool 'group'") == 0 && strcmp(dm->notes[2].reason, "tool 'circle'") == 0);
+    /* v1: the classification tool, an unknown tool, relations and groups */
+    CHECK(parse("{\"annotations\":{\"image_1\":[{\"id\":\"c\",\"tool\":\"classification\",\"classification\":{\"class\":\"day\"}},"
+                "{\"id\":\"r\",\"tool\":\"relation\"},{\"id\":\"a\",\"tool\":\"keypoint\",\"classification\":{\"class\":\"k\"}}]},"
+                "\"annotationsData\":{\"image_1\":[{\"id\":\"a\",\"coordinate\":{\"x\":1,\"y\":2}}]},"
+                "\"relations\":{\"image_1\":[{\"id\":\"x\"},{\"id\":\"y\"}]},\"annotationGroups\":{\"image_1\":[{\"id\":\"g\"}]}}") == 0);
+    CHECK(dm->n == 1 && dm->ann[0].tool == SX_DM_KEYPOINT && dm->nimg_cls == 1 && strcmp(dm->img_cls[0], "day") == 0);
+    CHECK(dm->nnotes == 3 && strcmp(dm->notes[0].reason, "tool 'relation'") == 0 &&
+          strcmp(dm->notes[1].reason, "relations") == 0 && dm->notes[1].count == 2 &&
+          strcmp(dm->notes[2].reason, "annotation groups") == 0 && dm->notes[2].count == 1);
 }
 
 int main(void)
@@ -88,6 +132,8 @@ int main(void)
     RUN(test_rotation);
     RUN(test_v2);
     RUN(test_errors);
+    RUN(test_drops);
+    RUN(test_ignored);
     sx_dm_free(dm);
     sx_tape_free(tape);
     return UNIT_DONE();
