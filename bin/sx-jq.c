@@ -133,7 +133,10 @@ struct run {
     sx_buf guard; /* ... rewritten as data by sx_data_guard() */
     int warned;   /* about "sx" results without --converter */
     int gave_file; /* --converter: the record gave a file record */
+    int gave_any;  /* the record gave a result */
     uint64_t items; /* --converter: records that gave files, without error */
+    uint64_t filtered; /* records that gave nothing, without error (select),
+                          plus what the upstream filtered */
 };
 
 static void put(struct run *r, jv v)
@@ -196,8 +199,19 @@ static void write_result(struct run *r, jv id)
         r->written++;
     if (k == SX_FILE)
         r->gave_file = 1;
+    r->gave_any = 1;
     if (sx_writer_line(r->out, p, n) < 0)
         sx_write_failed(r->o->output ? r->o->output : "stdout");
+}
+
+/* The upstream end: what the stages before filtered out is carried on. */
+static void take_end(struct run *r, const char *line, size_t len)
+{
+    jv end = sx_parse_object(line, len);
+    double f = jv_is_valid(end) ? sx_get_num(end, "filtered", -1) : -1;
+    if (f >= 0 && f < 1e15)
+        r->filtered += (uint64_t)f;
+    jv_free(end);
 }
 
 static void run_record(struct run *r, const char *line, size_t len)
@@ -211,7 +225,7 @@ static void run_record(struct run *r, const char *line, size_t len)
     }
     jv id = sx_item_id(v);
     uint64_t failed = r->failed;
-    r->gave_file = 0;
+    r->gave_file = r->gave_any = 0;
     sx_jqprog_start(r->prog, v);
     jv res;
     int k;
@@ -237,6 +251,8 @@ static void run_record(struct run *r, const char *line, size_t len)
     jv_free(id);
     if (r->gave_file && r->failed == failed)
         r->items++;
+    if (!r->gave_any && r->failed == failed)
+        r->filtered++;   /* a select() left it out: neither exported nor failed */
 }
 
 int main(int argc, char **argv)
@@ -279,7 +295,9 @@ int main(int argc, char **argv)
         sx_kind kind = sx_proto_kind(line, len);
         if (kind == SX_DATA)
             run_record(&r, line, len);
-        else if (kind != SX_END && sx_writer_line(r.out, line, len) < 0)
+        else if (kind == SX_END)
+            take_end(&r, line, len);
+        else if (sx_writer_line(r.out, line, len) < 0)
             sx_write_failed(o.output ? o.output : "stdout");
     }
     if (k < 0)
@@ -294,6 +312,8 @@ int main(int argc, char **argv)
         jv end = sx_rec_end(r.written);
         if (o.converter) /* as the C converters say it: items converted */
             end = jv_object_set(end, jv_string("items"), jv_number((double)r.items));
+        if (r.filtered)
+            end = jv_object_set(end, jv_string("filtered"), jv_number((double)r.filtered));
         put(&r, end);
     }
     if (sx_writer_close(r.out) < 0)

@@ -13,9 +13,17 @@ test_expect_success 'the program runs on every data record, control records pass
 
 test_expect_success 'zero or many results per record; end counts what was written' '
     sx-jq "select(.id > 4)" "$S" > out &&
-    assert_eq "{\"sx\":\"end\",\"count\":2}" "$(tail -1 out)" &&
+    assert_eq "{\"sx\":\"end\",\"count\":2,\"filtered\":4}" "$(tail -1 out)" "the end counts what select() filtered out" &&
     sx-jq ".files, .files" "$S" > out2 &&
     assert_eq "{\"sx\":\"end\",\"count\":12}" "$(tail -1 out2)"
+'
+
+test_expect_success 'what each stage filtered out adds up in the last end record' '
+    sx-jq "select(.id > 2)" "$S" | sx-jq "select(.id > 4)" > out &&
+    assert_eq "{\"sx\":\"end\",\"count\":2,\"filtered\":4}" "$(tail -1 out)" &&
+    sx-jq "select(.id > 2)" "$S" | sx-convert-coco > conv &&
+    assert_eq 4 "$(tail -1 conv | jq .items)" &&
+    assert_eq 2 "$(tail -1 conv | jq .filtered)"
 '
 
 test_expect_success '--converter: file records of the program are control records, not counted as data' '
@@ -40,7 +48,7 @@ test_expect_success 'without --converter a result shaped like a control record s
 
 test_expect_success '--converter: a program may not emit meta, end or other control records' '
     expect_code 1 sx-jq --converter "{sx: \"end\", count: 99}" "$S" > out 2> err &&
-    assert_grep "emits file and error records, not .end. records" err &&
+    assert_grep "emits file, error and warning records, not .end. records" err &&
     ! grep -q "\"count\":99" out &&
     sx-jq --converter -k -q "{sx: \"meta\", total: 1}" "$S" > out &&
     assert_eq 0 "$(grep -c "\"total\":1}" out)"
