@@ -5,6 +5,7 @@
 #include "sx_jqprog.h"
 #include "sx_safefs.h"
 #include "sx_stream.h"
+#include "sx_tally.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -254,6 +255,32 @@ static int do_rollback(const struct opts *o)
     return SX_EXIT_OK;
 }
 
+/* The end of a committed export on stderr: why items failed, and what
+ * was left out of the items that did not, each with a few item ids; the
+ * numbers are those of the result. */
+static void summarise(const sx_export *e)
+{
+    uint64_t ok, bad, badfiles;
+    char line[1500];
+    sx_export_counts(e, &ok, &bad, &badfiles);
+    const sx_tally *f = sx_export_failures(e);
+    if (bad)
+        sx_warn("%llu item%s failed (see '%s/error_file_list.json'): %s", (unsigned long long)bad,
+                bad == 1 ? "" : "s", sx_export_dir(e), sx_tally_format(f, line, sizeof line));
+    else if (badfiles)
+        sx_warn("%llu file%s failed (see '%s/error_file_list.json')", (unsigned long long)badfiles,
+                badfiles == 1 ? "" : "s", sx_export_dir(e));
+    const sx_tally *d = sx_export_warnings(e, 0), *g = sx_export_warnings(e, 1);
+    if (sx_tally_total(d))
+        sx_warn("%llu annotation%s left out, in %llu item%s: %s",
+                (unsigned long long)sx_tally_total(d), sx_tally_total(d) == 1 ? "" : "s",
+                (unsigned long long)sx_tally_items(d), sx_tally_items(d) == 1 ? "" : "s",
+                sx_tally_format(d, line, sizeof line));
+    if (sx_tally_total(g))
+        sx_warn("not exported, in %llu item%s: %s", (unsigned long long)sx_tally_items(g),
+                sx_tally_items(g) == 1 ? "" : "s", sx_tally_format(g, line, sizeof line));
+}
+
 int main(int argc, char **argv)
 {
     struct opts o;
@@ -292,11 +319,7 @@ int main(int argc, char **argv)
             sx_warn("%s", msg);
         code = st == SX_EXPORT_NETWORK ? SX_EXIT_BACKEND : SX_EXIT_FAIL;
     } else if (!o.quiet) {
-        uint64_t ok, bad, badfiles;
-        sx_export_counts(e, &ok, &bad, &badfiles);
-        if (badfiles)
-            sx_warn("%llu files failed (%llu items); see '%s/error_file_list.json'", (unsigned long long)badfiles,
-                    (unsigned long long)bad, sx_export_dir(e));
+        summarise(e);
     }
     if (st == SX_EXPORT_STOPPED) {
         /* the reader thread may be blocked in a read: leave it to exit */

@@ -700,6 +700,27 @@ static int positive(const sx_tnode *v, double *out)
     return 1;
 }
 
+/* The SDK's name for the item's data file, should the item fail: the stem
+ * of files.file_name_original, else the id, and ".json". */
+static void error_file_name(sx_conv *cv, const sx_tnode *rec, const sx_tnode *id)
+{
+    const char *nm = fstr(sx_tget(rec, "files"), "file_name_original");
+    if (nm && *nm) {
+        const char *p;
+        size_t n;
+        base_name(nm, &p, &n);
+        const char *dot = memrchr(p, '.', n);
+        if (dot && dot != p)
+            n = (size_t)(dot - p);
+        sx_sb_put(&cv->errfile, p, n);
+    } else if (id->kind == SX_T_STRING) {
+        sx_sb_put(&cv->errfile, id->u.str, id->len);
+    } else {
+        put_json(&cv->errfile, id);
+    }
+    sx_sb_puts(&cv->errfile, ".json");
+}
+
 /* @return 0 converted, 1 failed (cv->msg), -1 fatal */
 static int convert_item(sx_conv *cv, const sx_tnode *rec)
 {
@@ -712,6 +733,7 @@ static int convert_item(sx_conv *cv, const sx_tnode *rec)
     cv->cur_id = it.id;
     if (!it.id)
         return sx_conv_item_fail(cv, "not an item (no id)");
+    error_file_name(cv, rec, it.id);
     const sx_tnode *data = sx_tget(rec, "data");
     if (!data)
         return sx_conv_item_fail(cv, "not an item (no data)");
@@ -739,20 +761,6 @@ static int convert_item(sx_conv *cv, const sx_tnode *rec)
     else
         return sx_conv_item_fail(cv, "not an item (id is %s)", sx_tape_kind_name(it.id));
     it.idtext = idtext;
-    {   /* the SDK's name for the item's data file, should the item fail */
-        const sx_tnode *f = sx_tget(rec, "files");
-        const char *nm = fstr(f, "file_name_original");
-        const char *p = idtext;
-        size_t n = strlen(idtext);
-        if (nm && *nm) {
-            base_name(nm, &p, &n);
-            const char *dot = memrchr(p, '.', n);
-            if (dot && dot != p)
-                n = (size_t)(dot - p);
-        }
-        sx_sb_put(&cv->errfile, p, n);
-        sx_sb_puts(&cv->errfile, ".json");
-    }
 
     if (cv->o.split) {
         it.split = sx_split_pick(cv->o.split, idtext, strlen(idtext));

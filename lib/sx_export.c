@@ -9,6 +9,7 @@
 #include "sx_spool.h"
 #include "sx_sha256.h"
 #include "sx_syncq.h"
+#include "sx_tally.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -98,6 +99,11 @@ struct sx_export {
     mode_t file_mode;            /* 0666 & ~umask */
     uint64_t conv_items;         /* items converted, from the converter's end */
     int have_conv_items;
+    uint64_t filtered;           /* items a filter left out, from the end */
+    sx_tally *failures;          /* failed items by reason */
+    sx_tally *dropped, *ignored; /* warnings: annotations left out, parts ignored */
+    char *spools[8];             /* meta's spool directories: emptied at the end */
+    int nspools;
 };
 
 #define COPY_BUF (256 * 1024)
@@ -209,6 +215,19 @@ struct undo {
     jv item;
 };
 
+/* The last component of a path: error_file_list.json holds bare names, as
+ * the SDK writes them. */
+static const char *bare_name(const char *path)
+{
+    const char *b = strrchr(path, '/');
+    return b ? b + 1 : path;
+}
+
+static void errlist_add(sx_export *e, int cat, const char *name, const char *why)
+{
+    e->errlist[cat] = jv_array_append(e->errlist[cat], JV_ARRAY(jv_string(name), jv_string(why)));
+}
+
 /* A file of a failed item that was in place: removed again. */
 static void undo_file(void *ctx, const char *path, int cat)
 {
@@ -224,18 +243,22 @@ static void undo_file(void *ctx, const char *path, int cat)
         e->bad[cat]++;
         e->files_written--;
         emit_log(e, cat, u->item, path, "failed", "another file of the item failed");
-        e->errlist[cat] =
-            jv_array_append(e->errlist[cat], JV_ARRAY(jv_string(path), jv_string("another file of the item failed")));
+        errlist_add(e, cat, bare_name(path), "another file of the item failed");
         emit_metrics(e, cat);
     }
 }
 
 /* Fails an item: removes the files of it already in place. `upstream`: an
- * error record of an earlier stage failed it. @item borrowed */
-static void item_fail(sx_export *e, jv item, int upstream)
+ * error record of an earlier stage failed it. The first failure of an item
+ * is its reason in the summary. @item borrowed */
+static void item_fail(sx_export *e, jv item, int upstream, const char *why)
 {
     char *k = item_key(item);
     struct undo u = {e, item};
+    if (k && !sx_items_failed(e->tab, k, strlen(k))) {
+        char reason[208];
+        sx_tally_add(e->failures, sx_tally_reason(why, reason, sizeof reason), 1, k);
+    }
     if (k && sx_items_fail(e->tab, k, strlen(k), upstream, undo_file, &u) < 0)
         fail(e, 0, "out of memory");
     free(k);
@@ -247,14 +270,14 @@ static void file_failed(sx_export *e, int cat, jv item, const char *path, const 
 {
     emit_log(e, cat, item, path, "failed", why);
     e->bad[cat]++;
-    e->errlist[cat] = jv_array_append(e->errlist[cat], JV_ARRAY(jv_string(path), jv_string(why)));
+    errlist_add(e, cat, bare_name(path), why);
     emit_metrics(e, cat);
     if (error_record) {
         char msg[600];
         snprintf(msg, sizeof msg, "'%s': %s", path, why);
         emit(e, sx_rec_error(jv_copy(item), "save", msg));
     }
-    item_fail(e, item, 0);
+    item_fail(e, item, 0, why);
     if (e->o->strict)
         fail(e, e->lineno, "'%s': %s", path, why);
 }
@@ -1035,6 +1058,11 @@ static void take_meta(sx_export *e, jv rec)
         e->total = (uint64_t)t;
         e->have_total = 1;
     }
+    /* sx-download's spool: what the pipeline does not take is removed at
+     * the end (sx_spool_dir_purge() checks that it is one) */
+    const char *spool = sx_get_str(rec, "spool");
+    if (spool && spool[0] == '/' && e->nspools < (int)(sizeof e->spools / sizeof *e->spools))
+        e->spools[e->nspools++] = strdup(spool);
     jv roots = jv_object_get(jv_copy(rec), jv_string("src_roots"));
     if (jv_get_kind(roots) == JV_KIND_ARRAY) {
         jv_array_foreach(roots, i, r) {
@@ -1049,6 +1077,45 @@ static void take_meta(sx_export *e, jv rec)
     jv_free(roots);
 }
 
+/* An item failed upstream: it counts as failed, and error_file_list.json
+ * names it as the SDK would (the record's `file`, else `<id>.json`).
+ * @rec borrowed */
+static void take_error(sx_export *e, jv rec)
+{
+    jv item = jv_object_get(jv_copy(rec), jv_string("item"));
+    if (jv_is_valid(item) && jv_get_kind(item) != JV_KIND_NULL) {
+        const char *msg = sx_get_str(rec, "message"), *reason = sx_get_str(rec, "reason");
+        const char *file = sx_get_str(rec, "file"), *cs = sx_get_str(rec, "category");
+        char *k = item_key(item);
+        if (k && !sx_items_failed(e->tab, k, strlen(k))) {
+            char name[300];
+            if (file && *file)
+                snprintf(name, sizeof name, "%s", bare_name(file));
+            else
+                snprintf(name, sizeof name, "%s.json", k[0] == '"' ? jv_string_value(item) : k);
+            errlist_add(e, cs && !strcmp(cs, "original_file") ? CAT_ORIG : CAT_DATA, name, msg ? msg : "failed");
+        }
+        free(k);
+        item_touch(e, item);
+        item_fail(e, item, 1, reason ? reason : msg ? msg : "failed upstream");
+    }
+    jv_free(item);
+}
+
+/* Part of an item left out or ignored: counted for the summary, never a
+ * failure. @rec borrowed */
+static void take_warning(sx_export *e, jv rec)
+{
+    const char *kind = sx_get_str(rec, "kind"), *reason = sx_get_str(rec, "reason");
+    double n = sx_get_num(rec, "count", 1);
+    jv item = jv_object_get(jv_copy(rec), jv_string("item"));
+    char *k = item_key(item);
+    sx_tally_add(kind && !strcmp(kind, "ignored") ? e->ignored : e->dropped, reason ? reason : "other",
+                 n >= 1 && n < 1e15 ? (uint64_t)n : 1, k);
+    free(k);
+    jv_free(item);
+}
+
 static int on_line(sx_export *e, const char *line, size_t len)
 {
     sx_kind k = sx_proto_kind(line, len);
@@ -1061,6 +1128,8 @@ static int on_line(sx_export *e, const char *line, size_t len)
             e->conv_items = (uint64_t)n;
             e->have_conv_items = 1;
         }
+        double f = jv_is_valid(rec) ? sx_get_num(rec, "filtered", -1) : -1;
+        e->filtered = f >= 0 && f < 1e18 ? (uint64_t)f : 0;
         jv_free(rec);
         return 0;
     }
@@ -1086,19 +1155,14 @@ static int on_line(sx_export *e, const char *line, size_t len)
         emit(e, sx_rec_error(jv_null(), "save", msg));
         return 0;
     }
-    if (k == SX_META || k == SX_ERROR) {
+    if (k == SX_META || k == SX_ERROR || k == SX_WARNING) {
         jv rec = sx_parse_object(line, len);
-        if (jv_is_valid(rec) && k == SX_META) {
+        if (jv_is_valid(rec) && k == SX_META)
             take_meta(e, rec);
-        } else if (jv_is_valid(rec)) {
-            /* an item that failed upstream counts as failed */
-            jv item = jv_object_get(jv_copy(rec), jv_string("item"));
-            if (jv_is_valid(item) && jv_get_kind(item) != JV_KIND_NULL) {
-                item_touch(e, item);
-                item_fail(e, item, 1);
-            }
-            jv_free(item);
-        }
+        else if (jv_is_valid(rec) && k == SX_ERROR)
+            take_error(e, rec);
+        else if (jv_is_valid(rec))
+            take_warning(e, rec);
         jv_free(rec);
     }
     emit_raw(e, line, len);
@@ -1124,7 +1188,10 @@ sx_export *sx_export_open(const sx_export_opts *o, char *err, size_t errlen)
     umask(um);
     e->file_mode = 0666 & ~um;
     srandom((unsigned)time(NULL) ^ (unsigned)getpid());
-    if (!(e->roots = sx_roots_new())) {
+    e->failures = sx_tally_new();
+    e->dropped = sx_tally_new();
+    e->ignored = sx_tally_new();
+    if (!(e->roots = sx_roots_new()) || !e->failures || !e->dropped || !e->ignored) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -1345,6 +1412,10 @@ static void count_items(const sx_export *e, uint64_t *ok, uint64_t *bad)
         *ok = seen_ok;
 }
 
+const sx_tally *sx_export_failures(const sx_export *e) { return e->failures; }
+
+const sx_tally *sx_export_warnings(const sx_export *e, int ignored) { return ignored ? e->ignored : e->dropped; }
+
 void sx_export_counts(const sx_export *e, uint64_t *exported, uint64_t *failed, uint64_t *failed_files)
 {
     count_items(e, exported, failed);
@@ -1356,7 +1427,7 @@ static int commit(sx_export *e)
     uint64_t ok, bad;
     count_items(e, &ok, &bad);
     uint64_t nbad = e->bad[0] + e->bad[1];
-    if (nbad) {
+    if (nbad || bad) {
         jv l = jv_object_set(jv_object(), jv_string("json_file_name"), jv_copy(e->errlist[CAT_DATA]));
         l = jv_object_set(l, jv_string("origin_file_name"), jv_copy(e->errlist[CAT_ORIG]));
         jv s = jv_dump_string(l, JV_PRINT_INDENT_FLAGS(4));
@@ -1377,7 +1448,8 @@ static int commit(sx_export *e)
     res = jv_object_set(res, jv_string("export_path"), jv_string(path));
     res = jv_object_set(res, jv_string("exported_count"), jv_number((double)ok));
     res = jv_object_set(res, jv_string("failed_count"), jv_number((double)bad));
-    res = jv_object_set(res, jv_string("total_count"), jv_number((double)(ok + bad)));
+    res = jv_object_set(res, jv_string("filtered_count"), jv_number((double)e->filtered));
+    res = jv_object_set(res, jv_string("total_count"), jv_number((double)(ok + bad + e->filtered)));
     jv body = jv_object_delete(jv_copy(res), jv_string("sx"));
     if (add_json_files(e, body) < 0) {
         jv_free(body);
@@ -1422,6 +1494,16 @@ static int commit(sx_export *e)
     emit(e, res);
     emit(e, sx_rec_end(0));
     return 0;
+}
+
+/* sx-download's spools: what was not taken (an item that failed later, a
+ * rollback) goes with them. */
+static void purge_spools(sx_export *e)
+{
+    for (int i = 0; i < e->nspools; i++) {
+        const char *why;
+        sx_spool_dir_purge(e->spools[i], &why);
+    }
 }
 
 static void rollback(sx_export *e)
@@ -1504,6 +1586,7 @@ sx_export_status sx_export_run(sx_export *e, sx_feed *feed, sx_writer *out, vola
             if (!e->fatal && e->o->strict && e->bad[0] + e->bad[1])
                 fail(e, 0, "a file failed under --strict");
             if (!e->fatal && commit(e) == 0) {
+                purge_spools(e);
                 if (!e->out_dead && sx_writer_flush(e->out) < 0)
                     e->out_dead = 1;
                 return SX_EXPORT_DONE;
@@ -1513,6 +1596,7 @@ sx_export_status sx_export_run(sx_export *e, sx_feed *feed, sx_writer *out, vola
     if (st == SX_EXPORT_FAILED && e->o->strict && e->network)
         st = SX_EXPORT_NETWORK;
     rollback(e);
+    purge_spools(e);
     if (!e->out_dead)
         sx_writer_flush(e->out);
     return st;
@@ -1544,6 +1628,11 @@ void sx_export_free(sx_export *e)
         close(e->rootfd);
     sx_items_free(e->tab);
     sx_roots_free(e->roots);
+    sx_tally_free(e->failures);
+    sx_tally_free(e->dropped);
+    sx_tally_free(e->ignored);
+    for (int i = 0; i < e->nspools; i++)
+        free(e->spools[i]);
     sx_buf_free(&e->logbuf);
     jv_free(e->errlist[0]);
     jv_free(e->errlist[1]);

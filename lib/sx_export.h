@@ -102,6 +102,14 @@ int sx_export_rollback_failed(const sx_export *e);
 /*! sx_export_counts() : items exported and failed, and failed files. */
 void sx_export_counts(const sx_export *e, uint64_t *exported, uint64_t *failed, uint64_t *failed_files);
 
+/*! sx_export_failures() : the failed items by reason (each item once, by
+ *  its first failure; the total is the result's failed_count).
+ *  sx_export_warnings() : the warnings by reason: annotations left out
+ *  (ignored 0) or parts ignored (ignored 1). Both live as long as e. */
+struct sx_tally;
+const struct sx_tally *sx_export_failures(const sx_export *e);
+const struct sx_tally *sx_export_warnings(const sx_export *e, int ignored);
+
 /*! sx_export_free() : frees (nothing on disk is changed). NULL accepted. */
 void sx_export_free(sx_export *e);
 

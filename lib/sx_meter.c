@@ -22,7 +22,10 @@ struct cat {
 struct sx_meter {
     struct cat cats[MAX_CATS];
     int ncats, shown;       /* shown: index of the category updated last, -1 */
-    uint64_t meta_total, records, errors, log_failed;
+    uint64_t meta_total, records, errors, warnings;
+    char last_failed[64];   /* the item of the last error record */
+    int has_result;
+    uint64_t result_failed; /* the result's failed_count: the final word */
     int has_meta_total, ended;
     double start;
     char result[256];
@@ -111,16 +114,24 @@ void sx_meter_control(sx_meter *m, sx_kind kind, jv rec, double now)
         c->has_metrics = c->metrics_changed = 1;
         break;
     }
-    case SX_LOG: {
-        const char *st = sx_get_str(rec, "status");
-        if (st && strcmp(st, "failed") == 0)
-            m->log_failed++;
+    case SX_ERROR: {
+        /* failed items: every failure has an error record; the records of
+         * one item come together (sx-save's for each of its files) */
+        jv item = jv_object_get(jv_copy(rec), jv_string("item"));
+        jv text = jv_dump_string(item, 0);
+        const char *t = jv_string_value(text);
+        if (strcmp(t, "null") == 0 || strncmp(t, m->last_failed, sizeof m->last_failed - 1) != 0)
+            m->errors++;
+        snprintf(m->last_failed, sizeof m->last_failed, "%s", t);
+        jv_free(text);
         break;
     }
-    case SX_ERROR:
-        m->errors++;
+    case SX_WARNING:
+        m->warnings++;
         break;
     case SX_RESULT:
+        m->has_result = 1;
+        m->result_failed = num(rec, "failed_count", NULL);
         snprintf(m->result, sizeof m->result, "exported %llu, failed %llu of %llu to %s",
                  (unsigned long long)num(rec, "exported_count", NULL),
                  (unsigned long long)num(rec, "failed_count", NULL),
@@ -138,7 +149,7 @@ void sx_meter_control(sx_meter *m, sx_kind kind, jv rec, double now)
     }
 }
 
-uint64_t sx_meter_failed(const sx_meter *m) { return m->errors + m->log_failed; }
+uint64_t sx_meter_failed(const sx_meter *m) { return m->has_result ? m->result_failed : m->errors; }
 
 static double rate_of(const struct cat *c, double now)
 {
@@ -295,8 +306,11 @@ char *sx_meter_summary(const sx_meter *m, double now)
         return NULL;
     size_t len = 0;
     buf[0] = 0;
-    add(buf, 512, &len, "%llu records, %llu failed, %.2fs", (unsigned long long)m->records,
-        (unsigned long long)sx_meter_failed(m), now - m->start);
+    add(buf, 512, &len, "%llu records, %llu failed", (unsigned long long)m->records,
+        (unsigned long long)sx_meter_failed(m));
+    if (m->warnings)
+        add(buf, 512, &len, ", %llu warning%s", (unsigned long long)m->warnings, m->warnings == 1 ? "" : "s");
+    add(buf, 512, &len, ", %.2fs", now - m->start);
     if (m->result[0])
         add(buf, 512, &len, "; %s", m->result);
     return buf;

@@ -57,7 +57,8 @@ double sx_meter_percent(const sx_meter *m);
  *  (owned by the caller), for a job log; jv_null() when nothing to say. */
 jv sx_meter_snapshot(const sx_meter *m);
 
-/*! sx_meter_failed() : failures seen: error records, failed log records. */
+/*! sx_meter_failed() : items failed: the result's failed_count once it
+ *  came, before that the items of the error records seen. */
 uint64_t sx_meter_failed(const sx_meter *m);
 
 /*! sx_meter_summary() : the closing line (records, failures, result), owned

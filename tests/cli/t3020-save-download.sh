@@ -39,7 +39,7 @@ save_test 'a 404 fails its item, not the export; never saved as the file' '
       url nf.jpg 100 fault=404 2; echo "{\"sx\":\"end\",\"count\":2}"; } >in
     sx-save -o out <in >stdout 2>err
     test -f out/img/ok.jpg && test ! -e out/img/nf.jpg && test ! -e out/json/2.json
-    test "$(jq -c ".origin_file_name[0]" out/error_file_list.json)" = "[\"img/nf.jpg\",\"cannot download: HTTP 404\"]"
+    test "$(jq -c ".origin_file_name[0]" out/error_file_list.json)" = "[\"nf.jpg\",\"cannot download: HTTP 404\"]"
     test "$(jq -c "[.exported_count,.failed_count]" out/export.json)" = "[1,1]"
     assert_grep "\"status\":\"failed\"" stdout
     assert_eq 1 "$(requests "nf.jpg?size=100&fault=404 404")"
