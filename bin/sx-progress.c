@@ -19,7 +19,9 @@ static const char usage_text[] =
 "Forwards an sx stream unchanged (byte for byte, after zstd decompression)\n"
 "and shows its progress on stderr. It counts data records without parsing\n"
 "them, learns the expected total from the meta record and follows progress,\n"
-"metrics, log, error, result and end records.\n"
+"metrics, log, error, warning, result and end records. When standard output\n"
+"is a terminal (and no -o), only the result record is written there, not\n"
+"the whole stream.\n"
 "\n"
 "On a terminal it redraws one line: category, percent, bar, count/total,\n"
 "rate, ETA and failures (in red unless NO_COLOR is set). Otherwise it prints\n"
@@ -219,6 +221,8 @@ int main(int argc, char **argv)
         sx_die(SX_EXIT_FAIL, "out of memory");
     if (!out)
         sx_die(SX_EXIT_FAIL, "cannot write '%s': %s", o.output, strerror(errno));
+    /* a person at a terminal wants the result, not a thousand records */
+    int terse = (!o.output || !strcmp(o.output, "-")) && isatty(1);
     double t = now_s();
     sx_meter *m = sx_meter_new(t);
     d.next_at = t + (d.mode == MODE_LINES ? d.interval : 0);
@@ -230,6 +234,7 @@ int main(int argc, char **argv)
     while ((k = sx_reader_next(in, &line, &len)) == 1) {
         size_t n = len;
         const char *p = record_bytes(line, &n, sx_reader_lineno(in));
+        int forward = !terse;
         if (n > 0) {
             if (*p != '{')
                 sx_die_at(SX_EXIT_FAIL, sx_reader_name(in), sx_reader_lineno(in),
@@ -243,6 +248,7 @@ int main(int argc, char **argv)
                     tick(&d, m, t);
                 }
             } else {
+                forward = forward || kind == SX_RESULT;
                 t = now_s();
                 if (pending) {
                     sx_meter_data(m, pending, t);
@@ -258,7 +264,7 @@ int main(int argc, char **argv)
                 tick(&d, m, t);
             }
         }
-        if (sx_writer_write(out, line, len) < 0)
+        if (forward && sx_writer_write(out, line, len) < 0)
             sx_write_failed(outname);
         if (sx_reader_pending(in) == 0) {
             /* input may block: pass on what we have, keep the display live */

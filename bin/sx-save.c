@@ -243,15 +243,26 @@ static void catch_signals(void)
     signal(SIGXFSZ, SIG_IGN);
 }
 
+/* "3 files and directories removed", "1 file or directory removed",
+ * "nothing had been written" */
+static const char *removed_text(size_t n, char *buf, size_t len)
+{
+    if (n == 0)
+        snprintf(buf, len, "nothing had been written");
+    else
+        snprintf(buf, len, "%zu %s removed", n, n == 1 ? "file or directory" : "files and directories");
+    return buf;
+}
+
 static int do_rollback(const struct opts *o)
 {
     char err[512];
     size_t removed = 0;
     if (sx_export_rollback_dir(o->rollback, &removed, err, sizeof err) < 0)
         sx_die(SX_EXIT_FAIL, "%s", err);
+    char rm[64];
     if (!o->quiet)
-        fprintf(stderr, "%s: rolled back '%s': removed %zu files and directories\n", sx_prog(), o->rollback,
-                removed);
+        fprintf(stderr, "%s: rolled back '%s': %s\n", sx_prog(), o->rollback, removed_text(removed, rm, sizeof rm));
     return SX_EXIT_OK;
 }
 
@@ -281,6 +292,7 @@ static void summarise(const sx_export *e)
                 sx_tally_items(g) == 1 ? "" : "s", sx_tally_format(g, line, sizeof line));
 }
 
+
 int main(int argc, char **argv)
 {
     struct opts o;
@@ -306,13 +318,14 @@ int main(int argc, char **argv)
     int code = SX_EXIT_OK;
     if (st == SX_EXPORT_STOPPED) {
         const char *name = stop_signal == SIGINT ? "SIGINT" : stop_signal == SIGTERM ? "SIGTERM" : "SIGHUP";
-        sx_warn("interrupted by %s; the export to '%s' was rolled back (%zu files and directories removed)%s",
-                name, sx_export_dir(e), sx_export_removed(e), sx_export_error(e));
+        char rm[64];
+        sx_warn("interrupted by %s; the export to '%s' was rolled back (%s)%s", name, sx_export_dir(e),
+                removed_text(sx_export_removed(e), rm, sizeof rm), sx_export_error(e));
         code = stop_signal == SIGINT ? 130 : stop_signal == SIGTERM ? 143 : SX_EXIT_FAIL;
     } else if (st != SX_EXPORT_DONE) {
-        char msg[700];
-        snprintf(msg, sizeof msg, "%s; the export to '%s' was rolled back (%zu files and directories removed)",
-                 sx_export_error(e), sx_export_dir(e), sx_export_removed(e));
+        char msg[700], rm[64];
+        snprintf(msg, sizeof msg, "%s; the export to '%s' was rolled back (%s)", sx_export_error(e),
+                 sx_export_dir(e), removed_text(sx_export_removed(e), rm, sizeof rm));
         if (sx_export_error_line(e))
             sx_warn_at(input, sx_export_error_line(e), "%s", msg);
         else

@@ -104,6 +104,8 @@ struct sx_export {
     sx_tally *dropped, *ignored; /* warnings: annotations left out, parts ignored */
     char *spools[8];             /* meta's spool directories: emptied at the end */
     int nspools;
+    char *parents[16];           /* directories above DIR this run made */
+    int nparents;
 };
 
 #define COPY_BUF (256 * 1024)
@@ -1147,7 +1149,16 @@ static int on_line(sx_export *e, const char *line, size_t len)
     }
     if (k == SX_DATA) {
         if (!e->o->keep_going) {
-            fail(e, e->lineno, "not a file record");
+            /* say what came, and where sx-save belongs */
+            size_t i = 0;
+            while (i < len && (line[i] == ' ' || line[i] == '\t'))
+                i++;
+            if (i < len && line[i] == '{')
+                fail(e, e->lineno, "an item, not a file record: sx-save writes what a converter makes of items "
+                                   "(sx-fetch ... | sx-convert-coco | sx-save -o DIR)");
+            else
+                fail(e, e->lineno, "not JSON, not a file record: sx-save reads the records of a converter "
+                                   "(sx-fetch ... | sx-convert-coco | sx-save -o DIR)");
             return -1;
         }
         char msg[80];
@@ -1170,6 +1181,24 @@ static int on_line(sx_export *e, const char *line, size_t len)
 }
 
 /* ---- opening, committing, rolling back ---- */
+
+/* mkdir -p of the directories above DIR, remembering those it made: a
+ * rollback removes them again (when empty). */
+static void make_parents(sx_export *e)
+{
+    char *p = strdup(e->dir);
+    if (!p)
+        return;
+    for (char *q = p + 1; *q; q++) {
+        if (*q != '/')
+            continue;
+        *q = 0;
+        if (mkdir(p, 0777) == 0 && e->nparents < (int)(sizeof e->parents / sizeof *e->parents))
+            e->parents[e->nparents++] = strdup(p);
+        *q = '/';
+    }
+    free(p);
+}
 
 sx_export *sx_export_open(const sx_export_opts *o, char *err, size_t errlen)
 {
@@ -1252,7 +1281,12 @@ sx_export *sx_export_open(const sx_export_opts *o, char *err, size_t errlen)
             }
             free(base);
         }
-        if (mkdir(e->dir, 0777) == 0) {
+        int made = mkdir(e->dir, 0777) == 0;
+        if (!made && errno == ENOENT) {
+            make_parents(e);   /* -o exports/coco-1 without exports/ */
+            made = mkdir(e->dir, 0777) == 0;
+        }
+        if (made) {
             e->created_root = 1;
         } else if (errno != EEXIST) {
             snprintf(err, errlen, "cannot create '%s': %s", e->dir, strerror(errno));
@@ -1531,6 +1565,8 @@ static void rollback(sx_export *e)
         e->rootfd = -1;
         if (rmdir(e->dir) == 0)
             e->removed++;
+        for (int i = e->nparents - 1; i >= 0 && rmdir(e->parents[i]) == 0; i--)
+            e->removed++;
     }
 }
 
@@ -1577,6 +1613,8 @@ sx_export_status sx_export_run(sx_export *e, sx_feed *feed, sx_writer *out, vola
     } else if (!e->fatal) {
         if (sx_feed_failed(feed)) {
             fail(e, sx_feed_lineno(feed), "%s", sx_feed_error(feed));
+        } else if (!e->got_end && e->lineno == 0) {
+            fail(e, 0, "the input is empty: the stage before sx-save wrote nothing (did it fail?)");
         } else if (!e->got_end) {
             fail(e, 0, "the upstream was cut short (no end record)");
         } else {
@@ -1633,6 +1671,8 @@ void sx_export_free(sx_export *e)
     sx_tally_free(e->ignored);
     for (int i = 0; i < e->nspools; i++)
         free(e->spools[i]);
+    for (int i = 0; i < e->nparents; i++)
+        free(e->parents[i]);
     sx_buf_free(&e->logbuf);
     jv_free(e->errlist[0]);
     jv_free(e->errlist[1]);

@@ -53,6 +53,16 @@ test_expect_success 'a terminal gets one redrawn line with a bar, count, rate an
     test "$(grep -c "Progress:" lines)" = 0
 '
 
+test_expect_success 'a terminal on standard output gets the result record, not the stream' '
+    { stream 3 | head -n -1
+      echo "{\"sx\":\"result\",\"export_path\":\"out\",\"exported_count\":3,\"failed_count\":0,\"total_count\":3}"
+      stream 3 | tail -n 1; } > in &&
+    script -qec "sx-progress -q in" /dev/null > tty.out &&
+    assert_eq "{\"sx\":\"result\",\"export_path\":\"out\",\"exported_count\":3,\"failed_count\":0,\"total_count\":3}" \
+        "$(tr -d "\r" < tty.out)" &&
+    sx-progress -q in > piped && cmp in piped
+'
+
 test_expect_success 'failures are red on a terminal, not with NO_COLOR' '
     { stream 2 | head -2; echo "{\"sx\":\"error\",\"item\":1,\"stage\":\"x\",\"message\":\"m\"}"; stream 2 | tail -2; } > in &&
     script -qec "sx-progress in > /dev/null" /dev/null > tty.out &&

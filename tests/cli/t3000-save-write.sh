@@ -186,7 +186,7 @@ save_test 'garbage lines stop the export with the line number; --keep-going skip
     printf "%s\n" "{\"sx\":\"file\",\"path\":\"a\",\"text\":\"x\"}" "{\"id\":1}" "not json" \
         "{\"sx\":\"end\",\"count\":0}" >in
     expect_code 1 sx-save -o out <in >/dev/null 2>err
-    assert_grep "^sx-save: <stdin>:2: not a file record; the export to .out. was rolled back" err
+    assert_grep "^sx-save: <stdin>:2: an item, not a file record: sx-save writes what a converter makes of items (sx-fetch ... | sx-convert-coco | sx-save -o DIR); the export to .out. was rolled back" err
     test ! -e out
     sx-save --keep-going -o out <in >stdout
     assert_eq 2 "$(jq -c "select(.sx==\"error\")" stdout | wc -l)"

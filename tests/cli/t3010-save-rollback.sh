@@ -13,10 +13,18 @@ save_test 'a stream cut short (no end) is rolled back' '
     ! grep -q "\"sx\":\"end\"" stdout
 '
 
-save_test 'an empty input is a cut stream' '
+save_test 'an empty input is refused, saying so; nothing is left' '
     expect_code 1 sx-save -o out </dev/null 2>err
-    assert_grep "cut short" err
+    assert_grep "the input is empty: the stage before sx-save wrote nothing" err
     test ! -e out
+'
+
+save_test 'the parents of -o DIR are made when missing, and removed again by a rollback' '
+    { recs 1; echo "{\"sx\":\"end\",\"count\":1}"; } | sx-save -o a/b/out > /dev/null
+    test -f a/b/out/json/1.json
+    recs 1 | expect_code 1 sx-save -o c/d/out > /dev/null 2> err
+    test ! -e c
+    assert_grep "was rolled back ([0-9]* files and directories removed)" err
 '
 
 save_test 'records after the end record count as a cut stream' '
@@ -59,7 +67,7 @@ save_test 'after SIGKILL, DIR holds what the manifest says and --rollback remove
     expect_code 1 sx-save -o out </dev/null 2>err
     assert_grep "use --resume" err
     sx-save --rollback out 2>err
-    assert_grep "removed 5 files and directories" err
+    assert_grep "5 files and directories removed" err
     test ! -e out
     assert_eq mine "$(cat keepme/file)"
 '
