@@ -32,7 +32,11 @@ collide across items on purpose).
 Media: GET /media/<name>?size=N (default 2048) answers the first N bytes of
 SHAKE-256(<name>) where <name> is the URL-decoded path after /media/ (query
 excluded). `python3 tests/fake_backend.py --print-media NAME SIZE` writes the
-same bytes to stdout. Range: bytes=N- answers 206. Faults per URL in the
+same bytes to stdout. With kind=K&w=W&h=H the body is an image header of
+W x H pixels (see image_header(): K is png, jpeg, webp (VP8), webp-lossless
+(VP8L), webp-extended (VP8X), bmp, bmp-topdown, bmp-os2, gif, tiff or
+tiff-be, whose first directory comes last, after the pixels), followed by
+the bytes above up to size= when that is larger. Range: bytes=N- answers 206. Faults per URL in the
 query: fault=404, fault=500, fault=slow&delay_ms=MS, fault=cut (Content-Length
 sent, connection closed after half the body), fault=flaky&fails=K (the first
 K requests for that exact path+query answer 503).
@@ -68,6 +72,7 @@ import sys
 import threading
 import time
 import urllib.parse
+import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 CLASSES = {
@@ -82,6 +87,65 @@ SIZES = [(640, 480), (1280, 720), (800, 600), (320, 240)]
 def media_bytes(name, size):
     """The bytes of /media/<name>?size=<size>: SHAKE-256 of the name, `size` bytes long."""
     return hashlib.shake_256(name.encode("utf-8")).digest(size) if size > 0 else b""
+
+
+def image_header(kind, w, h, name, size):
+    """The body of /media/<name>?kind=..&w=..&h=..: a real header of that format
+    (what a decoder reads to learn the size), then media bytes up to `size`."""
+    le16, le32, be16, be32 = (lambda v: struct.pack("<H", v)), (lambda v: struct.pack("<I", v)), \
+        (lambda v: struct.pack(">H", v)), (lambda v: struct.pack(">I", v))
+
+    def chunk(tag, data):
+        return be32(len(data)) + tag + data + be32(zlib.crc32(tag + data) & 0xffffffff)
+
+    def pad(head, room):
+        return media_bytes(name, room) if room > 0 else b""
+
+    if kind == "png":
+        head = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", be32(w) + be32(h) + bytes([8, 2, 0, 0, 0]))
+        return head + pad(head, size - len(head) - 12) + chunk(b"IEND", b"")
+    if kind == "jpeg":
+        app0 = b"\xff\xe0" + be16(16) + b"JFIF\0\x01\x01\0" + be16(1) + be16(1) + b"\0\0"
+        sof = b"\xff\xc0" + be16(17) + b"\x08" + be16(h) + be16(w) + b"\x03" + b"\x01\x22\0\x02\x11\x01\x03\x11\x01"
+        head = b"\xff\xd8" + app0 + sof
+        return head + pad(head, size - len(head) - 2) + b"\xff\xd9"
+    if kind in ("webp", "webp-lossless", "webp-extended"):
+        if kind == "webp":
+            body = b"\x10\x02\x00" + b"\x9d\x01\x2a" + le16(w & 0x3fff) + le16(h & 0x3fff)
+            tag = b"VP8 "
+        elif kind == "webp-lossless":
+            body = b"\x2f" + le32((w - 1) | (h - 1) << 14)
+            tag = b"VP8L"
+        else:
+            body = b"\x00\0\0\0" + le32(w - 1)[:3] + le32(h - 1)[:3]
+            tag = b"VP8X"
+        extra = pad(None, size - 20 - len(body))
+        data = body + extra
+        if len(data) % 2:
+            data += b"\0"
+        return b"RIFF" + le32(4 + 8 + len(data)) + b"WEBP" + tag + le32(len(data)) + data
+    if kind in ("bmp", "bmp-topdown"):
+        hh = -h if kind == "bmp-topdown" else h
+        dib = le32(40) + struct.pack("<ii", w, hh) + le16(1) + le16(24) + le32(0) * 6
+        head = b"BM" + le32(max(size, 54)) + le32(0) + le32(54) + dib
+        return head + pad(head, size - len(head))
+    if kind == "bmp-os2":
+        head = b"BM" + le32(max(size, 26)) + le32(0) + le32(26) + le32(12) + le16(w) + le16(h) + le16(1) + le16(24)
+        return head + pad(head, size - len(head))
+    if kind == "gif":
+        head = b"GIF89a" + le16(w) + le16(h) + b"\0\0\0"
+        return head + pad(head, size - len(head) - 1) + b"\x3b"
+    if kind in ("tiff", "tiff-be"):
+        u16, u32 = (le16, le32) if kind == "tiff" else (be16, be32)
+        typ = 3 if w < 65536 and h < 65536 else 4
+
+        def entry(tag, v):
+            val = u16(v) + b"\0\0" if typ == 3 else u32(v)
+            return u16(tag) + u16(typ) + u32(1) + val
+        ifd = u16(3) + u16(254) + u16(4) + u32(1) + u32(0) + entry(256, w) + entry(257, h) + u32(0)
+        pixels = pad(None, size - 8 - len(ifd))
+        return (b"II*\0" if kind == "tiff" else b"MM\0*") + u32(8 + len(pixels)) + pixels + ifd
+    return None
 
 
 def gen_data(rng, item_id):
@@ -436,7 +500,18 @@ class Handler(BaseHTTPRequestHandler):
                 st.flaky[key] = n + 1
             if n < int(q.get("fails", ["1"])[0]):
                 return self.send_json(503, {"detail": "Service unavailable."})
-        body = media_bytes(name, size)
+        body = None
+        if "kind" in q:
+            try:
+                w, h = int(q.get("w", ["64"])[0]), int(q.get("h", ["48"])[0])
+                body = image_header(q["kind"][0], w, h, name, size if "size" in q else 0)
+            except (ValueError, struct.error):
+                body = None
+            if body is None:
+                return self.send_json(400, {"detail": "bad kind, w or h"})
+            size = len(body)
+        else:
+            body = media_bytes(name, size)
         status, extra = 200, {"Accept-Ranges": "bytes"}
         rng = self.headers.get("Range")
         if rng and rng.startswith("bytes=") and rng.endswith("-") and rng[6:-1].isdigit():

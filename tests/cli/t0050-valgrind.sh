@@ -47,6 +47,22 @@ if has sx-save && has sx-convert-coco; then
     '
 fi
 
+if has sx-download; then
+    test_expect_success 'sx-download, with downloads, a failed one and image headers' '
+        fake_backend_start --items 20 &&
+        mkdir sp &&
+        sx-fetch -f project=1 > items &&
+        { head -n -1 items
+          echo "{\"id\":98,\"files\":{\"url\":\"$SYNAPSE_HOST/media/x.jpg?fault=404\"},\"data\":{}}"
+          echo "{\"id\":99,\"files\":{\"url\":\"$SYNAPSE_HOST/media/x.gif?kind=gif&w=5&h=7\"},\"data\":{}}"
+          tail -n 1 items; } > in &&
+        vg sx-download -q -j 4 --spool-dir "$PWD/sp" in > out &&
+        test "$(jq -c "select(.id == 99) | [.files.width, .files.height]" out)" = "[5,7]" &&
+        test "$(jq -c "select(.sx == \"error\") | .item" out)" = 98 &&
+        tail -1 out | grep -q "\"sx\":\"end\""
+    '
+fi
+
 if has sx-merge-coco && has sx-convert-coco; then
     test_expect_success 'sx-merge-coco' '
         sx-convert-coco --images none "$S" | sx-save -o a > /dev/null &&
