@@ -36,7 +36,6 @@ typedef struct slot {
 
 struct sx_prefetch {
     const sx_prefetch_opts *o;
-    size_t spool_len;
     int dirfd;
     sx_dl *dl;
     sx_writer *out;
@@ -458,7 +457,6 @@ sx_prefetch *sx_prefetch_new(const sx_prefetch_opts *o, char *err, size_t errlen
     p->o = o;
     p->dirfd = -1;
     p->end_extra = jv_object();
-    p->spool_len = strlen(o->spool);
     p->cap = (size_t)(o->window > 0 ? o->window : 1) + 1; /* + the meta sx-download adds */
     p->ring = calloc(p->cap, sizeof *p->ring);
     if (!p->ring) {
