@@ -20,16 +20,27 @@ export SYNAPSE_ACCESS_TOKEN=$BENCH_TOKEN
 start_fake --items "$N" --delay-ms 20 --media-delay-ms 20
 export SYNAPSE_HOST=$host
 
-# Until the converters take meta's spool as a place to read images from,
-# the spool is named to them as a src root (sed on the first line only).
-roots='1s/"spool":"\([^"]*\)"/&,"src_roots":["\1"]/'
-convert="sed '$roots' | sx-convert-coco -q --images copy"
+convert="sx-convert-coco -q"   # spooled images become move records
 
 sx-fetch -f project=1 > /dev/null   # the fake generates its records once
 measure fetch "sx-fetch -f project=1 > '$W/items'"
 measure download "rm -rf '$W'/sp/*; sx-download -q --spool-dir '$W/sp' < '$W/items' > '$W/dl'"
 measure convert "$convert < '$W/dl' > '$W/conv'"
-measure save "rm -rf '$W/out'; sx-save -q -o '$W/out' < '$W/conv' > /dev/null"
+# sx-save moves the spooled files out: each run gets them back first, made
+# durable before the clock starts (else its syncfs would write the copy)
+spool=$(head -n 1 "$W/dl" | jq -r .spool)
+cp -a "$spool" "$W/spool-copy"
+runs=$BENCH_RUNS
+BENCH_RUNS=1
+T_save=""
+for i in $(seq 1 "$runs"); do
+    rm -rf "$W/out" "$spool"
+    cp -a "$W/spool-copy" "$spool"
+    sync
+    measure save1 "sx-save -q -o '$W/out' < '$W/conv' > /dev/null"
+    if [ -z "$T_save" ] || awk "BEGIN{exit !($T_save1 < $T_save)}"; then T_save=$T_save1; fi
+done
+BENCH_RUNS=$runs
 measure pipe "rm -rf '$W/out2' '$W'/sp2/*; sx-fetch -f project=1 | sx-download -q --spool-dir '$W/sp2' \
     | $convert | sx-save -q -o '$W/out2' > /dev/null"
 
@@ -38,6 +49,7 @@ want=$(grep -c '"data":{' "$W/items")   # items with data (every 7th has null da
 [ "$images" = "$want" ] || { echo "the pipeline exported $images images, not $want" >&2; exit 1; }
 cmp <(jq -S .images "$W/out/annotations.json") <(jq -S .images "$W/out2/annotations.json") ||
     { echo "the pipeline's COCO differs from the stages'" >&2; exit 1; }
+[ -z "$(ls -A "$W/sp2")" ] || { echo "the pipeline left its spool behind" >&2; exit 1; }
 
 slowest=$T_fetch
 for t in $T_download $T_convert $T_save; do awk "BEGIN{exit !($t > $slowest)}" && slowest=$t; done
@@ -45,7 +57,7 @@ sum=$(awk "BEGIN{printf \"%.3f\", $T_fetch + $T_download + $T_convert + $T_save}
 printf '%d items (%d with an image of 2 KB), +20 ms per listing page and per media file (best of %s):\n' \
     "$N" "$want" "$BENCH_RUNS"
 printf '  %-52s %8s s\n' "sx-fetch alone" "$T_fetch" "sx-download alone (--jobs 8)" "$T_download" \
-    "sx-convert-coco --images copy alone" "$T_convert" "sx-save alone" "$T_save" \
+    "sx-convert-coco alone" "$T_convert" "sx-save alone (moves the spooled images)" "$T_save" \
     "the four one after the other (sum)" "$sum" "the pipeline" "$T_pipe"
 printf '  the pipeline against its slowest stage: %sx (target about 1.0x; the sum would be %sx)\n' \
     "$(ratio "$T_pipe" "$slowest")" "$(ratio "$sum" "$slowest")"

@@ -5,6 +5,7 @@
 # every unclean end (cut input, bad line, SIGTERM, a closed pipe).
 . "$(dirname "$0")/../lib/test-lib.sh"
 . "$(dirname "$0")/../lib/fake-backend.sh"
+. "$(dirname "$0")/../lib/hostile-backend.sh"
 
 fake_backend_start --items 30 --log "$TRASH_ROOT/fake.log"
 FAKE_LOG=$TRASH_ROOT/fake.log
@@ -302,6 +303,45 @@ test_expect_success 'the fake backend listing through sx-download' '
     assert_eq "{\"sx\":\"end\",\"count\":30}" "$(tail -n 1 out)"
     ! grep -q "GET /media/item-7.jpg" "$FAKE_LOG"
     rm -rf sp/*
+'
+
+test_expect_success 'through the converter and sx-save: every image the index names is in the export' '
+    { sx-fetch -f project=1 | head -n -1
+      item 97 gone.jpg "fault=404"
+      item 98 hdr.png "kind=png&w=321&h=123"
+      echo "{\"sx\":\"end\",\"count\":32}"; } > in
+    mkdir sp
+    sx-download -q --spool-dir "$PWD/sp" < in | sx-convert-coco -q | sx-save -q -o out > log
+    jq -r ".images[].file_name" out/annotations.json | sort > named
+    (cd out/images && ls) | sort > present
+    diff named present
+    assert_eq 27 "$(wc -l < present)"
+    assert_eq "[321,123]" "$(jq -c ".images[] | select(.id == 98 or .file_name == \"hdr.png\") | [.width, .height]" out/annotations.json)"
+    assert_eq "[27,5]" "$(jq -c "[.exported_count, .failed_count]" out/export.json)"
+    # every spooled image was moved into the export: the spool is gone
+    no_spool sp
+'
+
+test_expect_success 'a hostile backend: file: URLs, a redirect to file:, records posing as control' '
+    export TMPDIR=$PWD/tmp
+    mkdir tmp
+    CANARY= HOSTILE_TOKEN=
+    hostile_start fileurl
+    sx-fetch -f project=1 > items
+    sx-download -q < items > out
+    # file: URLs refused, the redirect to file: not followed, a local
+    # files.path left for the converter to refuse, the honest item fetched
+    assert_eq "1 url refused,2 url refused,3 download failed" \
+        "$(jq -r "select(.sx == \"error\") | \"\\(.item) \\(.reason)\"" out | paste -sd,)"
+    assert_eq "$(sed -n 5p items)" "$(sed -n 5p out)"
+    assert_eq "$PWD/tmp/sx-spool" "$(jq -r "select(.id == 5) | .files.path" out | cut -c1-$((${#PWD} + 13)))"
+    sx-convert-coco -q < out | sx-save -q --no-sync -o exp > /dev/null
+    assert_eq "ok.jpg" "$(cd exp/images && ls)"
+    hostile_start sxrecords
+    sx-fetch -f project=1 | sx-download -q | sx-convert-coco -q | sx-save -q --no-sync -o exp2 > log
+    ! grep -q "\"sx\":\"file\"" log
+    assert_untouched
+    test -z "$(ls -A tmp)"
 '
 
 test_expect_success 'usage errors and a spool parent that does not exist' '
