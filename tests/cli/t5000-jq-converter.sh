@@ -62,9 +62,10 @@ test_expect_success 'an item that cannot be converted stops the run, naming its 
 test_expect_success 'with --keep-going the item fails alone and the export commits the rest' '
     { local_items | head -2; echo "{\"id\":7,\"files\":{\"file_name_original\":\"x.png\",\"width\":5,\"height\":5},\"data\":{\"annotations\":{\"image_1\":[{\"id\":\"p\",\"tool\":\"polygon\",\"classification\":{\"class\":\"c\"}}]},\"annotationsData\":{\"image_1\":[{\"id\":\"p\",\"coordinate\":[{\"x\":1,\"y\":1},{\"x\":2,\"y\":2}]}]}}}"; local_items | tail -n +3; } > in &&
     sx-jq --converter -k -q -f "$LM" --arg images none in | sx-save -o out > log &&
-    assert_eq 6 "$(ls out/*.json | grep -vc export.json)" &&
+    assert_eq 6 "$(ls out/*.json | grep -v -c -e export.json -e error_file_list.json)" &&
     test ! -e out/x.json &&
-    assert_grep "fewer than 3 points" log
+    assert_grep "fewer than 3 points" log &&
+    assert_eq "7.json" "$(jq -r ".json_file_name[0][0]" out/error_file_list.json)"
 '
 
 test_expect_success 'unknown tools, missing sizes and NaN coordinates are item errors' '

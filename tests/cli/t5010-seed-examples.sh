@@ -38,7 +38,7 @@ test_expect_success 'MultiFormatExportAction: coco, yolo and csv into the output
     assert_eq "{\"format\":\"coco\",\"output_path\":\"d-coco/annotations.json\",\"exported_count\":$(jq -s "map(select(.data != null and .sx == null)) | length" "$ITEMS")}" "$(tail -1 r-coco)" &&
     test -s d-coco/annotations.json &&
     test -s d-yolo/dataset.yaml && test -s d-yolo/classes.txt && test -d d-yolo/labels &&
-    assert_eq "image,width,height,class,xmin,ymin,xmax,ymax" "$(head -1 d-csv/annotations.csv | tr -d "\r")"
+    assert_eq "image,width,height,class,xmin,ymin,xmax,ymax,image_classes" "$(head -1 d-csv/annotations.csv | tr -d "\r")"
 '
 
 test_expect_success 'MyExporter: converted items as json/, originals, metadata.json' '
