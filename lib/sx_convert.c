@@ -674,13 +674,15 @@ static int image_record(sx_conv *cv, const sx_conv_item *it)
         else if (m == SX_IMG_LINK || m == SX_IMG_AUTO)
             sx_sb_puts(&cv->rec, ",\"link\":true");
     }
-    double size = fnum(it->files, "size", -1);
-    if (size >= 0 && size == floor(size)) {
+    /* checks the item gives, passed on when they are checks (sx-download
+     * made them already for what it spooled) */
+    double size = it->spooled ? -1 : fnum(it->files, "size", -1);
+    if (size >= 0 && size == floor(size) && size <= 9007199254740992.0) {
         sx_sb_puts(&cv->rec, ",\"size\":");
         sx_sb_u64(&cv->rec, (unsigned long long)size);
     }
-    const char *sha = fstr(it->files, "sha256");
-    if (sha) {
+    const char *sha = it->spooled ? NULL : fstr(it->files, "sha256");
+    if (sha && strlen(sha) == 64 && strspn(sha, "0123456789abcdefABCDEF") == 64) {
         sx_sb_puts(&cv->rec, ",\"sha256\":");
         sx_sb_json_cstr(&cv->rec, sha);
     }
@@ -829,7 +831,7 @@ static int convert_item(sx_conv *cv, const sx_tnode *rec)
     if (cv->o.need_size) {
         if (!have)
             return sx_conv_item_fail(cv, "image size unknown (no files.width/height, none in the data%s)",
-                                     it.local ? ", no readable PNG/JPEG header" : "");
+                                     it.local ? ", no image header it could read" : "");
         if (!(w >= 1 && h >= 1) || w > SX_DM_COORD_MAX || h > SX_DM_COORD_MAX || w != floor(w) || h != floor(h))
             return sx_conv_item_fail(cv, "image size %gx%g is not a positive whole number of pixels", w, h);
     }

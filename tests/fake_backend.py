@@ -37,7 +37,8 @@ W x H pixels (see image_header(): K is png, jpeg, webp (VP8), webp-lossless
 (VP8L), webp-extended (VP8X), bmp, bmp-topdown, bmp-os2, gif, tiff or
 tiff-be, whose first directory comes last, after the pixels), followed by
 the bytes above up to size= when that is larger. Range: bytes=N- answers 206. Faults per URL in the
-query: fault=404, fault=500, fault=slow&delay_ms=MS, fault=cut (Content-Length
+query (and for every K-th item of the listings with --media-404-every K):
+fault=404, fault=500, fault=slow&delay_ms=MS, fault=cut (Content-Length
 sent, connection closed after half the body), fault=flaky&fails=K (the first
 K requests for that exact path+query answer 503).
 
@@ -458,6 +459,9 @@ class Handler(BaseHTTPRequestHandler):
         rng = random.Random(self.server.st.a.seed * 1000003 + i)
         data = gen_data(rng, i)
         f = gen_file(base, i)
+        k = self.server.st.a.media_404_every
+        if k and i % k == 0:
+            f["url"] += "?fault=404"   # an image the backend names and cannot give
         if target == "assignment":
             r = {"id": i, "project": int(q["project"][0]) if q["project"][0].isdigit() else q["project"][0],
                  "status": "completed", "file": f}
@@ -549,6 +553,7 @@ def main():
     p.add_argument("--token", default="fake-token")
     p.add_argument("--delay-ms", type=int, default=0, help="added to every listing page")
     p.add_argument("--media-delay-ms", type=int, default=0)
+    p.add_argument("--media-404-every", type=int, default=0, help="every K-th item's image answers 404")
     p.add_argument("--fail-first", type=int, default=0)
     p.add_argument("--fail-status", type=int, default=503)
     p.add_argument("--retry-after", default=None)

@@ -73,6 +73,62 @@ test_expect_success 'a filtered export: what a select() left out is neither expo
     assert_eq "$((50 - nulls))" "$(jq ".images | length" sel/annotations.json)" "exported_count is the images"
 '
 
+test_expect_success 'no size in the item: it comes from the image header, in every supported image type' '
+    kinds="png jpeg webp webp-lossless webp-extended bmp bmp-topdown bmp-os2 gif tiff tiff-be"
+    { echo "{\"sx\":\"meta\",\"total\":11}"; i=0
+      for k in $kinds; do i=$((i + 1))
+          printf "{\"id\":%d,\"files\":{\"url\":\"%s/media/%s-%d?kind=%s&w=%d&h=%d\",\"file_name_original\":\"%s.img\"},\"data\":{\"annotations\":{\"image_1\":[{\"id\":\"b\",\"tool\":\"bounding_box\",\"classification\":{\"class\":\"c\"}}]},\"annotationsData\":{\"image_1\":[{\"id\":\"b\",\"coordinate\":{\"x\":1,\"y\":1,\"width\":4,\"height\":4}}]}}}\n" \
+              $i "$SYNAPSE_HOST" $k $i $k $((100 + i)) $((50 + i)) $k
+      done; echo "{\"sx\":\"end\",\"count\":11}"; } > in.ndjson
+    sx-download -q < in.ndjson | sx-convert-coco | sx-save --no-sync -o out > /dev/null
+    assert_eq "[11,0]" "$(jq -c "[.exported_count,.failed_count]" out/export.json)"
+    i=0; for k in $kinds; do i=$((i + 1))
+        assert_eq "[$((100 + i)),$((50 + i))]" "$(jq -c ".images[] | select(.sx_item == $i) | [.width, .height]" out/annotations.json)" "$k"
+    done
+    sx-convert-coco < in.ndjson > direct
+    assert_eq 11 "$(jq -r "select(.sx == \"error\") | .message" direct | grep -c "image size unknown")" "without the image, no size"
+'
+
+fake_backend_start --items 60 --media-404-every 9
+
+test_expect_success 'images that cannot be downloaded: every index of every format names only files in the export' '
+    nulls=$(sx-fetch -f project=1 | jq -c "select(.sx == null and .data == null)" | wc -l)
+    gone=$(sx-fetch -f project=1 | jq -c "select(.sx == null and .data != null and (.files.url | test(\"fault=404\")))" | wc -l)
+    test "$gone" -gt 0
+    for f in coco yolo voc raw; do
+        export-$f -q --no-sync -o $f -f project=1 > result-$f 2> err-$f
+        assert_eq "[$((60 - nulls - gone)),$((nulls + gone)),60]" \
+            "$(jq -c "[.exported_count,.failed_count,.total_count]" result-$f)" "counts of $f"
+        assert_eq "$gone" "$(jq "[.origin_file_name[] | select(.[1] | test(\"HTTP 404\"))] | length" $f/error_file_list.json)"
+    done
+    # COCO: every image named is on disk, and every image on disk is named
+    jq -r ".images[].file_name" coco/annotations.json | sort > named
+    (cd coco/images && ls) | sort > there
+    cmp named there
+    assert_eq "$((60 - nulls - gone))" "$(wc -l < named)"
+    # YOLO: a label file per image, an image per label file
+    (cd yolo/labels && ls | sed "s/\.txt\$//") | sort > labels
+    (cd yolo/images && ls | sed "s/\.[^.]*\$//") | sort > images
+    cmp labels images
+    # VOC: every annotation names an image in the export
+    for x in voc/Annotations/*.xml; do
+        img=$(sed -n "s:.*<filename>\(.*\)</filename>.*:\1:p" "$x")
+        test -f "voc/images/$img" || { echo "$x names $img, which is not there" >&2; false; }
+    done
+    # raw: a json file per original file
+    (cd raw/json && ls | sed "s/\.json\$//") | sort > js
+    (cd raw/origin_files && ls | sed "s/\.[^.]*\$//") | sort > orig
+    cmp js orig
+    # CSV (via sx-convert-csv): every row names an image in the export
+    sx-fetch -f project=1 | sx-download -q | sx-convert-csv | sx-save --no-sync -o csv > /dev/null 2>&1
+    tail -n +2 csv/annotations.csv | cut -d, -f1 | sort -u | while read -r img; do
+        test -f "csv/$img" || { echo "annotations.csv names $img, which is not there" >&2; exit 1; }
+    done
+    test -z "$(ls -d "$PWD"/sx-spool.* 2>/dev/null)"
+'
+
+fake_backend_start --items 250
+
 test_expect_success 'every number a run prints about failures is the same number' '
     export-coco --no-sync -o one -f project=1 > result 2> err
     failed=$(jq .failed_count result)
