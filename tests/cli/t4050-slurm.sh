@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # export-slurm against a real single-node Slurm (munged, slurmctld, slurmd
 # started here, tests/lib/slurm.sh): job arrays, the afterok merge, retries,
-# all or nothing, tokens that never reach Slurm.
+# all or nothing, tokens that never reach Slurm, sx.mk's SX_ENGINE.
 . "$(dirname "$0")/../lib/test-lib.sh"
 . "$(dirname "$0")/../lib/fake-backend.sh"
 . "$(dirname "$0")/../lib/shards.sh"
@@ -219,6 +219,33 @@ test_expect_success 'refused before anything is submitted: an existing export; j
     jobs_of other > jobs2 && cmp jobs jobs2 &&
     for j in $(cat jobs); do assert_eq PENDING "$(squeue -h -j $j -o %T)" || exit 1; done &&
     export-slurm --cancel -o other && queue_empty
+'
+
+test_expect_success 'sx.mk with SX_ENGINE := slurm: coco and yolo exports as array jobs, voc here' '
+    token tok &&
+    cat > Makefile <<-EOF &&
+	SX_PROJECTS := 9
+	SX_FORMATS  := coco yolo voc
+	SX_FLAGS    := -q --no-sync --page-size 10
+	SX_ENGINE   := slurm
+	SX_SHARDS   := 3
+	SX_SHARDS_yolo-9 := 2
+	SX_SLURM_FLAGS := --poll 0.2 --token-file $PWD/tok
+	include $SX_ROOT/pipelines/sx.mk
+	EOF
+    make -s -j3 > out 2> err &&
+    export-coco -q --no-sync -o single-coco -f project=9 --page-size 10 > /dev/null &&
+    export-yolo -q --no-sync -o single-yolo -f project=9 --page-size 10 > /dev/null &&
+    same_coco single-coco exports/coco-9 && same_yolo single-yolo exports/yolo-9 &&
+    test -f exports/voc-9/.sx-manifest.ndjson &&
+    assert_eq 2 "$(grep -c "^export-slurm: shards: job" err)" &&
+    grep -q "array 1-3 (3 of 3" err && grep -q "array 1-2 (2 of 2" err &&
+    for e in coco-9 yolo-9 voc-9; do jq -e ".total_count == 150" exports/$e.result || exit 1; done &&
+    make -s > out2 && test ! -s out2 && queue_empty &&
+    make -s clean-exports > out3 && test ! -e exports/coco-9 && test ! -e exports/yolo-9 && test ! -e exports/voc-9 &&
+    make -s coco-9 SX_SLURM_FLAGS_coco-9=--keep-shards > /dev/null 2>&1 && test -d exports/coco-9.shards/1 &&
+    make -s clean-exports > out3 && assert_grep "^removed exports/coco-9.shards$" out3 &&
+    test ! -e exports/coco-9.shards && test ! -e exports/coco-9 && assert_eq "" "$(ls exports)"
 '
 
 test_done
