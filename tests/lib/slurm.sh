@@ -5,10 +5,11 @@
 #   ...sbatch, squeue, export-slurm...
 #   slurm_stop
 #
-# slurm_start DIR: starts munged, slurmctld and slurmd (Debian's munge and
-# slurm-wlm) with a key, a config, state, spool, logs and pid files in DIR,
-# on ports of their own on 127.0.0.1, as root (SlurmUser=root): one node,
-# `sxnode`, with this machine's CPUs, in one partition, `sx`. Nothing is
+# slurm_start DIR [K]: starts munged, slurmctld and slurmd (Debian's munge
+# and slurm-wlm) with a key, a config, state, spool, logs and pid files in
+# DIR, on ports of their own on 127.0.0.1, as root (SlurmUser=root): one
+# node, `sxnode`, with this machine's CPUs, in one partition, `sx`; with K,
+# up to K jobs share a CPU (OverSubscribe=FORCE:K: for jobs that mostly wait). Nothing is
 # read from or written to /etc; systemd is not needed. Exports SLURM_CONF (the
 # Slurm commands read it) and SLURM_DIR; returns 1 with the reason on stderr
 # (a daemon missing or not starting, with the end of its log) when the node
@@ -60,7 +61,7 @@ slurm_logs() {
 
 slurm_start() {
     SLURM_DIR=$1
-    local p host i cpus ctld_port d_port
+    local share=${2:-} p host i cpus ctld_port d_port
     for p in munged slurmctld slurmd sbatch squeue scontrol sinfo; do
         command -v "$p" >/dev/null || PATH=$PATH:/usr/sbin command -v "$p" >/dev/null || {
             echo "slurm_start: '$p' is not installed (apt-get install slurm-wlm munge; make check installs them)" >&2
@@ -117,7 +118,7 @@ ReturnToService=2
 MailProg=/bin/true
 KillWait=5
 NodeName=sxnode NodeAddr=127.0.0.1 NodeHostname=$host CPUs=$cpus State=UNKNOWN
-PartitionName=sx Nodes=sxnode Default=YES MaxTime=INFINITE State=UP
+PartitionName=sx Nodes=sxnode Default=YES MaxTime=INFINITE State=UP${share:+ OverSubscribe=FORCE:$share}
 EOF
     export SLURM_CONF=$SLURM_DIR/slurm.conf SLURM_DIR
     _slurm_daemon slurmctld slurmctld -D -f "$SLURM_CONF"
