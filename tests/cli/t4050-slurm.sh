@@ -96,7 +96,7 @@ test_expect_success 'COCO with --split and images, the token from ~/.synapse/con
 test_expect_success 'the token never reaches Slurm: not in the job scripts, scontrol, the saved job environment, the logs' '
     token tok &&
     export-slurm $fast --no-wait --keep-shards --sbatch-arg=--hold -n 4 --token-file tok -o par \
-        -f project=9 --page-size 10 > out 2> err &&
+        -f project=9 --page-size 10 --no-images > out 2> err &&
     test ! -s out && assert_grep "^export-slurm: check:  export-slurm --status -o $PWD/par$" err &&
     sed -n "s/^export-slurm: finish: //p" err > finish && test -s finish && ! grep -q -- --no-wait finish &&
     for j in $(jobs_of par); do assert_eq PENDING "$(squeue -h -j $j -o %T)" || exit 1; done &&
@@ -226,7 +226,7 @@ test_expect_success 'sx.mk with SX_ENGINE := slurm: coco and yolo exports as arr
     cat > Makefile <<-EOF &&
 	SX_PROJECTS := 9
 	SX_FORMATS  := coco yolo voc
-	SX_FLAGS    := -q --no-sync --page-size 10
+	SX_FLAGS    := -q --no-sync --page-size 10 --no-images
 	SX_ENGINE   := slurm
 	SX_SHARDS   := 3
 	SX_SHARDS_yolo-9 := 2
@@ -234,8 +234,8 @@ test_expect_success 'sx.mk with SX_ENGINE := slurm: coco and yolo exports as arr
 	include $SX_ROOT/pipelines/sx.mk
 	EOF
     make -s -j3 > out 2> err &&
-    export-coco -q --no-sync -o single-coco -f project=9 --page-size 10 > /dev/null &&
-    export-yolo -q --no-sync -o single-yolo -f project=9 --page-size 10 > /dev/null &&
+    export-coco -q --no-sync -o single-coco -f project=9 --page-size 10 --no-images > /dev/null &&
+    export-yolo -q --no-sync -o single-yolo -f project=9 --page-size 10 --no-images > /dev/null &&
     same_coco single-coco exports/coco-9 && same_yolo single-yolo exports/yolo-9 &&
     test -f exports/voc-9/.sx-manifest.ndjson &&
     assert_eq 2 "$(grep -c "^export-slurm: shards: job" err)" &&

@@ -77,10 +77,18 @@ same_yolo() {
     return $st
 }
 
-_yolo_pairs() { # each image's bytes with its label, whatever the names
-    (cd "$1" && for l in labels/*.txt; do
-        s=${l#labels/}
-        s=${s%.txt}
-        printf '%s %s\n' "$(sha256sum images/"$s".* 2>/dev/null | cut -c1-16)" "$(tr '\n' '|' <"$l")"
-    done) | sort
+_yolo_pairs() { # each image's bytes with its label, whatever the names (one sha256sum, no process a label)
+    local -A sum
+    local h f stem l lines
+    while read -r h f; do
+        stem=${f#images/}
+        sum[${stem%.*}]=${h:0:16}
+    done < <(cd "$1" && find images -type f -exec sha256sum {} +)
+    local IFS='|' # joins a label's lines
+    for l in "$1"/labels/*.txt; do
+        stem=${l##*/}
+        stem=${stem%.txt}
+        mapfile -t lines <"$l"
+        printf '%s %s\n' "${sum[$stem]:-}" "${lines[*]}"
+    done | sort
 }
