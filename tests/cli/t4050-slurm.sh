@@ -85,12 +85,16 @@ test_expect_success 'YOLO: 3 shards on Slurm equal the single-machine export (cl
     assert_eq 2 "$(wc -l < err)" && assert_grep "^export-slurm: shards: job" err && same_yolo single par && test ! -e par.shards && queue_empty
 '
 
-test_expect_success 'COCO with --split and images, the token from ~/.synapse/config.json' '
+test_expect_success 'COCO with --split, --jq and images, the token from ~/.synapse/config.json' '
     mkdir -p "$HOME/.synapse" && printf "{\"access_token\": \"%s\"}\n" "$FAKE_TOKEN" > "$HOME/.synapse/config.json" &&
     chmod 600 "$HOME/.synapse/config.json" &&
-    export-coco -q --no-sync -o single -f project=9 --page-size 10 --split train=0.6,val=0.4 > /dev/null &&
-    export-slurm $fast -q -n 3 -o par -f project=9 --page-size 10 --split train=0.6,val=0.4 > out &&
-    rm -r "$HOME/.synapse" && test -d par/train && same_coco single par && test -n "$(ls par/images/train)"
+    export-coco -q --no-sync -o single -f project=9 --page-size 10 --split train=0.6,val=0.4 \
+        --jq "select(.id % 3 != 0)" > single.result 2> /dev/null &&
+    export-slurm $fast -q -n 3 -o par -f project=9 --page-size 10 --split train=0.6,val=0.4 \
+        --jq "select(.id % 3 != 0)" > out &&
+    rm -r "$HOME/.synapse" && test -d par/train && same_coco single par && test -n "$(ls par/images/train)" &&
+    jq -e ".filtered_count == 50" out &&
+    assert_eq "$(jq -c "del(.export_path)" single.result)" "$(jq -c "del(.export_path)" out)"
 '
 
 test_expect_success 'the token never reaches Slurm: not in the job scripts, scontrol, the saved job environment, the logs' '

@@ -5,7 +5,9 @@
 #   for each item, the same image files with the same bytes; for a split
 #   export (no WANT/annotations.json), split by split
 # same_yolo WANT GOT: the same classes.txt and dataset.yaml, the same label
-#   and image files with the same bytes, and each image with its labels
+#   and image files with the same bytes, and each image with its labels (the
+#   dataset; not the export's error_file_list.json and export.json, which
+#   sx-merge-yolo does not write from the shards' own)
 # Both print what differs on stderr and return 1.
 
 _coco_norm='(.images | map({key: (.id | tostring), value: .sx_item}) | from_entries) as $im
@@ -23,6 +25,7 @@ _same_file() { # _same_file WHAT A B (files, not pipes: they are read twice)
 # _same_tree WANT GOT: the same files with the same bytes; not the manifest,
 # nor export.json: a merged export's export.json counts 0 items (the merge's
 # sx-save sees no items, only files), its result line has the right counts
+# (and the merges write no error_file_list.json: see same_yolo)
 _same_tree() {
     local w g
     w=$( (cd "$1" && find . -type f ! -name '.sx-*' ! -path ./export.json -exec sha256sum {} + | sort -k 2) ) || return 1
@@ -68,7 +71,8 @@ same_coco() {
 same_yolo() {
     _same_file "classes.txt" "$1/classes.txt" "$2/classes.txt" &&
         _same_file "dataset.yaml" "$1/dataset.yaml" "$2/dataset.yaml" &&
-        _same_tree "$1" "$2" || return 1
+        _same_tree "$1/labels" "$2/labels" || return 1
+    if [ -d "$1/images" ] || [ -d "$2/images" ]; then _same_tree "$1/images" "$2/images" || return 1; fi
     local t st
     t=$(mktemp -d)
     _yolo_pairs "$1" >"$t/w" && _yolo_pairs "$2" >"$t/g" && _same_file "images with their labels" "$t/w" "$t/g"
@@ -83,7 +87,7 @@ _yolo_pairs() { # each image's bytes with its label, whatever the names (one sha
     while read -r h f; do
         stem=${f#images/}
         sum[${stem%.*}]=${h:0:16}
-    done < <(cd "$1" && find images -type f -exec sha256sum {} +)
+    done < <(cd "$1" && [ ! -d images ] || find images -type f -exec sha256sum {} +)
     local IFS='|' # joins a label's lines
     for l in "$1"/labels/*.txt; do
         stem=${l##*/}
