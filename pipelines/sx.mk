@@ -10,6 +10,13 @@
 #   SX_FLAGS_yolo-34 := --task segment         # ... and for one export
 #   SX_SOURCE_voc-56 := -t ground_truth -f ground_truth_dataset_version=56
 #                                        # instead of -f project=56
+#   SX_ENGINE   := slurm                 # coco and yolo exports on Slurm (export-slurm):
+#                                        # each a job array of shards and a merge job
+#   SX_SHARDS   := 8                     # shards of each Slurm export (default 4)
+#   SX_SHARDS_coco-12 := 16              # ... and of one
+#   SX_SLURM_FLAGS := --partition batch --time 1:00:00 --retry 2
+#                                        # export-slurm options (SX_SLURM_FLAGS_coco-12 for one)
+#   SX_ENGINE_coco-34 := local           # one export's engine: local (the default) or slurm
 #   include /usr/local/share/sx/sx.mk    # (or pipelines/sx.mk in a checkout)
 #
 # Targets:
@@ -26,6 +33,14 @@
 # left alone. On Ctrl-C, sx-save rolls back what it had not committed, so make
 # never keeps a half export. The SDK's result line of each export is printed,
 # and kept in DIR.result.
+#
+# With SX_ENGINE := slurm, `make -j8` keeps eight exports on the cluster at
+# once, each an export-slurm that submits its array and its merge and waits
+# for them; voc and raw exports, which cannot be merged, run here. A Slurm
+# export that did not commit is not rolled back by make: its jobs may still
+# be running, and export-slurm, run again, waits for them or redoes only the
+# shards that did not commit. clean-exports cancels its jobs (export-slurm
+# --cancel) and removes its shards too.
 
 SX_DIR ?= exports
 SX_DIR := $(strip $(SX_DIR))
@@ -36,6 +51,11 @@ sx_manifest = $(SX_DIR)/$(1)/.sx-manifest.ndjson
 sx_format = $(firstword $(subst -, ,$(1)))
 sx_project = $(patsubst $(sx_format)-%,%,$(1))
 sx_source = $(if $(SX_SOURCE_$(1)),$(SX_SOURCE_$(1)),-f project=$(sx_project))
+sx_engine = $(strip $(if $(SX_ENGINE_$(1)),$(SX_ENGINE_$(1)),$(if $(SX_ENGINE),$(SX_ENGINE),local)))
+sx_shards = $(strip $(if $(SX_SHARDS_$(1)),$(SX_SHARDS_$(1)),$(if $(SX_SHARDS),$(SX_SHARDS),4)))
+sx_on_slurm = $(and $(filter slurm,$(call sx_engine,$(1))),$(filter coco yolo,$(call sx_format,$(1))))
+sx_command = $(if $(call sx_on_slurm,$(1)),export-slurm -F $(call sx_format,$(1)) -n $(call sx_shards,$(1)) \
+  $(SX_SLURM_FLAGS) $(SX_SLURM_FLAGS_$(1)),export-$(call sx_format,$(1)))
 
 # The exports whose manifest exists without a commit record: redone.
 sx_uncommitted := $(foreach e,$(SX_EXPORTS),$(if $(wildcard $(call sx_manifest,$(e))),$(if \
@@ -54,16 +74,29 @@ sx-force: ;
 $(SX_DIR)/%/.sx-manifest.ndjson:
 	@case '$(call sx_format,$*)' in coco|yolo|voc|raw) ;; \
 	  *) echo "sx.mk: '$*': the format must be coco, yolo, voc or raw (FORMAT-PROJECT)" >&2; exit 2 ;; esac
+	@case '$(call sx_engine,$*)' in local|slurm) ;; \
+	  *) echo "sx.mk: '$*': the engine must be local or slurm, not '$(call sx_engine,$*)'" >&2; exit 2 ;; esac
 	@mkdir -p '$(SX_DIR)'
-	@if [ -f '$@' ]; then echo "sx.mk: '$(SX_DIR)/$*' did not commit: rolled back, redone" >&2; \
+	@if [ -f '$@' ] && [ ! -f '$(SX_DIR)/$*.shards/slurm.jobs' ]; then \
+	  echo "sx.mk: '$(SX_DIR)/$*' did not commit: rolled back, redone" >&2; \
 	  sx-save --rollback '$(SX_DIR)/$*' >/dev/null; fi
 	@rm -f '$(SX_DIR)/$*.result'
-	export-$(call sx_format,$*) -o '$(SX_DIR)/$*' $(call sx_source,$*) $(SX_FLAGS) $(SX_FLAGS_$*) > '$(SX_DIR)/$*.result.tmp'
+	$(call sx_command,$*) -o '$(SX_DIR)/$*' $(call sx_source,$*) $(SX_FLAGS) $(SX_FLAGS_$*) > '$(SX_DIR)/$*.result.tmp'
 	@mv '$(SX_DIR)/$*.result.tmp' '$(SX_DIR)/$*.result' && cat '$(SX_DIR)/$*.result'
 
 clean-exports:
 	@for e in $(SX_EXPORTS); do \
 	  d='$(SX_DIR)'/$$e; \
+	  if [ -f "$$d.shards/slurm.jobs" ]; then export-slurm --cancel -q -o "$$d" || exit 1; fi; \
+	  if [ -d "$$d.shards" ]; then \
+	    for s in "$$d.shards"/*/; do \
+	      if [ -f "$$s.sx-manifest.ndjson" ]; then sx-save --rollback "$$s" >/dev/null || exit 1; fi; \
+	    done; \
+	    rm -f "$$d.shards"/*.result "$$d.shards"/*.result.tmp "$$d.shards"/*.sig "$$d.shards"/*.log \
+	      "$$d.shards"/*.out "$$d.shards"/*.sbatch "$$d.shards"/result "$$d.shards"/result.tmp \
+	      "$$d.shards"/slurm.jobs "$$d.shards"/joblog; \
+	    rmdir "$$d.shards" && echo "removed $$d.shards" || exit 1; \
+	  fi; \
 	  if [ -f "$$d/.sx-manifest.ndjson" ]; then \
 	    sx-save --rollback "$$d" >/dev/null && echo "rolled back $$d" || exit 1; \
 	  fi; \

@@ -154,12 +154,12 @@ test_expect_success 'README: a section per workflow, each with an example' '
     sed -n "/^## Pipelines and batch exports/,/^## Tests/p" "$R" > sec &&
     for h in "### export-coco, export-yolo, export-voc, export-raw" "### sx-export --params" \
              "### Batch exports with make: sx.mk" "### Merging shards" "### Across machines: export-parallel" \
-             "### On paper"; do
+             "### On a Slurm cluster: export-slurm" "### On paper"; do
         assert_grep "^$h" sec || exit 1
     done &&
     for x in "    export-coco -o" "    sx-export --params" "    include /usr/local/share/sx/sx.mk" \
              "    sx-merge-coco --records" "    sx-merge-yolo -o" "    export-parallel -n 4" \
-             "#SBATCH --array" "specs.pipe(" "shard size"; do
+             "    export-slurm -F coco" "SX_ENGINE      := slurm" "specs.pipe(" "shard size"; do
         grep -qF -- "$x" sec || { echo "no example: $x"; exit 1; }
     done
 '

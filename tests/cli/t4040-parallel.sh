@@ -2,8 +2,14 @@
 # export-parallel: N shards on local workers with GNU parallel, merged.
 . "$(dirname "$0")/../lib/test-lib.sh"
 . "$(dirname "$0")/../lib/fake-backend.sh"
+. "$(dirname "$0")/../lib/sshd.sh"
 
 fake_backend_start --items 150 --log "$TRASH_ROOT/fake.log"
+# the remote workers: a real sshd on 127.0.0.1, whose sessions have a HOME of
+# their own (the token is theirs, ~/.synapse/config.json) and sx on PATH
+sshd_start "$TRASH_ROOT/sshd" "$TRASH_ROOT/rhome" "$PATH" 2>"$TRASH_ROOT/sshd-start.err"
+sshd_status=$?
+test_at_exit sshd_stop
 
 norm='(.images | map({key: (.id | tostring), value: .sx_item}) | from_entries) as $im
     | (.categories | map({key: (.id | tostring), value: .name}) | from_entries) as $c
@@ -72,27 +78,26 @@ test_expect_success 'the shards fetch disjoint pages, each page once' '
     assert_eq 15 "$(wc -l < pages)" && assert_eq 15 "$(sort -u pages | wc -l)"
 '
 
-test_expect_success 'remote workers (--sshlogin through a stand-in ssh): host passed, token not' '
-    cat > fakessh <<-\EOF &&
-	#!/bin/bash
-	# a stand-in for ssh: runs the command here, in a bare environment with its own HOME
-	echo "$*" >> "$FAKE_SSH_LOG"
-	while [ $# -gt 0 ]; do case $1 in -*) shift ;; *) break ;; esac; done
-	echo "$1" >> "$FAKE_SSH_LOG.hosts"; shift
-	[ "${1:-}" = -- ] && shift
-	exec env -i PATH="$FAKE_REMOTE_PATH" HOME="$FAKE_REMOTE_HOME" SHELL=/bin/bash bash -c "$*"
-	EOF
-    chmod +x fakessh && mkdir -p rhome/.synapse &&
-    printf "{\"access_token\": \"%s\"}\n" "$FAKE_TOKEN" > rhome/.synapse/config.json &&
-    export FAKE_SSH_LOG=$PWD/ssh.log FAKE_REMOTE_PATH=$PATH FAKE_REMOTE_HOME=$PWD/rhome &&
+test_expect_success 'remote workers through a real sshd (two ports, a HOME of their own): host passed, token not' '
+    cat "$TRASH_ROOT/sshd-start.err" && test '"$sshd_status"' = 0 &&
+    mkdir -p "$TRASH_ROOT/rhome/.synapse" &&
+    printf "{\"access_token\": \"%s\"}\n" "$FAKE_TOKEN" > "$TRASH_ROOT/rhome/.synapse/config.json" &&
+    assert_eq "$TRASH_ROOT/rhome" "$(ssh -F "$SSH_CONFIG" worker2 "echo \$HOME")" &&
     export-coco -q --no-sync -o single -f project=9 --page-size 10 > /dev/null &&
-    export-parallel -q --no-sync -n 4 -S 2/worker1 -S 2/worker2 --ssh "$PWD/fakessh" \
+    : > "$SSHD_DIR/sessions.log" &&
+    export-parallel -q --no-sync -n 4 -S 2/worker1 -S 2/worker2 --ssh "ssh -F $SSH_CONFIG" \
         -o par -f project=9 --page-size 10 > out &&
     jq -c "$norm" par/annotations.json > got && jq -c "$norm" single/annotations.json > want && cmp want got &&
-    sort -u ssh.log.hosts | tr "\n" " " > hosts && assert_eq "worker1 worker2 " "$(cat hosts)" &&
+    (cd par/images && ls) > got && (cd single/images && ls) > want && cmp want got &&
+    assert_eq "\"$PWD/par\"" "$(jq .export_path out)" &&
+    grep "^conn=" "$SSHD_DIR/sessions.log" | sed "s/.* //" | sort -u > ports &&
+    printf "%s\n" "${SSHD_PORTS[@]}" | sort > want && cmp want ports &&
+    test "$(grep -c "^env: HOME=$TRASH_ROOT/rhome\$" "$SSHD_DIR/sessions.log")" -ge 2 &&
+    grep -q "Accepted publickey for $(id -un) from 127.0.0.1" "$SSHD_DIR/sshd.log" &&
     hex=$(printf %s "$FAKE_TOKEN" | od -An -tx1 | tr -d " \n") &&
-    ! grep -qi -e "$FAKE_TOKEN" -e "$hex" ssh.log &&
-    grep -qi "$(printf %s "$SYNAPSE_HOST" | od -An -tx1 | tr -d " \n")" ssh.log
+    ! grep -qi -e "$FAKE_TOKEN" -e "$hex" "$SSHD_DIR/sessions.log" &&
+    ! grep -q "^env: SYNAPSE_ACCESS_TOKEN=" "$SSHD_DIR/sessions.log" &&
+    grep -qi -e "$SYNAPSE_HOST" -e "$(printf %s "$SYNAPSE_HOST" | od -An -tx1 | tr -d " \n")" "$SSHD_DIR/sessions.log"
 '
 
 test_expect_success 'a failing shard: exit 3, nothing merged; the next run redoes only the others' '
