@@ -73,6 +73,21 @@ char *fuzz_jv_text(jv v)
     return out;
 }
 
+const char *fuzz_show(const void *p, size_t n)
+{
+    static char out[1000];
+    const unsigned char *q = p;
+    size_t o = 0;
+    for (size_t i = 0; i < n && i < 200; i++) {
+        if (q[i] >= 0x20 && q[i] < 0x7f && q[i] != '\\')
+            out[o++] = (char)q[i];
+        else
+            o += (size_t)snprintf(out + o, sizeof out - o, "\\x%02x", q[i]);
+    }
+    out[o] = 0;
+    return out;
+}
+
 size_t fuzz_split(const uint8_t *data, size_t size, const char *sep, const uint8_t **next)
 {
     size_t sl = strlen(sep);

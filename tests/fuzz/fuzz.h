@@ -54,6 +54,10 @@ int fuzz_write_file(const char *path, const void *p, size_t n);
  *  "<invalid>" for an invalid jv. */
 char *fuzz_jv_text(jv v);
 
+/*! fuzz_show() : at most the first 200 bytes of p[0..n), printable (other
+ *  bytes as \xHH), for a message; in a static buffer. */
+const char *fuzz_show(const void *p, size_t n);
+
 /*! fuzz_split() : the next part of data[0..size) up to the line `sep`
  *  (e.g. "--"), for targets that take several files in one input.
  *  @return the part's length; *next is set past the separator line, or to

@@ -77,7 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     jv ref = jv_parse_sized(text, (int)size);
     const sx_tnode *root = sx_tape_parse(tape, text, size);
     if (root) {
-        FUZZ_ASSERT(jv_is_valid(ref), "the tape accepts what libjq refuses: %.200s", text);
+        FUZZ_ASSERT(jv_is_valid(ref), "the tape accepts what libjq refuses: %s", fuzz_show(text, size));
         check_nodes(root, root + root->skip, size);
         jv mine = sx_tape_value(root);
         check_same("value", mine, ref);

@@ -21,10 +21,16 @@ for t in "$@"; do
     done
     opts=(-max_total_time="$secs" -timeout=10 -rss_limit_mb=3072 -print_final_stats=1
           -artifact_prefix="$crashes/")
-    [ -f "$here/$t.dict" ] && opts+=(-dict="$here/$t.dict")
+    # a dictionary of its own, else JSON's for the targets that read JSON
+    if [ -f "$here/$t.dict" ]; then
+        opts+=(-dict="$here/$t.dict")
+    else
+        case $t in stream|imgsize|number) ;; *) opts+=(-dict="$here/json.dict") ;; esac
+    fi
     [ -f "$here/$t.options" ] && read -r -a more < "$here/$t.options" && opts+=("${more[@]}")
     before=$(ls "$crashes" | wc -l)
-    "$bin" "${opts[@]}" "$corpus" > "$log" 2>&1
+    # in a subshell: the shell's own "Aborted" goes to the log too
+    ( "$bin" "${opts[@]}" "$corpus" ) > "$log" 2>&1
     rc=$?
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     cov=$(grep -o 'cov: [0-9]* ft: [0-9]*' "$log" | tail -1)
