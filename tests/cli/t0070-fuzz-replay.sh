@@ -12,7 +12,7 @@ for src in "$F"/fuzz_*.c; do
     t=${t#fuzz_}
     test_expect_success "fuzz target $t replays its corpus and regression inputs" '
         dirs=() &&
-        for d in "$F/corpus/'"$t"'" "$F/regress/'"$t"'"; do test -d "$d" && dirs+=("$d"); done &&
+        for d in "$F/corpus/'"$t"'" "$F/regress/'"$t"'"; do if test -d "$d"; then dirs+=("$d"); fi; done &&
         n=$(find "${dirs[@]}" -type f ! -name ".*" | wc -l) &&
         test "$n" -gt 0 &&
         "$SX_BUILD/fuzz/replay-'"$t"'" "${dirs[@]}" 2> err &&
