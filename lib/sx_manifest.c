@@ -434,8 +434,16 @@ sx_manifest *sx_manifest_load(int rootfd, int append, char *err, size_t errlen)
     m->lockfd = lockfd;
     if (append) {
         m->fd = openat(rootfd, SX_MANIFEST_NAME, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
-        /* a record a crash cut goes: the next one starts on a line of its own */
-        if (m->fd < 0 || ftruncate(m->fd, complete) < 0) {
+        /* a record a crash cut goes: the next one starts on a line of its
+         * own; a begin record a crash cut is written again (what it said
+         * about DIR is lost: DIR is not removed) */
+        int bad = m->fd < 0 || ftruncate(m->fd, complete) < 0;
+        if (!bad && ld.lineno == 0) {
+            rec_begin(m, "begin");
+            rec_raw(m, ",\"version\":1,\"created_root\":false");
+            bad = rec_put(m) < 0;
+        }
+        if (bad) {
             seterr(err, errlen, "cannot write '%s': %s", name, strerror(errno));
             sx_manifest_free(m);
             return NULL;

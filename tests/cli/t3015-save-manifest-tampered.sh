@@ -104,4 +104,13 @@ save_test 'a record a crash cut is dropped by --resume: the manifest reads back 
     test ! -e out
 '
 
+save_test 'a begin record a crash cut: --resume writes it again, and --rollback reads the manifest' '
+    mkdir out && printf "{\"op\":\"beg" >out/.sx-manifest.ndjson
+    { recs 2; echo "{\"sx\":\"end\",\"count\":2}"; } | sx-save --resume -o out >/dev/null
+    check_manifest out --committed
+    assert_eq "{\"op\":\"begin\",\"version\":1,\"created_root\":false}" "$(head -1 out/.sx-manifest.ndjson)"
+    sx-save --rollback out
+    test -d out && test -z "$(ls -A out)"
+'
+
 test_done
