@@ -35,7 +35,7 @@ for t in "$@"; do
     ( "$bin" "${opts[@]}" "$corpus" ) > "$log" 2>&1
     rc=$?
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-    cov=$(grep -o 'cov: [0-9]* ft: [0-9]*' "$log" | tail -1)
+    cov=$(grep -a -o 'cov: [0-9]* ft: [0-9]*' "$log" | tail -1)
     files=$(ls "$corpus" | wc -l)
     after=$(ls "$crashes" | wc -l)
     if [ $rc = 0 ] && [ "$after" = "$before" ]; then
@@ -45,7 +45,7 @@ for t in "$@"; do
         status=1
         printf '%-10s FOUND something (exit %s) after %s executions: see %s and %s\n' \
             "$t" "$rc" "${execs:-?}" "$log" "$crashes"
-        grep -m3 -E 'ERROR|property failed|runtime error' "$log" | sed 's/^/           /'
+        grep -a -m3 -E 'ERROR|property failed|runtime error' "$log" | sed 's/^/           /'
     fi
 done
 exit $status
