@@ -965,7 +965,7 @@ static int handle(sx_conv *cv, int kind, const char *line, size_t len, int *saw_
 static int finish(sx_conv *cv, sx_reader *r, int rc, const char *err)
 {
     cv->where = sx_reader_name(r);
-    cv->line = sx_reader_lineno(r);
+    cv->line = sx_reader_lineno(r) + (rc < 0); /* a read error is at the next line */
     if (rc < 0) {
         snprintf(cv->msg, sizeof cv->msg, "%s", err);
         return SX_CONV_FAIL;

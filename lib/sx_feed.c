@@ -72,12 +72,14 @@ static void *run(void *arg)
         sx_feed_wake(f);
     }
     pthread_mutex_lock(&f->mu);
+    f->lineno = sx_reader_lineno(f->r);
     if (rc < 0) {
         f->failed = 1;
-        if (!f->error[0])
+        if (!f->error[0]) { /* the reader failed on the line after the last it handed out */
             snprintf(f->error, sizeof f->error, "%s", sx_reader_error(f->r));
+            f->lineno++;
+        }
     }
-    f->lineno = sx_reader_lineno(f->r);
     f->done = 1;
     pthread_mutex_unlock(&f->mu);
     sx_feed_wake(f);

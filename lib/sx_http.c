@@ -262,7 +262,7 @@ static int origin(const char *url, char **scheme, char **host, char **port)
 
 int sx_url_same_origin(const char *a, const char *b)
 {
-    char *s1, *h1, *p1, *s2, *h2, *p2;
+    char *s1 = NULL, *h1 = NULL, *p1 = NULL, *s2 = NULL, *h2 = NULL, *p2 = NULL; /* b is not parsed when a fails */
     int ok = origin(a, &s1, &h1, &p1) == 0 && origin(b, &s2, &h2, &p2) == 0 && strcasecmp(s1, s2) == 0 &&
              strcasecmp(h1, h2) == 0 && strcmp(p1, p2) == 0;
     curl_free(s1), curl_free(h1), curl_free(p1);

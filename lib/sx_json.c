@@ -30,6 +30,8 @@ void sx_buf_free(sx_buf *b)
 
 int sx_buf_put(sx_buf *b, const void *p, size_t n)
 {
+    if (n == 0) /* an empty buffer has no bytes to add to */
+        return 0;
     if (sx_buf_reserve(b, n) < 0)
         return -1;
     memcpy(b->p + b->len, p, n);

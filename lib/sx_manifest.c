@@ -2,10 +2,10 @@
 #include "sx_hash.h"
 #include "sx_json.h"
 #include "sx_safefs.h"
+#include "sx_tape.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <jv.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,51 +190,202 @@ sx_manifest *sx_manifest_create(int rootfd, int created_root, char *err, size_t 
     return m;
 }
 
-static int load_line(sx_manifest *m, const char *line)
+/* ---- loading: a manifest read back is untrusted bytes ---- */
+
+/* A line longer than any record sx-save writes (paths are at most 4000
+ * bytes, each escaped to 6 at most) is not one of its records. */
+#define LOAD_LINE_MAX (64u << 10)
+
+typedef struct {
+    sx_manifest *m;
+    sx_tape *tape;
+    const char *name;   /* the manifest, for messages */
+    uint64_t lineno;
+    char *err;
+    size_t errlen;
+} loader;
+
+static int refuse(loader *ld, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int refuse(loader *ld, const char *fmt, ...)
 {
-    jv v = jv_parse(line);
-    if (!jv_is_valid(v) || jv_get_kind(v) != JV_KIND_OBJECT) {
-        jv_free(v);
+    char why[300];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    seterr(ld->err, ld->errlen, "%s:%llu: %s: the manifest is torn or was tampered with; nothing was removed",
+           ld->name, (unsigned long long)ld->lineno, why);
+    errno = EINVAL;
+    return -1;
+}
+
+/* A string member that is a path sx_path_check() accepts, or NULL. */
+static const sx_tnode *path_of(const sx_tnode *rec, const char *key, size_t keylen)
+{
+    const sx_tnode *p = sx_tape_get(rec, key, keylen);
+    return sx_tape_is(p, SX_T_STRING) && !sx_path_check(p->u.str, p->len) ? p : NULL;
+}
+
+/* 1 when tmp is a temporary name sx-save gives `path`: in the same
+ * directory, sx_tmp_name() of its last component. A tmp naming any other
+ * file of DIR would have the rollback remove a file it did not create. */
+static int is_tmp_of(const char *path, const char *tmp)
+{
+    const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+    size_t dir = (size_t)(base - path);
+    if (strncmp(path, tmp, dir) != 0 || strchr(tmp + dir, '/'))
+        return 0;
+    const char *name = tmp + dir, *sx = strstr(name, ".sx-");
+    for (const char *next; sx && (next = strstr(sx + 1, ".sx-"));)
+        sx = next;
+    char *end;
+    if (!sx || strlen(sx + 4) != 6 || !strchr("0123456789abcdef", sx[4]))
+        return 0;
+    unsigned long n = strtoul(sx + 4, &end, 16);
+    if (*end)
+        return 0;
+    char want[300];
+    sx_tmp_name(base, (unsigned)n, want, sizeof want);
+    return strcmp(name, want) == 0;
+}
+
+static int is_sha256(const sx_tnode *s)
+{
+    if (!sx_tape_is(s, SX_T_STRING) || s->len != 64)
+        return 0;
+    for (uint32_t i = 0; i < 64; i++)
+        if (!strchr("0123456789abcdefABCDEF", s->u.str[i]) || !s->u.str[i])
+            return 0;
+    return 1;
+}
+
+/* One record of the manifest, as sx-save writes them (sx_manifest.h);
+ * anything else refuses the whole manifest. */
+static int load_record(loader *ld, const char *line, size_t len)
+{
+    sx_manifest *m = ld->m;
+    const sx_tnode *rec = sx_tape_parse(ld->tape, line, len);
+    if (!rec)
+        return refuse(ld, "not a JSON record (%s)", sx_tape_error(ld->tape));
+    const sx_tnode *op = sx_tget(rec, "op");
+    if (!sx_tape_is(op, SX_T_STRING))
+        return refuse(ld, "a record without \"op\"");
+    const char *ops = op->u.str;
+    if (ld->lineno == 1 || !strcmp(ops, "begin")) {
+        const sx_tnode *v = sx_tget(rec, "version"), *cr = sx_tget(rec, "created_root");
+        if (ld->lineno != 1 || strcmp(ops, "begin"))
+            return refuse(ld, ld->lineno == 1 ? "the first record is not \"begin\"" : "a second \"begin\" record");
+        if (!sx_tape_is(v, SX_T_NUMBER) || v->u.num != 1)
+            return refuse(ld, "a manifest of another version");
+        if (cr && cr->kind != SX_T_TRUE && cr->kind != SX_T_FALSE)
+            return refuse(ld, "\"created_root\" is not true or false");
+        m->created_root = sx_tape_is(cr, SX_T_TRUE);
+        return 0;
+    }
+    if (!strcmp(ops, "commit")) {
+        m->committed = 1;
+        return 0;
+    }
+    if (!strcmp(ops, "resume"))
+        return 0;
+    int isdir = !strcmp(ops, "dir"), isfile = !strcmp(ops, "file"), isdone = !strcmp(ops, "done"),
+        isdrop = !strcmp(ops, "drop");
+    if (!isdir && !isfile && !isdone && !isdrop)
+        return refuse(ld, "an unknown record \"%.40s\"", ops);
+    const sx_tnode *path = path_of(rec, "path", 4);
+    if (!path)
+        return refuse(ld, "a \"%s\" record without an acceptable \"path\"", ops);
+    if (isdir)
+        return add(m, SX_MF_DIR, path->u.str, NULL) ? 0 : refuse(ld, "out of memory");
+    if (isfile) {
+        const sx_tnode *tmp = path_of(rec, "tmp", 3);
+        if (!tmp || !is_tmp_of(path->u.str, tmp->u.str))
+            return refuse(ld, "a \"file\" record whose \"tmp\" is not a temporary name of its path");
+        return add(m, SX_MF_PENDING, path->u.str, tmp->u.str) ? 0 : refuse(ld, "out of memory");
+    }
+    sx_mf_entry *e = find(m, path->u.str);
+    if (!e)
+        return refuse(ld, "a \"%s\" record for a path without a \"file\" record", ops);
+    if (isdrop) {
+        e->state = SX_MF_DROPPED;
+        return 0;
+    }
+    const sx_tnode *size = sx_tget(rec, "size"), *sha = sx_tget(rec, "sha256");
+    /* sizes are whole numbers a double holds exactly: 2^53 is 8 PiB */
+    if (!sx_tape_is(size, SX_T_NUMBER) || !(size->u.num >= 0 && size->u.num <= 9007199254740992.0) ||
+        size->u.num != (double)(int64_t)size->u.num)
+        return refuse(ld, "a \"done\" record without a whole, non-negative \"size\"");
+    if (!is_sha256(sha))
+        return refuse(ld, "a \"done\" record without a \"sha256\" of 64 hex digits");
+    e->state = SX_MF_DONE;
+    e->size = (int64_t)size->u.num;
+    memcpy(e->sha256, sha->u.str, 64);
+    e->sha256[64] = 0;
+    return 0;
+}
+
+/* The manifest's path for messages: DIR/.sx-manifest.ndjson as the
+ * directory descriptor names it, else the bare name. */
+static void manifest_name(int rootfd, char *out, size_t n)
+{
+    char link[64], dir[4096];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", rootfd);
+    ssize_t k = readlink(link, dir, sizeof dir - 1);
+    if (k > 0 && dir[0] == '/') {
+        dir[k] = 0;
+        snprintf(out, n, "%s/%s", dir, SX_MANIFEST_NAME);
+    } else {
+        snprintf(out, n, "%s", SX_MANIFEST_NAME);
+    }
+}
+
+/* Reads every complete line of fd into m. @complete set to the bytes up to
+ * the last '\n' (a cut record after it is never acted on). @return 0, or -1
+ * with the message set. */
+static int load_lines(loader *ld, int fd, off_t *complete)
+{
+    char *buf = malloc(LOAD_LINE_MAX + 1);
+    if (!buf) {
+        seterr(ld->err, ld->errlen, "out of memory");
+        errno = ENOMEM;
         return -1;
     }
-    jv o = jv_object_get(jv_copy(v), jv_string("op"));
-    jv p = jv_object_get(jv_copy(v), jv_string("path"));
-    const char *ops = jv_get_kind(o) == JV_KIND_STRING ? jv_string_value(o) : "";
-    const char *path = jv_get_kind(p) == JV_KIND_STRING ? jv_string_value(p) : NULL;
+    size_t have = 0;
+    off_t off = 0;
     int rc = 0;
-    if (!strcmp(ops, "begin")) {
-        m->created_root = jv_equal(jv_object_get(jv_copy(v), jv_string("created_root")), jv_true());
-    } else if (!strcmp(ops, "commit")) {
-        m->committed = 1;
-    } else if (!strcmp(ops, "resume")) {
-        /* nothing to keep */
-    } else if (!path || sx_path_check(path, strlen(path))) {
-        rc = -1;   /* a record naming no acceptable path is never acted on */
-    } else if (!strcmp(ops, "dir")) {
-        rc = add(m, SX_MF_DIR, path, NULL) ? 0 : -1;
-    } else if (!strcmp(ops, "file")) {
-        jv t = jv_object_get(jv_copy(v), jv_string("tmp"));
-        const char *tmp = jv_get_kind(t) == JV_KIND_STRING ? jv_string_value(t) : NULL;
-        if (tmp && sx_path_check(tmp, strlen(tmp)))
-            tmp = NULL;
-        rc = add(m, SX_MF_PENDING, path, tmp) ? 0 : -1;
-        jv_free(t);
-    } else if (!strcmp(ops, "done") || !strcmp(ops, "drop")) {
-        sx_mf_entry *e = find(m, path);
-        if (e && !strcmp(ops, "drop")) {
-            e->state = SX_MF_DROPPED;
-        } else if (e) {
-            jv sha = jv_object_get(jv_copy(v), jv_string("sha256"));
-            e->state = SX_MF_DONE;
-            e->size = (int64_t)jv_number_value(jv_object_get(jv_copy(v), jv_string("size")));
-            snprintf(e->sha256, sizeof e->sha256, "%s",
-                     jv_get_kind(sha) == JV_KIND_STRING ? jv_string_value(sha) : "");
-            jv_free(sha);
+    for (;;) {
+        ssize_t k = read(fd, buf + have, LOAD_LINE_MAX + 1 - have);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0) {
+            int e = errno;
+            seterr(ld->err, ld->errlen, "cannot read '%s': %s", ld->name, strerror(e));
+            errno = e;
+            rc = -1;
+            break;
         }
+        have += (size_t)k;
+        char *p = buf, *nl;
+        while (rc == 0 && (nl = memchr(p, '\n', have - (size_t)(p - buf)))) {
+            ld->lineno++;
+            rc = load_record(ld, p, (size_t)(nl - p));
+            off += nl + 1 - p;
+            p = nl + 1;
+        }
+        if (rc < 0)
+            break;
+        have -= (size_t)(p - buf);
+        memmove(buf, p, have);
+        if (have > LOAD_LINE_MAX) {
+            ld->lineno++;
+            rc = refuse(ld, "a line longer than %u bytes", LOAD_LINE_MAX);
+            break;
+        }
+        if (k == 0)
+            break; /* what is left has no '\n': a record cut by a crash */
     }
-    jv_free(o);
-    jv_free(p);
-    jv_free(v);
+    free(buf);
+    *complete = off;
     return rc;
 }
 
@@ -261,50 +412,42 @@ sx_manifest *sx_manifest_load(int rootfd, int append, char *err, size_t errlen)
         errno = e;
         return NULL;
     }
-    FILE *f = fdopen(fd, "r");
+    char name[4200];
+    manifest_name(rootfd, name, sizeof name);
     sx_manifest *m = new_manifest();
-    if (!f || !m) {
+    loader ld = {.m = m, .tape = sx_tape_new(), .name = name, .err = err, .errlen = errlen};
+    off_t complete = 0;
+    if (!m || !ld.tape) {
         seterr(err, errlen, "out of memory");
-        if (f)
-            fclose(f);
-        else
-            close(fd);
+        errno = ENOMEM;
+    }
+    int rc = m && ld.tape ? load_lines(&ld, fd, &complete) : -1;
+    int e = errno;
+    sx_tape_free(ld.tape);
+    close(fd);
+    if (rc < 0) {
         close(lockfd);
-        free(m);
+        sx_manifest_free(m);
+        errno = e;
         return NULL;
     }
     m->lockfd = lockfd;
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
-    while ((len = getline(&line, &cap, f)) > 0) {
-        if (line[len - 1] != '\n')
-            break;   /* a record cut by a crash: never acted on */
-        line[len - 1] = 0;
-        load_line(m, line);
-    }
-    free(line);
-    fclose(f);
     if (append) {
         m->fd = openat(rootfd, SX_MANIFEST_NAME, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
-        if (m->fd < 0) {
-            seterr(err, errlen, "cannot open '%s': %s", SX_MANIFEST_NAME, strerror(errno));
+        /* a record a crash cut goes: the next one starts on a line of its
+         * own; a begin record a crash cut is written again (what it said
+         * about DIR is lost: DIR is not removed) */
+        int bad = m->fd < 0 || ftruncate(m->fd, complete) < 0;
+        if (!bad && ld.lineno == 0) {
+            rec_begin(m, "begin");
+            rec_raw(m, ",\"version\":1,\"created_root\":false");
+            bad = rec_put(m) < 0;
+        }
+        if (bad) {
+            seterr(err, errlen, "cannot write '%s': %s", name, strerror(errno));
             sx_manifest_free(m);
             return NULL;
         }
-        /* end a line a crash may have cut, so the next record parses */
-        struct stat st;
-        char last = '\n';
-        if (fstat(m->fd, &st) == 0 && st.st_size > 0) {
-            int rfd = openat(rootfd, SX_MANIFEST_NAME, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-            if (rfd >= 0) {
-                if (pread(rfd, &last, 1, st.st_size - 1) != 1)
-                    last = '\n';
-                close(rfd);
-            }
-        }
-        if (last != '\n')
-            sx_write_all(m->fd, "\n", 1);
     }
     return m;
 }

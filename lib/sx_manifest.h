@@ -27,8 +27,16 @@
  * Rollback walks the records backwards: for a file it removes the temporary
  * name and, unless dropped, the final name; for a directory it removes it if
  * empty; then the manifest itself, and DIR when created_root. It touches no
- * path that has no record. A truncated last line (a crash mid-append) is
- * ignored on loading.
+ * path that has no record.
+ *
+ * A manifest read back is untrusted: sx_manifest_load() takes only records
+ * as sx-save writes them (begin first, paths sx_path_check() accepts, a tmp
+ * that is a temporary name of its path, done with a whole size and a
+ * sha256, done and drop for recorded files) and refuses anything else with
+ * "DIR/.sx-manifest.ndjson:LINE: why", so that a torn or tampered manifest
+ * never drives a rollback. A last line without its newline (a crash
+ * mid-append) is not a record: it is ignored, and cut off when the manifest
+ * is loaded to append (--resume).
  *
  * The manifest is locked (flock, exclusive) by the sx-save writing it, and
  * by sx_manifest_load(): a second sx-save, --resume or --rollback on a live
@@ -64,7 +72,8 @@ sx_manifest *sx_manifest_create(int rootfd, int created_root, char *err, size_t 
 
 /*! sx_manifest_load() : locks and reads an existing manifest; with `append`,
  *  keeps it open to add records (--resume). @return NULL with a message in
- *  err (no manifest: errno ENOENT; locked by a live sx-save: EBUSY). */
+ *  err (no manifest: errno ENOENT; locked by a live sx-save: EBUSY; torn or
+ *  tampered: EINVAL, the message names the manifest and the line). */
 sx_manifest *sx_manifest_load(int rootfd, int append, char *err, size_t errlen);
 
 /*! Appending records. Strings are borrowed. @return 0, or -1 with errno. */

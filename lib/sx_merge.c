@@ -371,12 +371,31 @@ static jv parse_buf(const sx_buf *b)
     return jv_parse_sized(b->len ? b->p : "", (int)b->len);
 }
 
-static int on_plan_value(sx_merge *m, int i, const char *key, jv v);
+static int on_plan_value(sx_merge *m, int i, const char *key, size_t kl, jv v);
 static int ann_fast(sx_merge *m, int i);
 static int on_image(sx_merge *m, int i, const char *path, const sx_tnode *img);
 static int on_name(sx_merge *m, const char *path, const sx_tnode *img);
 static const sx_tnode *read_image(sx_merge *m, const char *path);
 static int on_ann(sx_merge *m, int i, const char *path, jv ann);
+
+/* The key just captured in m->key (its JSON text) replaced by its value as
+ * JSON reads it ("imag\u0065s" is "images"), NUL-terminated, m->key.len its
+ * length. @return 0, or -1 when it is not a JSON string. */
+static int read_key(sx_merge *m)
+{
+    const sx_tnode *k = sx_tape_parse(m->tape, m->key.p, m->key.len);
+    jv v = k ? jv_invalid() : parse_buf(&m->key); /* libjq repairs what the tape refuses */
+    const char *s = k ? k->u.str : jv_get_kind(v) == JV_KIND_STRING ? jv_string_value(v) : NULL;
+    size_t n = k ? k->len : s ? (size_t)jv_string_length_bytes(jv_copy(v)) : 0;
+    int rc = -1;
+    if (s && (!k || k->kind == SX_T_STRING)) {
+        m->key.len = 0;
+        rc = sx_buf_put(&m->key, s, n + 1) < 0 ? fail(m, "out of memory") : 0;
+        m->key.len = n;
+    }
+    jv_free(v);
+    return rc;
+}
 
 /* Walks shard i's file once: PASS_CHECK captures the small keys and hands
  * out the images, PASS_IMAGES and PASS_ANNS the elements of their array. */
@@ -406,13 +425,17 @@ static int scan_file(sx_merge *m, int i, int pass)
         m->key.len = 0;
         if (scan_value(&sc, c, &m->key) < 0)
             goto out;
-        m->key.p[m->key.len - 1] = 0; /* the closing quote */
-        const char *key = m->key.p + 1;
+        if (read_key(m) < 0) {
+            bad(&sc, "a key that is not a JSON string");
+            goto out;
+        }
+        const char *key = m->key.p;
+        size_t kl = m->key.len;
         if (skip_ws(&sc) != ':') {
             bad(&sc, "':' expected");
             goto out;
         }
-        int images = !strcmp(key, "images"), anns = !strcmp(key, "annotations");
+        int images = kl == 6 && !memcmp(key, "images", 6), anns = kl == 11 && !memcmp(key, "annotations", 11);
         c = skip_ws(&sc);
         if (images || anns) {
             if (images)
@@ -470,7 +493,7 @@ static int scan_file(sx_merge *m, int i, int pass)
                     jv_free(msg);
                     goto out;
                 }
-                if (on_plan_value(m, i, key, v) < 0)
+                if (on_plan_value(m, i, key, kl, v) < 0)
                     goto out;
             }
         }
@@ -501,10 +524,10 @@ out:
 
 /* ---- plan: categories and markers ---- */
 
-static int on_plan_value(sx_merge *m, int i, const char *key, jv v)
+static int on_plan_value(sx_merge *m, int i, const char *key, size_t kl, jv v)
 {
     shard *sh = &m->s[i];
-    if (!strcmp(key, "categories")) {
+    if (kl == 10 && !memcmp(key, "categories", 10)) {
         if (jv_get_kind(v) != JV_KIND_ARRAY) {
             jv_free(v);
             return fail(m, "'%s': \"categories\" is not an array", sh->json);
@@ -514,7 +537,7 @@ static int on_plan_value(sx_merge *m, int i, const char *key, jv v)
         return 0;
     }
     if (i == 0)
-        m->extra = jv_array_append(m->extra, JV_ARRAY(jv_string(key), v));
+        m->extra = jv_array_append(m->extra, JV_ARRAY(jv_string_sized(key, (int)kl), v));
     else
         jv_free(v);
     return 0;
@@ -531,25 +554,33 @@ static jv id_key(jv v)
     return k;
 }
 
+/* A shard marker: one JSON object (export-* writes it; a text the tape
+ * refuses is not one). @return it, or an invalid jv after fail(). */
 static jv read_marker(sx_merge *m, const char *path)
 {
-    jv v = jv_load_file(path, 0); /* an array of the file's values */
-    if (jv_is_valid(v) && jv_get_kind(v) == JV_KIND_ARRAY && jv_array_length(jv_copy(v)) == 1)
-        v = jv_array_get(v, 0);
-    if (!jv_is_valid(v)) {
-        jv_free(v);
-        fail(m, "cannot read the shard marker '%s'", path);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fail(m, "cannot read the shard marker '%s': %s", path, strerror(errno));
         return jv_invalid();
     }
-    if (jv_get_kind(v) != JV_KIND_OBJECT) {
-        jv_free(v);
-        fail(m, "'%s': not a shard marker", path);
+    char buf[64 << 10];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    int err = ferror(f), big = n == sizeof buf;
+    fclose(f);
+    if (err || big) {
+        fail(m, "cannot read the shard marker '%s': %s", path, err ? "read error" : "larger than 64 KiB");
         return jv_invalid();
     }
-    return v;
+    const sx_tnode *v = sx_tape_parse(m->tape, buf, n);
+    if (!sx_tape_is(v, SX_T_OBJECT)) {
+        fail(m, "'%s': not a shard marker (%s)", path, v ? "not a JSON object" : sx_tape_error(m->tape));
+        return jv_invalid();
+    }
+    return sx_tape_value(v);
 }
 
-/* The identity of an export in a marker: everything but the shard. */
+/* The identity of an export in a marker: everything but the shard.
+ * @mk borrowed. */
 static jv marker_identity(jv mk)
 {
     jv id = jv_object_delete(jv_copy(mk), jv_string("shard"));
@@ -608,8 +639,8 @@ static int check_markers(sx_merge *m)
         } else {
             int same = jv_equal(jv_copy(firstid), id);
             if (!same) {
-                jv a = jv_dump_string(marker_identity(jv_copy(first)), 0);
-                jv b = jv_dump_string(marker_identity(jv_copy(mk)), 0);
+                jv a = jv_dump_string(marker_identity(first), 0);
+                jv b = jv_dump_string(marker_identity(mk), 0);
                 fail(m, "'%s' and '%s' are shards of different exports: %.150s vs %.150s", m->s[0].json,
                      m->s[i].json, jv_string_value(a), jv_string_value(b));
                 jv_free(a);
@@ -680,10 +711,10 @@ static int unify_categories(sx_merge *m)
             goto out;
         }
         jv_array_foreach(sh->cats, k, cat) {
-            jv id = jv_object_get(jv_copy(cat), jv_string("id"));
-            jv name = jv_object_get(jv_copy(cat), jv_string("name"));
-            if (jv_get_kind(cat) != JV_KIND_OBJECT || jv_get_kind(id) != JV_KIND_NUMBER ||
-                jv_get_kind(name) != JV_KIND_STRING) {
+            int obj = jv_get_kind(cat) == JV_KIND_OBJECT;
+            jv id = obj ? jv_object_get(jv_copy(cat), jv_string("id")) : jv_invalid();
+            jv name = obj ? jv_object_get(jv_copy(cat), jv_string("name")) : jv_invalid();
+            if (!obj || jv_get_kind(id) != JV_KIND_NUMBER || jv_get_kind(name) != JV_KIND_STRING) {
                 jv_free(id);
                 jv_free(name);
                 jv_free(cat);
@@ -1042,6 +1073,9 @@ static int on_image(sx_merge *m, int i, const char *path, const sx_tnode *img)
     return rc;
 }
 
+/* 1 when v (borrowed) can be an image or category id: a number or a string. */
+static int is_id(jv v) { return jv_get_kind(v) == JV_KIND_NUMBER || jv_get_kind(v) == JV_KIND_STRING; }
+
 static int on_ann(sx_merge *m, int i, const char *path, jv ann)
 {
     shard *sh = &m->s[i];
@@ -1051,11 +1085,19 @@ static int on_ann(sx_merge *m, int i, const char *path, jv ann)
     }
     jv img = jv_object_get(jv_copy(ann), jv_string("image_id"));
     jv cat = jv_object_get(jv_copy(ann), jv_string("category_id"));
-    jv ik = id_key(img);
+    if (!is_id(img) || !is_id(cat)) {
+        fail(m, "'%s': annotation %llu has no %s (a number or a string)", path, (unsigned long long)m->nann + 1,
+             is_id(img) ? "category_id" : "image_id");
+        jv_free(img);
+        jv_free(cat);
+        jv_free(ann);
+        return -1;
+    }
+    jv ik = id_key(img), ck = id_key(cat);
     int64_t *ni = jv_is_valid(ik) ? sm_getj(&sh->idmap, ik) : NULL;
     jv_free(ik);
     jv newimg = ni ? jv_number((double)*ni) : jv_invalid();
-    jv newcat = jv_object_get(jv_copy(sh->catmap), id_key(cat));
+    jv newcat = jv_is_valid(ck) ? jv_object_get(jv_copy(sh->catmap), ck) : ck;
     int rc = -1;
     if (!jv_is_valid(newimg)) {
         fail(m, "'%s': an annotation refers to image %g, which is not in the file", path,
@@ -1126,7 +1168,18 @@ static int ann_fast(sx_merge *m, int i)
     if (!take_int(&p, end, "{\"id\":", &idn, &idl) || !take_int(&p, end, ",\"image_id\":", &img, &imgl) ||
         !take_int(&p, end, ",\"category_id\":", &cat, &catl))
         return 0;
-    if (memmem(p, (size_t)(end - p), "\"image_id\"", 10) || memmem(p, (size_t)(end - p), "\"category_id\"", 13))
+    /* the rest is copied as it is: only from an element that is strict JSON
+     * (UTF-8 included) and names none of the three keys again, in any
+     * spelling; anything else takes the slow path, which parses it */
+    const sx_tnode *el = sx_tape_parse(m->tape, m->el.p, m->el.len);
+    if (!sx_tape_is(el, SX_T_OBJECT))
+        return 0;
+    int seen = 0;
+    const sx_tnode *k = sx_tape_first(el);
+    for (uint32_t j = 0; j < el->len; j++, k = sx_tape_after(k + 1))
+        seen += (k->len == 2 && !memcmp(k->u.str, "id", 2)) || (k->len == 8 && !memcmp(k->u.str, "image_id", 8)) ||
+                (k->len == 11 && !memcmp(k->u.str, "category_id", 11));
+    if (seen != 3)
         return 0;
     int64_t *ni = sm_get(&sh->idmap, img, imgl);
     jv nc = jv_object_get(jv_copy(sh->catmap), jv_string_sized(cat, (int)catl));

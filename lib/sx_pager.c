@@ -4,6 +4,7 @@
 
 #include "sx_proto.h"
 #include "sx_retry.h"
+#include "sx_utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -541,56 +542,71 @@ static const char *ws(const char *p, const char *e)
     return p;
 }
 
-static int hex(char c) { return (c >= '0' && c <= '9') || ((c | 32) >= 'a' && (c | 32) <= 'f'); }
+/* A \u escape's four hex digits at p: @return the code unit, or -1. */
+static long hex4(const char *p, const char *e)
+{
+    if (e - p < 4)
+        return -1;
+    long v = 0;
+    for (int i = 0; i < 4; i++) {
+        unsigned c = (unsigned char)p[i], d;
+        if (c >= '0' && c <= '9')
+            d = c - '0';
+        else if ((c | 32) >= 'a' && (c | 32) <= 'f')
+            d = (c | 32) - 'a' + 10;
+        else
+            return -1;
+        v = v << 4 | d;
+    }
+    return v;
+}
 
-/* Printable ASCII but '"' and '\\': what most of a string is made of. */
+/* The bytes a string may hold as they are, '"' and '\\' aside: all but
+ * control characters. Bytes that are not UTF-8 are among them: libjq reads
+ * them as U+FFFD, and so does every stage after sx-fetch. */
 static const unsigned char plain[256] = {
 #define P4(c) [c] = 1, [c + 1] = 1, [c + 2] = 1, [c + 3] = 1
 #define P16(c) P4(c), P4(c + 4), P4(c + 8), P4(c + 12)
     P16(0x20), P16(0x30), P16(0x40), P16(0x50), P16(0x60), P16(0x70),
+    P16(0x80), P16(0x90), P16(0xA0), P16(0xB0), P16(0xC0), P16(0xD0), P16(0xE0), P16(0xF0),
 #undef P16
 #undef P4
 };
 
-/* p at '"'; @return after the closing quote, or NULL */
+/* p at '"'; @return after the closing quote, or NULL. What libjq refuses in
+ * a string is refused here (a control character, a bad escape, a high
+ * surrogate without its low half); what it repairs passes (bytes that are
+ * not UTF-8, a lone low surrogate: U+FFFD). libjq also lets a raw U+0000 and
+ * U+001F through, which JSON forbids: those are refused. */
 static const char *scan_string(const char *p, const char *e)
 {
     p++;
-    while (p < e) {
+    for (;;) {
         while (p < e && plain[(unsigned char)*p] && *p != '"' && *p != '\\')
             p++;
         if (p >= e)
-            break;
-        unsigned char c = (unsigned char)*p;
-        if (c == '"')
-            return p + 1;
-        if (c == '\\') {
-            if (++p >= e)
-                return NULL;
-            if (*p == 'u') {
-                if (e - p < 5 || !hex(p[1]) || !hex(p[2]) || !hex(p[3]) || !hex(p[4]))
-                    return NULL;
-                p += 5;
-            } else if (strchr("\"\\/bfnrt", *p) && *p) {
-                p++;
-            } else {
-                return NULL;
-            }
-        } else if (c < 0x20) {
             return NULL;
-        } else if (c < 0x80) {
+        if (*p == '"')
+            return p + 1;
+        if (*p != '\\' || ++p >= e)
+            return NULL;
+        if (*p == 'u') {
+            long u = hex4(p + 1, e);
+            if (u < 0)
+                return NULL;
+            p += 5;
+            if (u >= 0xD800 && u <= 0xDBFF) {
+                long lo = e - p >= 2 && p[0] == '\\' && p[1] == 'u' ? hex4(p + 2, e) : -1;
+                if (lo < 0xDC00 || lo > 0xDFFF)
+                    return NULL;
+                p += 6;
+            }
+        } else if (*p && strchr("\"\\/bfnrt", *p)) {
             p++;
         } else {
-            int n = c >= 0xC2 && c <= 0xDF ? 1 : c >= 0xE0 && c <= 0xEF ? 2 : c >= 0xF0 && c <= 0xF4 ? 3 : -1;
-            if (n < 0 || e - p <= n)
-                return NULL;
-            for (int i = 1; i <= n; i++)
-                if (((unsigned char)p[i] & 0xC0) != 0x80)
-                    return NULL;
-            p += n + 1;
+            return NULL;
         }
     }
-    return NULL;
 }
 
 static const char *scan_number(const char *p, const char *e)
@@ -629,10 +645,17 @@ static const char *literal(const char *p, const char *e, const char *word)
     return (size_t)(e - p) >= n && memcmp(p, word, n) == 0 ? p + n : NULL;
 }
 
+/* libjq counts open arrays and objects and, inside an object, the key whose
+ * value it reads; it refuses a container opened at 256 of them. */
+#define SCAN_MAX_DEPTH 256
+
+/* `depth`: what libjq counts at this value. */
 static const char *scan_value(const char *p, const char *e, int depth)
 {
     p = ws(p, e);
-    if (p >= e || depth > 1000)
+    if (p >= e)
+        return NULL;
+    if ((*p == '{' || *p == '[') && depth >= SCAN_MAX_DEPTH)
         return NULL;
     switch (*p) {
     case '{':
@@ -643,7 +666,7 @@ static const char *scan_value(const char *p, const char *e, int depth)
             if (p >= e || *p != '"' || !(p = scan_string(p, e)))
                 return NULL;
             p = ws(p, e);
-            if (p >= e || *p != ':' || !(p = scan_value(p + 1, e, depth + 1)))
+            if (p >= e || *p != ':' || !(p = scan_value(p + 1, e, depth + 2)))
                 return NULL;
             p = ws(p, e);
             if (p < e && *p == ',') {
@@ -765,10 +788,30 @@ struct find {
     int found, unsure;
 };
 
+/* A key jq reads as the bytes it is written with: no escape, all UTF-8
+ * (libjq reads other bytes as U+FFFD, making two keys one). */
+static int key_is_literal(const char *k, size_t kl)
+{
+    const unsigned char *p = (const unsigned char *)k, *e = p + kl;
+    while (p < e) {
+        if (*p == '\\')
+            return 0;
+        if (*p < 0x80) {
+            p++;
+            continue;
+        }
+        size_t n = sx_utf8_seq(p, e);
+        if (!n)
+            return 0;
+        p += n;
+    }
+    return 1;
+}
+
 static int find_cb(void *arg, const char *k, size_t kl, const char *v, size_t vl)
 {
     struct find *f = arg;
-    if (memchr(k, '\\', kl))
+    if (!key_is_literal(k, kl))
         f->unsure = 1;
     else if (kl == f->klen && memcmp(k, f->key, kl) == 0) {
         f->v = v;
@@ -826,24 +869,28 @@ int sx_json_member(const char *obj, size_t len, const char *key, const char **v,
 
 static int first_cb(void *arg, const char *k, size_t kl, const char *v, size_t vl)
 {
-    (void)k, (void)kl;
+    (void)v, (void)vl;
     struct find *f = arg;
-    f->v = v;
-    f->vlen = vl;
+    f->key = k;
+    f->klen = kl;
     f->found = 1;
     return 1;
 }
 
 int sx_json_first(const char *obj, size_t len, const char **v, size_t *vlen)
 {
-    struct find f = {0};
-    if (members(obj, len, first_cb, &f) < 0)
+    struct find first = {0};
+    if (members(obj, len, first_cb, &first) < 0)
+        return -1;
+    if (!first.found)
         return 0;
-    if (f.found) {
-        *v = f.v;
-        *vlen = f.vlen;
-    }
-    return f.found;
+    /* the first key's last member: jq's object keeps one value a key */
+    struct find f = {first.key, first.klen, NULL, 0, 0, 0};
+    if (members(obj, len, find_cb, &f) < 0 || f.unsure || !f.found)
+        return -1;
+    *v = f.v;
+    *vlen = f.vlen;
+    return 1;
 }
 
 size_t sx_json_compact(const char *p, size_t len, char *out)

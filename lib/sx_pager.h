@@ -91,14 +91,21 @@ uint64_t sx_pager_shard_total(uint64_t count, unsigned page_size, unsigned shard
  */
 
 /*! sx_json_scan() : validates the JSON value starting at `p` (after
- *  whitespace): syntax, string escapes, control characters, UTF-8.
- *  @return the end of the value, or NULL when it is not valid JSON. */
+ *  whitespace) as libjq reads it, so that a page it passes is one every
+ *  later stage reads: what libjq refuses is refused (syntax, escapes,
+ *  control characters, a high surrogate without its low half, nesting
+ *  deeper than libjq's 256), what libjq repairs passes (bytes that are not
+ *  UTF-8 and a lone low surrogate, read as U+FFFD). libjq's extensions of
+ *  JSON are refused: nan, Infinity, numbers such as 01, .5 or +1, a raw
+ *  U+0000 or U+001F in a string, a BOM, RS bytes (JSON text sequences).
+ *  @return the end of the value, or NULL when it is not such a value. */
 const char *sx_json_scan(const char *p, const char *end);
 
 /*! sx_json_member() : the value of member `key` of the object text `obj`
  *  (validated, starting with '{' after whitespace); the last one when the
  *  key is repeated, as jq does. @return 1 with *v, *vlen set; 0 when absent;
- *  -1 when unsure (a key with escapes). */
+ *  -1 when unsure (a key with escapes, or with bytes that are not UTF-8:
+ *  jq may read it as another spelling of `key`). */
 int sx_json_member(const char *obj, size_t len, const char *key, const char **v, size_t *vlen);
 
 /*! sx_json_members() : sx_json_member() of n keys (at most 16) in one walk.
@@ -107,8 +114,11 @@ int sx_json_member(const char *obj, size_t len, const char *key, const char **v,
 int sx_json_members(const char *obj, size_t len, int n, const char *const *keys, int *found, const char **v,
                     size_t *vlen);
 
-/*! sx_json_first() : the value of the first member of the object text
- *  `obj` (jq's `to_entries[0].value`). @return 1, or 0 for {}. */
+/*! sx_json_first() : jq's `to_entries[0].value` of the object text `obj`:
+ *  the value of its first key, which is the last member of that key when
+ *  the key repeats (jq keeps a key where it first came, with its last
+ *  value). @return 1 with *v, *vlen set; 0 for {}; -1 when unsure (as for
+ *  sx_json_member()) or malformed. */
 int sx_json_first(const char *obj, size_t len, const char **v, size_t *vlen);
 
 /*! sx_json_compact() : copies the JSON text p[0..len) to `out` (len bytes at

@@ -25,6 +25,7 @@ struct sx_reader {
      * for the next '\n' (everything in [start, scan) has none) */
     char *buf;
     size_t cap, start, end, scan;
+    size_t max_line;             /* longest line handed out, '\n' excluded */
     int file_eof;                /* no more decoded bytes in this file */
     uint64_t lineno;
     /* raw input ahead of decoding */
@@ -34,6 +35,7 @@ struct sx_reader {
     size_t zret;                 /* last ZSTD_decompressStream() hint */
     int zfull;                   /* last call filled its output */
     ZSTD_DStream *zd;
+    int bad_env;                 /* SX_MAX_LINE was not a size: err says so */
     /* protocol tracking */
     int last_was_end, any_record, cut;
     uint64_t records;
@@ -68,7 +70,40 @@ sx_reader *sx_reader_open(char *const *paths, int npaths, int flags)
         return NULL;
     }
     r->file_eof = 1; /* forces the first file open */
+    r->max_line = SX_LINE_MAX_DEFAULT;
+    const char *env = getenv("SX_MAX_LINE");
+    if (env && sx_parse_size(env, &r->max_line) < 0) {
+        /* reported by the first sx_reader_next(): the library never prints */
+        fail(r, "SX_MAX_LINE: '%.40s' is not a size (bytes, or with a K, M or G suffix)", env);
+        r->bad_env = 1;
+    }
     return r;
+}
+
+void sx_reader_set_max_line(sx_reader *r, size_t max)
+{
+    r->max_line = max ? max : 1;
+    r->bad_env = 0;
+}
+
+int sx_parse_size(const char *s, size_t *out)
+{
+    if (!s || *s < '0' || *s > '9')
+        return -1;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    unsigned shift = 0;
+    switch (*end) {
+    case 'K': case 'k': shift = 10; end++; break;
+    case 'M': case 'm': shift = 20; end++; break;
+    case 'G': case 'g': shift = 30; end++; break;
+    }
+    /* bounded well below SIZE_MAX: the buffer holds a line and a read */
+    if (errno || *end || v == 0 || v > (1ull << 50) >> shift)
+        return -1;
+    *out = (size_t)(v << shift);
+    return 0;
 }
 
 static ssize_t read_full(int fd, void *p, size_t n)
@@ -177,7 +212,8 @@ static ssize_t decode(sx_reader *r, char *dst, size_t n)
     }
 }
 
-/* Makes room for at least READ_CHUNK more bytes after end. */
+/* Makes room for at least READ_CHUNK more bytes after end; the buffer
+ * never grows past what a line of max_line bytes and one read need. */
 static int make_room(sx_reader *r)
 {
     if (r->start > 0) {
@@ -187,7 +223,9 @@ static int make_room(sx_reader *r)
         r->start = 0;
     }
     if (r->cap - r->end < READ_CHUNK) {
-        size_t ncap = r->cap * 2;
+        size_t ncap = r->cap * 2, limit = r->max_line + READ_CHUNK + 1;
+        if (ncap > limit)
+            ncap = limit; /* more than cap: end <= max_line here */
         char *nb = realloc(r->buf, ncap);
         if (!nb)
             return fail(r, "out of memory (line of %zu bytes)", r->end);
@@ -221,8 +259,16 @@ static void end_of_file(sx_reader *r)
     }
 }
 
+/* A line of more than max_line bytes: an error however long it goes on. */
+static int too_long(sx_reader *r)
+{
+    return fail(r, "line longer than %zu bytes (the limit; SX_MAX_LINE=SIZE sets another)", r->max_line);
+}
+
 int sx_reader_next(sx_reader *r, const char **line, size_t *len)
 {
+    if (r->bad_env)
+        return -1;
     for (;;) {
         if (r->file_eof) {
             if (r->fd >= 0 || r->next_path > 0)
@@ -235,8 +281,12 @@ int sx_reader_next(sx_reader *r, const char **line, size_t *len)
         size_t s = r->start, e;
         if (nl) {
             e = (size_t)(nl - r->buf) + 1;
+            if (e - 1 - s > r->max_line)
+                return too_long(r);
             r->start = r->scan = e;
         } else {
+            if (r->end - r->start > r->max_line)
+                return too_long(r);
             if (make_room(r) < 0)
                 return -1;
             ssize_t k = decode(r, r->buf + r->end, r->cap - r->end);

@@ -3,10 +3,13 @@
  *
  * A reader hands out one line (one record) at a time from stdin or a list of
  * files, decompressing zstd input transparently (detected per file by its
- * magic bytes 28 B5 2F FD). Lines may be of any length: the buffer grows to
- * the longest line and no further, so memory stays flat however long the
- * stream is. The reader also follows the stream protocol just enough to tell
- * whether every input ended with an `end` record (sx_reader_complete()).
+ * magic bytes 28 B5 2F FD). The buffer grows to the longest line and no
+ * further, so memory stays flat however long the stream is; a line is at
+ * most SX_LINE_MAX_DEFAULT bytes (256 MiB) unless the environment variable
+ * SX_MAX_LINE or sx_reader_set_max_line() says otherwise, so that 32 KiB of
+ * zstd decoding to one 1 GiB line is an error, not a 2 GiB buffer. The
+ * reader also follows the stream protocol just enough to tell whether every
+ * input ended with an `end` record (sx_reader_complete()).
  *
  * A writer buffers output in large blocks and compresses it with zstd when
  * asked. The library never prints and never exits: functions return -1 or
@@ -30,13 +33,30 @@ enum {
     SX_READ_RAW = 1
 };
 
+/* The longest line a reader hands out by default, terminator excluded. */
+#define SX_LINE_MAX_DEFAULT ((size_t)256 << 20)
+
 /*! sx_reader_open() :
  *  Opens a reader over `npaths` files read in order; with npaths == 0, or a
- *  path "-", standard input. Files are opened lazily, one at a time.
+ *  path "-", standard input. Files are opened lazily, one at a time. The
+ *  line bound is SX_MAX_LINE from the environment when set (bytes, or with
+ *  a K, M or G suffix: 512M), else SX_LINE_MAX_DEFAULT.
  *  @paths  borrowed; must outlive the reader.
- *  @return a reader, or NULL when out of memory. An unreadable file is
- *          reported by sx_reader_next(). */
+ *  @return a reader, or NULL when out of memory. An unreadable file, or an
+ *          SX_MAX_LINE that is not a size, is reported by sx_reader_next(). */
 sx_reader *sx_reader_open(char *const *paths, int npaths, int flags);
+
+/*! sx_reader_set_max_line() : sets the longest line (bytes, `\n` excluded)
+ *  to hand out; a longer line makes sx_reader_next() fail with "line longer
+ *  than N bytes" (the caller names the input and the line, which is
+ *  sx_reader_lineno() + 1) once it has read N bytes of it, however long it
+ *  is. Overrides SX_MAX_LINE. @max at least 1. */
+void sx_reader_set_max_line(sx_reader *r, size_t max);
+
+/*! sx_parse_size() : a size as SX_MAX_LINE takes it: decimal bytes with an
+ *  optional K, M or G suffix (powers of 1024), at least 1.
+ *  @return 0 with *out set, or -1 when `s` is not such a size. */
+int sx_parse_size(const char *s, size_t *out);
 
 /*! sx_reader_next() :
  *  Reads the next record. Without SX_READ_RAW the line is handed out without

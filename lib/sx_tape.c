@@ -6,7 +6,9 @@
 #include "sx_json.h"
 #include "sx_utf8.h"
 
-/* libjq refuses deeper texts; deeper ones go to it for its message. */
+/* libjq refuses deeper texts; deeper ones go to it for its message. libjq
+ * counts open arrays and objects and, inside an object, the key whose value
+ * is being read; a container opened at 256 of those is refused. */
 #define TAPE_MAX_DEPTH 256
 
 struct sx_tape {
@@ -307,9 +309,11 @@ static int container(parser *ps, int obj)
                 if (ps->p >= ps->e || *ps->p != ':')
                     return fail(ps, "expected ':'");
                 ps->p++;
+                ps->depth++; /* the key, as libjq counts it */
             }
             if (value(ps) < 0)
                 return -1;
+            ps->depth -= obj;
             count++;
             ws(ps);
             if (ps->p < ps->e && *ps->p == ',') {

@@ -357,7 +357,13 @@ static void test_json_scan(void)
     CHECK(!scans("{\"a\" 1}"));
     CHECK(!scans("\"\\x\""));
     CHECK(!scans("\"a\tb\""));          /* raw control character */
-    CHECK(!scans("\"\xc3\""));            /* cut UTF-8 */
+    CHECK(scans("\"\xc3\""));             /* cut UTF-8: libjq reads U+FFFD */
+    CHECK(scans("\"\xed\xa0\x80 \xc0\x80 \xf4\x90\x80\x80\""));  /* the same */
+    CHECK(scans("\"\\udc00\""));           /* a lone low surrogate: U+FFFD */
+    CHECK(!scans("\"\\ud800x\""));         /* a lone high one: libjq refuses it */
+    CHECK(!scans("\"\\ud800\\u0041\""));
+    CHECK(scans("\"\\ud83d\\ude00\""));
+    CHECK(!scans("\"a\x1f\"") && !scans("nan") && !scans("\xef\xbb\xbf{}"));
     CHECK(!scans("01"));
     CHECK(!scans("1."));
     CHECK(!scans("tru"));
@@ -373,7 +379,10 @@ static void test_json_scan(void)
     CHECK(n == 11 && strncmp(out, "{\"c\":[1,2]}", n) == 0);
     CHECK(sx_json_member(o, strlen(o), "zz", &v, &vl) == 0);
     CHECK(sx_json_member("{\"a\\u0062\": 1}", 13, "ab", &v, &vl) == -1);
-    CHECK(sx_json_first(o, strlen(o), &v, &vl) == 1 && vl == 1 && *v == '1');
+    /* jq's to_entries[0].value: the first key, with its last value */
+    CHECK(sx_json_first(o, strlen(o), &v, &vl) == 1 && vl == 6 && strncmp(v, "\"last\"", 6) == 0);
+    CHECK(sx_json_first("{\"a\":1,\"b\":2}", 13, &v, &vl) == 1 && vl == 1 && *v == '1');
+    CHECK(sx_json_first("{\"a\":1,\"\\u0061\":2}", 18, &v, &vl) == -1);
     CHECK(sx_json_first("{}", 2, &v, &vl) == 0);
     const char *sp = "{\"s\": \"a b\\\" c\"}";
     n = sx_json_compact(sp, strlen(sp), out);

@@ -88,12 +88,12 @@ static void test_manifest_roundtrip_and_rollback(void)
     CHECK(m != NULL);
     CHECK(sx_manifest_create(fd, 0, err, sizeof err) == NULL);   /* one at a time */
     CHECK(sx_manifest_dir(m, "d") == 0 && mkdirat(fd, "d", 0777) == 0);
-    CHECK(sx_manifest_file(m, "d/a", "d/.a.sx-1") == 0);
+    CHECK(sx_manifest_file(m, "d/a", "d/.a.sx-000001") == 0);
     int f = openat(fd, "d/a", O_WRONLY | O_CREAT, 0666);
     close(f);
-    CHECK(sx_manifest_done(m, "d/a", 0, "e3b0") == 0);
-    CHECK(sx_manifest_file(m, "d/b", "d/.b.sx-2") == 0);
-    f = openat(fd, "d/.b.sx-2", O_WRONLY | O_CREAT, 0666);   /* a crash here */
+    CHECK(sx_manifest_done(m, "d/a", 0, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855") == 0);
+    CHECK(sx_manifest_file(m, "d/b", "d/.b.sx-000002") == 0);
+    f = openat(fd, "d/.b.sx-000002", O_WRONLY | O_CREAT, 0666);   /* a crash here */
     close(f);
     CHECK(sx_manifest_sync(m) == 0);
     sx_manifest_free(m);
@@ -108,13 +108,13 @@ static void test_manifest_roundtrip_and_rollback(void)
     CHECK(m != NULL);
     CHECK(sx_manifest_count(m) == 3);
     const sx_mf_entry *a = sx_manifest_find(m, "d/a");
-    CHECK(a && a->state == SX_MF_DONE && !strcmp(a->sha256, "e3b0"));
+    CHECK(a && a->state == SX_MF_DONE && !strcmp(a->sha256, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"));
     const sx_mf_entry *b = sx_manifest_find(m, "d/b");
-    CHECK(b && b->state == SX_MF_PENDING && !strcmp(b->tmp, "d/.b.sx-2"));
+    CHECK(b && b->state == SX_MF_PENDING && !strcmp(b->tmp, "d/.b.sx-000002"));
     CHECK(!sx_manifest_committed(m) && !sx_manifest_created_root(m));
     CHECK(sx_manifest_clean_pending(m, fd, err, sizeof err) == 0);
     struct stat st;
-    CHECK(fstatat(fd, "d/.b.sx-2", &st, 0) < 0);
+    CHECK(fstatat(fd, "d/.b.sx-000002", &st, 0) < 0);
     CHECK(sx_manifest_find(m, "d/b")->state == SX_MF_DROPPED);
     CHECK(sx_manifest_commit(m, 1) == 0 && sx_manifest_committed(m));
     sx_manifest_free(m);
@@ -133,21 +133,43 @@ static void test_manifest_roundtrip_and_rollback(void)
     close(fd);
 }
 
-static void test_manifest_ignores_hostile_records(void)
+/* A manifest read back is untrusted: a record sx-save would not write
+ * refuses the whole manifest, naming its line, and nothing is removed. */
+static void test_manifest_refuses_hostile_records(void)
 {
     int fd = rootfd();
-    int f = openat(fd, SX_MANIFEST_NAME, O_WRONLY | O_CREAT, 0666);
-    const char *text = "{\"op\":\"begin\",\"version\":1,\"created_root\":false}\n"
-                       "{\"op\":\"file\",\"path\":\"../outside\",\"tmp\":\"x\"}\n"
-                       "{\"op\":\"dir\",\"path\":\"/etc\"}\n";
-    CHECK(write(f, text, strlen(text)) == (ssize_t)strlen(text));
+    const char *begin = "{\"op\":\"begin\",\"version\":1,\"created_root\":false}\n";
+    static const struct {
+        const char *record, *why;
+    } bad[] = {
+        {"{\"op\":\"file\",\"path\":\"../outside\",\"tmp\":\"../.outside.sx-000001\"}", "without an acceptable \"path\""},
+        {"{\"op\":\"dir\",\"path\":\"/etc\"}", "without an acceptable \"path\""},
+        {"{\"op\":\"file\",\"path\":\"a\",\"tmp\":\"mine.txt\"}", "is not a temporary name of its path"},
+        {"{\"op\":\"done\",\"path\":\"a\",\"size\":1}", "for a path without a \"file\" record"},
+        {"{\"op\":\"unlink\",\"path\":\"a\"}", "an unknown record"},
+        {"[1,2]", "a record without \"op\""},
+        {"{\"op\":\"dir\",\"path\":\"a\"", "not a JSON record"},
+    };
+    int f = openat(fd, "mine.txt", O_WRONLY | O_CREAT, 0666);
     close(f);
-    char err[256];
-    sx_manifest *m = sx_manifest_load(fd, 0, err, sizeof err);
-    CHECK(m && sx_manifest_count(m) == 0);
-    size_t removed = 9;
-    CHECK(sx_manifest_rollback(m, fd, &removed, err, sizeof err) == 0 && removed == 0);
-    sx_manifest_free(m);
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        f = openat(fd, SX_MANIFEST_NAME, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+        CHECK(write(f, begin, strlen(begin)) == (ssize_t)strlen(begin));
+        CHECK(write(f, bad[i].record, strlen(bad[i].record)) == (ssize_t)strlen(bad[i].record));
+        CHECK(write(f, "\n", 1) == 1);
+        close(f);
+        char err[512] = "";
+        errno = 0;
+        CHECK(sx_manifest_load(fd, 0, err, sizeof err) == NULL && errno == EINVAL);
+        CHECK(strstr(err, SX_MANIFEST_NAME ":2: ") != NULL);
+        CHECK(strstr(err, bad[i].why) != NULL);
+        if (!strstr(err, bad[i].why))
+            printf("#   %s\n", err);
+    }
+    struct stat st;
+    CHECK(fstatat(fd, "mine.txt", &st, 0) == 0);
+    unlinkat(fd, "mine.txt", 0);
+    unlinkat(fd, SX_MANIFEST_NAME, 0);
     close(fd);
 }
 
@@ -159,7 +181,7 @@ int main(void)
     RUN(test_path_check);
     RUN(test_open_parent_refuses_links);
     RUN(test_manifest_roundtrip_and_rollback);
-    RUN(test_manifest_ignores_hostile_records);
+    RUN(test_manifest_refuses_hostile_records);
     rmdir(root);
     return UNIT_DONE();
 }

@@ -143,6 +143,79 @@ static void test_writer_zstd(void)
     unlink(path);
 }
 
+/* A line of exactly the bound passes; one byte more is an error, in both
+ * modes, with the lines before it handed out. */
+static void test_line_limit(void)
+{
+    const char in[] = "{\"a\":1}\n0123456789\n01234567890\n{}\n";
+    char *p = write_tmp(in, sizeof in - 1);
+    for (int flags = 0; flags <= SX_READ_RAW; flags += SX_READ_RAW) {
+        char *paths[1] = {p};
+        sx_reader *r = sx_reader_open(paths, 1, flags);
+        sx_reader_set_max_line(r, 10);
+        const char *line;
+        size_t len;
+        CHECK(sx_reader_next(r, &line, &len) == 1);
+        CHECK(sx_reader_next(r, &line, &len) == 1 && memcmp(line, "0123456789", 10) == 0);
+        CHECK(sx_reader_next(r, &line, &len) == -1);
+        CHECK(sx_reader_lineno(r) + 1 == 3);
+        CHECK(strstr(sx_reader_error(r), "line longer than 10 bytes") != NULL);
+        sx_reader_free(r);
+    }
+    unlink(p);
+}
+
+/* 64 MiB of one line in a few KiB of zstd stops at the bound. */
+static void test_zstd_bomb_bounded(void)
+{
+    size_t n = 64u << 20;
+    char *big = malloc(n);
+    memset(big, 'x', n);
+    size_t cap = ZSTD_compressBound(n);
+    char *z = malloc(cap);
+    size_t zn = ZSTD_compress(z, cap, big, n, 3);
+    CHECK(!ZSTD_isError(zn) && zn < 64u << 10);
+    free(big);
+    char *p = write_tmp(z, zn);
+    free(z);
+    char *paths[1] = {p};
+    sx_reader *r = sx_reader_open(paths, 1, 0);
+    sx_reader_set_max_line(r, 1u << 20);
+    const char *line;
+    size_t len;
+    CHECK(sx_reader_next(r, &line, &len) == -1);
+    CHECK(strstr(sx_reader_error(r), "line longer than 1048576 bytes") != NULL);
+    sx_reader_free(r);
+    unlink(p);
+}
+
+static void test_max_line_from_env(void)
+{
+    const char in[] = "{\"a\":\"0123456789012345678901234567890123456789\"}\n";
+    char *p = write_tmp(in, sizeof in - 1);
+    char *paths[1] = {p};
+    const char *line;
+    size_t len;
+    setenv("SX_MAX_LINE", "1K", 1);
+    sx_reader *r = sx_reader_open(paths, 1, 0);
+    CHECK(sx_reader_next(r, &line, &len) == 1);
+    sx_reader_free(r);
+    setenv("SX_MAX_LINE", "20", 1);
+    r = sx_reader_open(paths, 1, 0);
+    CHECK(sx_reader_next(r, &line, &len) == -1 && strstr(sx_reader_error(r), "longer than 20 bytes"));
+    sx_reader_free(r);
+    setenv("SX_MAX_LINE", "lots", 1);
+    r = sx_reader_open(paths, 1, 0);
+    CHECK(sx_reader_next(r, &line, &len) == -1 && strstr(sx_reader_error(r), "SX_MAX_LINE: 'lots' is not a size"));
+    sx_reader_free(r);
+    unsetenv("SX_MAX_LINE");
+    size_t v = 0;
+    CHECK(sx_parse_size("512M", &v) == 0 && v == (size_t)512 << 20);
+    CHECK(sx_parse_size("0", &v) < 0 && sx_parse_size("-1", &v) < 0 && sx_parse_size("1T", &v) < 0 &&
+          sx_parse_size("99999999999999999999", &v) < 0 && sx_parse_size("", &v) < 0);
+    unlink(p);
+}
+
 static void test_kinds(void)
 {
     CHECK(sx_proto_kind("{\"sx\":\"end\",\"count\":1}", 23) == SX_END);
@@ -167,6 +240,9 @@ int main(void)
     RUN(test_long_line);
     RUN(test_zstd_roundtrip_and_truncation);
     RUN(test_writer_zstd);
+    RUN(test_line_limit);
+    RUN(test_zstd_bomb_bounded);
+    RUN(test_max_line_from_env);
     RUN(test_kinds);
     return UNIT_DONE();
 }
