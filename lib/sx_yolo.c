@@ -90,9 +90,10 @@ sx_yolo *sx_yolo_new(const sx_yolo_opts *o, char *err, size_t errlen)
 
 static int yolo_meta(void *ctx, sx_conv *cv, jv meta)
 {
-    (void)cv;
     sx_yolo *y = ctx;
     sx_classmap_load_meta(y->cm, meta, det_tools);
+    if (!sx_classmap_fixed(y->cm) && sx_classmap_config_empty(meta))
+        sx_conv_warn(cv, "%s", SX_CLASSMAP_EMPTY_WARNING);
     if (y->o.task == SX_YOLO_POSE)
         sx_classmap_load_meta(y->kp, meta, kp_tools);
     return 0;
