@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "sx_classmap.h"
+#include "sx_cocomask.h"
 #include "sx_fmt.h"
 #include "sx_spool.h"
 
@@ -27,6 +28,8 @@ struct sx_coco {
     size_t cls_cap;
     double *kpx;          /* per keypoint name: x, y, present (end) */
     size_t kpx_cap;
+    double *xy;           /* a polygon's points, as written */
+    size_t xy_cap;
 };
 
 static const char *const box_tools[] = {"bounding_box", "polygon", "polyline", NULL};
@@ -70,6 +73,7 @@ void sx_coco_free(sx_coco *c)
     sx_sb_free(&c->out);
     free(c->cls);
     free(c->kpx);
+    free(c->xy);
     free(c);
 }
 
@@ -117,6 +121,54 @@ static void put_bbox(sx_strbuf *b, double x, double y, double w, double h, doubl
     sx_sb_puts(b, "],\"area\":");
     sx_sb_num(b, area);
     sx_sb_puts(b, ",\"iscrowd\":0");
+}
+
+/* The rectangle as a polygon: every annotation has a segmentation COCO tools
+ * can rasterise. */
+static void put_rect(sx_strbuf *b, double x0, double y0, double x1, double y1)
+{
+    const double v[8] = {x0, y0, x1, y0, x1, y1, x0, y1};
+    sx_sb_puts(b, ",\"segmentation\":[[");
+    for (int i = 0; i < 8; i++) {
+        if (i)
+            sx_sb_putc(b, ',');
+        sx_sb_num(b, v[i]);
+    }
+    sx_sb_puts(b, "]]");
+}
+
+/* A box and its rectangle, an extent narrower than a pixel made a whole one
+ * (a keypoint, a straight line): no box is degenerate (COCO's IoU of a box
+ * without area is 0, even with itself). */
+static void put_box(sx_strbuf *b, double x0, double y0, double x1, double y1, double W, double H)
+{
+    sx_cocomask_whole_pixel(&x0, &x1, W);
+    sx_cocomask_whole_pixel(&y0, &y1, H);
+    put_bbox(b, x0, y0, x1 - x0, y1 - y0, (x1 - x0) * (y1 - y0));
+    put_rect(b, x0, y0, x1, y1);
+}
+
+/* The points of the text "x1,y1,x2,y2,…" (as COCO tools read them) into
+ * *xy. @return the number of points, or -1 when out of memory. */
+static long points_of(const sx_strbuf *pts, double **xy, size_t *cap)
+{
+    size_t n = 0;
+    for (const char *p = pts->p; p && *p;) {
+        char *e;
+        double v = strtod(p, &e);
+        if (e == p)
+            break;
+        if (n == *cap) {
+            size_t c = *cap ? 2 * *cap : 64;
+            double *q = realloc(*xy, c * sizeof *q);
+            if (!q)
+                return -1;
+            *xy = q, *cap = c;
+        }
+        (*xy)[n++] = v;
+        p = *e == ',' ? e + 1 : e;
+    }
+    return (long)(n / 2);
 }
 
 static void put_attrs(sx_strbuf *b, const sx_dm_ann *a)
@@ -210,17 +262,28 @@ static int coco_item(void *ctx, sx_conv *cv, const sx_conv_item *it)
                     return -1;
                 continue;
             }
-            put_bbox(b, x0, y0, x1 - x0, y1 - y0, (x1 - x0) * (y1 - y0));
-            sx_sb_puts(b, ",\"segmentation\":[]");
+            put_box(b, x0, y0, x1, y1, W, H);
         } else {
             sx_strbuf pts = SX_SB_INIT;
             double ext[4], area;
             put_points(&pts, dm, a, W, H, ext, &area);
-            if (a->tool == SX_DM_POLYGON && (ext[2] <= 0 || ext[3] <= 0)) {
+            int covers = 1;
+            if (a->tool == SX_DM_POLYGON && ext[2] > 0 && ext[3] > 0) {
+                long k = points_of(&pts, &c->xy, &c->xy_cap);
+                covers = k < 0 ? -1 : sx_cocomask_covers(c->xy, (size_t)k, (long)W, (long)H);
+                if (covers < 0) {
+                    sx_sb_free(&pts);
+                    return sx_conv_fatal(cv, "out of memory");
+                }
+            }
+            if (a->tool == SX_DM_POLYGON && (ext[2] <= 0 || ext[3] <= 0 || !covers)) {
                 sx_sb_free(&pts);
                 b->len = mark;
                 dropped++;
-                if (sx_conv_item_warn(cv, "annotation outside the image", "polygon %s has no area inside the %gx%g image",
+                if (sx_conv_item_warn(cv, covers ? "annotation outside the image" : "polygon thinner than a pixel",
+                                      covers ? "polygon %s has no area inside the %gx%g image"
+                                             : "polygon %s covers no pixel centre of the %gx%g image: COCO tools "
+                                               "cannot rasterise it",
                                       *a->id ? a->id : "?", W, H) < 0)
                     return -1;
                 continue;
@@ -231,8 +294,8 @@ static int coco_item(void *ctx, sx_conv *cv, const sx_conv_item *it)
                 sx_sb_put(b, pts.p, pts.len);
                 sx_sb_puts(b, "]]");
             } else {
-                put_bbox(b, ext[0], ext[1], ext[2], ext[3], ext[2] * ext[3]);
-                sx_sb_puts(b, ",\"segmentation\":[],\"polyline\":[");
+                put_box(b, ext[0], ext[1], ext[0] + ext[2], ext[1] + ext[3], W, H);
+                sx_sb_puts(b, ",\"polyline\":[");
                 sx_sb_put(b, pts.p, pts.len);
                 sx_sb_putc(b, ']');
             }
@@ -270,7 +333,7 @@ static int coco_item(void *ctx, sx_conv *cv, const sx_conv_item *it)
         }
         if (present) {
             sx_sb_printf(b, "K %llu ", (unsigned long long)image_id);
-            put_bbox(b, x0, y0, x1 - x0, y1 - y0, (x1 - x0) * (y1 - y0));
+            put_box(b, x0, y0, x1, y1, W, H);
             sx_sb_putc(b, '\t');
             sx_sb_put(b, tok.p, tok.len);
             sx_sb_putc(b, '\n');
