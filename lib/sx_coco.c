@@ -20,6 +20,7 @@ typedef struct {
 } csplit;
 
 struct sx_coco {
+    sx_coco_opts o;
     sx_classmap *cm, *kp;
     csplit sp[MAX_SPLITS];
     int nsp;
@@ -85,6 +86,7 @@ sx_coco *sx_coco_new(const sx_coco_opts *o, char *err, size_t errlen)
         sx_coco_free(c);
         return NULL;
     }
+    c->o = *o;
     if (o->classes_file && sx_classmap_load_file(c->cm, o->classes_file, err, errlen) < 0) {
         sx_coco_free(c);
         return NULL;
@@ -171,7 +173,47 @@ static long points_of(const sx_strbuf *pts, double **xy, size_t *cap)
     return (long)(n / 2);
 }
 
-static void put_attrs(sx_strbuf *b, const sx_dm_ann *a)
+/* Names an attribute must not have where readers merge `attributes` into the
+ * annotation (FiftyOne's COCO importer does, then passes them to its labels):
+ * the annotation's own members and the fields of FiftyOne's labels. */
+static int reserved(const char *k)
+{
+    static const char *const names[] = {
+        "id", "image_id", "category_id", "bbox", "segmentation", "area", "iscrowd", "keypoints", "num_keypoints",
+        "score", "attributes", "polyline", "label", "bounding_box", "mask", "mask_path", "confidence", "index",
+        "points", "closed", "filled", "tags", "supercategory", "coco_id"};
+    if (k[0] == '_')
+        return 1;
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (strcmp(k, names[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* The attributes text a[0..n) with every reserved name as attr_<name> (again
+ * attr_ until it is free). @return the new text (a jv string), or invalid. */
+static jv rename_reserved(const char *a, size_t n)
+{
+    jv in = jv_parse_sized(a, (int)n), out = jv_object();
+    if (jv_get_kind(in) != JV_KIND_OBJECT) {
+        jv_free(in);
+        jv_free(out);
+        return jv_invalid();
+    }
+    jv_object_foreach(in, k, v) {
+        jv name = jv_copy(k);
+        if (reserved(jv_string_value(k)))
+            do {
+                name = jv_string_concat(jv_string("attr_"), name);
+            } while (jv_object_has(jv_copy(in), jv_copy(name)) || jv_object_has(jv_copy(out), jv_copy(name)));
+        out = jv_object_set(out, name, v);
+        jv_free(k);
+    }
+    jv_free(in);
+    return jv_dump_string(out, 0);
+}
+
+static void put_attrs(sx_strbuf *b, const sx_dm_ann *a, int keep_names)
 {
     size_t mark = b->len;
     sx_sb_puts(b, ",\"attributes\":");
@@ -181,6 +223,13 @@ static void put_attrs(sx_strbuf *b, const sx_dm_ann *a)
         b->len = mark;
         if (b->p)
             b->p[mark] = 0;
+    } else if (!keep_names && !b->failed) {
+        jv t = rename_reserved(b->p + before, b->len - before);
+        if (jv_is_valid(t)) {
+            b->len = before;
+            sx_sb_puts(b, jv_string_value(t));
+        }
+        jv_free(t);
     }
 }
 
@@ -301,7 +350,7 @@ static int coco_item(void *ctx, sx_conv *cv, const sx_conv_item *it)
             }
             sx_sb_free(&pts);
         }
-        put_attrs(b, a);
+        put_attrs(b, a, c->o.layout == SX_COCO_LAYOUT_SX);
         sx_sb_putc(b, '\n');
         kept++;
     }
@@ -471,11 +520,15 @@ static int flush_big(sx_textout *t, sx_strbuf *o)
 static int emit_split(sx_coco *c, sx_conv *cv, csplit *s)
 {
     sx_strbuf path = SX_SB_INIT;
-    if (*s->name) {
-        sx_sb_puts(&path, s->name);
-        sx_sb_putc(&path, '/');
+    if (c->o.layout == SX_COCO_LAYOUT_COCO) { /* Datumaro's default subset name */
+        sx_sb_printf(&path, "annotations/instances_%s.json", *s->name ? s->name : "default");
+    } else {
+        if (*s->name) {
+            sx_sb_puts(&path, s->name);
+            sx_sb_putc(&path, '/');
+        }
+        sx_sb_puts(&path, c->o.layout == SX_COCO_LAYOUT_FIFTYONE ? "labels.json" : "annotations.json");
     }
-    sx_sb_puts(&path, "annotations.json");
     sx_textout *t = sx_conv_text_begin(cv, path.p, "data_file");
     sx_sb_free(&path);
     if (!t)
