@@ -125,29 +125,60 @@ static void put_bbox(sx_strbuf *b, double x, double y, double w, double h, doubl
     sx_sb_puts(b, ",\"iscrowd\":0");
 }
 
-/* The rectangle as a polygon: every annotation has a segmentation COCO tools
- * can rasterise. */
-static void put_rect(sx_strbuf *b, double x0, double y0, double x1, double y1)
+/* Appends again the text at b->p[off, off + n) (a number written before). */
+static void again(sx_strbuf *b, size_t off, size_t n)
 {
-    const double v[8] = {x0, y0, x1, y0, x1, y1, x0, y1};
-    sx_sb_puts(b, ",\"segmentation\":[[");
-    for (int i = 0; i < 8; i++) {
-        if (i)
-            sx_sb_putc(b, ',');
-        sx_sb_num(b, v[i]);
-    }
-    sx_sb_puts(b, "]]");
+    if (sx_sb_reserve(b, n) < 0)
+        return;
+    memcpy(b->p + b->len, b->p + off, n);
+    b->len += n;
+    b->p[b->len] = 0;
 }
 
-/* A box and its rectangle, an extent narrower than a pixel made a whole one
- * (a keypoint, a straight line): no box is degenerate (COCO's IoU of a box
- * without area is 0, even with itself). */
+/* Appends a number; *off and *n say where its text is. */
+static void num_at(sx_strbuf *b, double v, size_t *off, size_t *n)
+{
+    *off = b->len;
+    sx_sb_num(b, v);
+    *n = b->len - *off;
+}
+
+/* A box and its rectangle as a polygon (every annotation has a segmentation
+ * COCO tools can rasterise), an extent narrower than a pixel made a whole
+ * one (a keypoint, a straight line): no box is degenerate (COCO's IoU of a
+ * box without area is 0, even with itself). Each corner is formatted once. */
 static void put_box(sx_strbuf *b, double x0, double y0, double x1, double y1, double W, double H)
 {
     sx_cocomask_whole_pixel(&x0, &x1, W);
     sx_cocomask_whole_pixel(&y0, &y1, H);
-    put_bbox(b, x0, y0, x1 - x0, y1 - y0, (x1 - x0) * (y1 - y0));
-    put_rect(b, x0, y0, x1, y1);
+    size_t ox, nx, oy, ny, ox1, nx1, oy1, ny1;
+    sx_sb_puts(b, ",\"bbox\":[");
+    num_at(b, x0, &ox, &nx);
+    sx_sb_putc(b, ',');
+    num_at(b, y0, &oy, &ny);
+    sx_sb_putc(b, ',');
+    sx_sb_num(b, x1 - x0);
+    sx_sb_putc(b, ',');
+    sx_sb_num(b, y1 - y0);
+    sx_sb_puts(b, "],\"area\":");
+    sx_sb_num(b, (x1 - x0) * (y1 - y0));
+    sx_sb_puts(b, ",\"iscrowd\":0,\"segmentation\":[[");
+    again(b, ox, nx);
+    sx_sb_putc(b, ',');
+    again(b, oy, ny);
+    sx_sb_putc(b, ',');
+    num_at(b, x1, &ox1, &nx1);
+    sx_sb_putc(b, ',');
+    again(b, oy, ny);
+    sx_sb_putc(b, ',');
+    again(b, ox1, nx1);
+    sx_sb_putc(b, ',');
+    num_at(b, y1, &oy1, &ny1);
+    sx_sb_putc(b, ',');
+    again(b, ox, nx);
+    sx_sb_putc(b, ',');
+    again(b, oy1, ny1);
+    sx_sb_puts(b, "]]");
 }
 
 /* The points of the text "x1,y1,x2,y2,…" (as COCO tools read them) into

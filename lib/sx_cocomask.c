@@ -27,14 +27,12 @@ static double seg_dist(double px, double py, double ax, double ay, double bx, do
     return sqrt(qx * qx + qy * qy);
 }
 
-/* A pixel centre near the vertices' mean, inside (even-odd) and half a
- * pixel away from every edge: COCO's 1/5-pixel rounding cannot lose it. */
-static int clearly_covers(const double *xy, size_t k, long w, long h)
+/* Whether the pixel centre nearest (x, y) is inside the polygon (even-odd)
+ * and half a pixel away from every edge: COCO's 1/5-pixel rounding cannot
+ * lose it. */
+static int centre_inside(const double *xy, size_t k, long w, long h, double x, double y)
 {
-    double mx = 0, my = 0;
-    for (size_t i = 0; i < k; i++)
-        mx += xy[2 * i], my += xy[2 * i + 1];
-    double cx = floor(mx / (double)k) + 0.5, cy = floor(my / (double)k) + 0.5;
+    double cx = floor(x) + 0.5, cy = floor(y) + 0.5;
     if (cx < 0.5 || cy < 0.5 || cx > (double)w - 0.5 || cy > (double)h - 0.5)
         return 0;
     int inside = 0;
@@ -46,6 +44,25 @@ static int clearly_covers(const double *xy, size_t k, long w, long h)
             inside = !inside;
     }
     return inside;
+}
+
+/* A pixel centre clearly inside, near the vertices' mean or the centroid of
+ * a triangle of consecutive vertices (a concave or self-crossing polygon
+ * has its area there). */
+static int clearly_covers(const double *xy, size_t k, long w, long h)
+{
+    double mx = 0, my = 0;
+    for (size_t i = 0; i < k; i++)
+        mx += xy[2 * i], my += xy[2 * i + 1];
+    if (centre_inside(xy, k, w, h, mx / (double)k, my / (double)k))
+        return 1;
+    for (size_t i = 0; i < k; i++) {
+        size_t a = (i + k - 1) % k, b = (i + 1) % k;
+        double tx = (xy[2 * a] + xy[2 * i] + xy[2 * b]) / 3, ty = (xy[2 * a + 1] + xy[2 * i + 1] + xy[2 * b + 1]) / 3;
+        if (centre_inside(xy, k, w, h, tx, ty))
+            return 1;
+    }
+    return 0;
 }
 
 typedef struct {
