@@ -71,12 +71,12 @@ test_expect_success 'every key the SDK accepts: description, free extra_params k
     mkdir st &&
     sx-export -q --no-sync --params "{\"storage\": \"st\", \"name\": \"n\", \"description\": \"for the team\", \"path\": \"p\",
         \"target\": \"assignment\", \"filter\": {\"project\": 3}, \"save_original_file\": false, \"format\": \"coco\",
-        \"extra_params\": {\"include_metadata\": true, \"compression\": \"gzip\", \"split\": \"a=1\"}, \"storge\": 1}" \
+        \"extra_params\": {\"include_metadata\": true, \"compression\": \"gzip\", \"split\": \"a=1\", \"layout\": \"fiftyone\"}, \"storge\": 1}" \
         > stdout 2> err &&
     assert_grep "^sx-export: --params: ignoring storge, as the SDK does" err &&
     jq -e ".description == \"for the team\" and .extra_params.include_metadata == true and .extra_params.compression == \"gzip\"" st/p/n/params.json &&
     jq -e ".name == \"n\" and .target == \"assignment\" and .filter.project == 3" st/p/n/params.json &&
-    test -f st/p/n/a/annotations.json && jq -e ".total_count == 80" stdout &&
+    test -f st/p/n/a/labels.json && jq -e ".total_count == 80" stdout &&
     sx-save --rollback st/p/n && test ! -e st/p/n
 '
 
