@@ -3,6 +3,8 @@
 #include "sx_convcli.h"
 #include "sx_yolo.h"
 
+#include <string.h>
+
 static const char usage_text[] =
     "usage: sx-convert-yolo [options] [FILE...]\n"
     "\n"
@@ -23,6 +25,9 @@ static const char usage_text[] =
     "                      or pose (class cx cy w h, then x y v per keypoint name)\n"
     "      --dataset-path DIR  the `path` written in dataset.yaml (default: empty,\n"
     "                      which Ultralytics reads as the directory of dataset.yaml)\n"
+    "      --layout NAME   sx (default: dataset.yaml, which Ultralytics and FiftyOne's\n"
+    "                      YOLOv5Dataset read) or datumaro (data.yaml, the name Datumaro\n"
+    "                      detects and Roboflow writes; detect only for Datumaro)\n"
     SX_CONVCLI_HELP_TAIL
     "example:\n"
     "  sx-fetch --target assignment -f project=123 | sx-convert-yolo --task detect --split train=0.8,val=0.2 \\\n"
@@ -32,14 +37,15 @@ int main(int argc, char **argv)
 {
     sx_cli_init("sx-convert-yolo");
     sx_convcli cli = {0};
-    const char *task_name = NULL, *dataset_path = NULL;
-    enum { OPT_DATASET_PATH = SX_CONVCLI_FIRST_FREE };
+    const char *task_name = NULL, *dataset_path = NULL, *layout = NULL;
+    enum { OPT_DATASET_PATH = SX_CONVCLI_FIRST_FREE, OPT_LAYOUT };
     static const struct option longopts[] = {
         SX_COMMON_LONGOPTS,
         SX_CONVCLI_LONGOPTS,
         SX_CONVCLI_CLASSES_OPT,
         {"task", required_argument, NULL, 't'},
         {"dataset-path", required_argument, NULL, OPT_DATASET_PATH},
+        {"layout", required_argument, NULL, OPT_LAYOUT},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -47,6 +53,7 @@ int main(int argc, char **argv)
         switch (c) {
         case 't': task_name = optarg; break;
         case OPT_DATASET_PATH: dataset_path = optarg; break;
+        case OPT_LAYOUT: layout = optarg; break;
         default: sx_bad_option('?', argv);
         }
     }
@@ -55,7 +62,13 @@ int main(int argc, char **argv)
     sx_yolo_task task = SX_YOLO_DETECT;
     if (task_name && sx_yolo_task_parse(task_name, &task) < 0)
         sx_usage_error("--task: '%s' is not detect, segment or pose", task_name);
-    sx_yolo_opts fo = {.task = task, .classes_file = cli.classes, .dataset_path = dataset_path, .split = cli.split};
+    sx_yolo_layout lay = SX_YOLO_LAYOUT_SX;
+    if (layout && strcmp(layout, "datumaro") == 0)
+        lay = SX_YOLO_LAYOUT_DATUMARO;
+    else if (layout && strcmp(layout, "sx") != 0)
+        sx_usage_error("--layout: '%s' is not sx or datumaro", layout);
+    sx_yolo_opts fo = {.task = task, .classes_file = cli.classes, .dataset_path = dataset_path, .layout = lay,
+                       .split = cli.split};
     char err[512];
     sx_yolo *conv = sx_yolo_new(&fo, err, sizeof err);
     if (!conv)

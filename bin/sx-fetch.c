@@ -21,10 +21,10 @@ static const char help[] =
     "       sx-fetch --list-targets [--target-file FILE]\n"
     "\n"
     "Writes the export items of a Synapse target as an NDJSON stream: a `meta`\n"
-    "record (target, total, source, the project's configuration), one\n"
-    "{\"id\", \"files\", \"data\"} record per item in listing order, and an `end`\n"
-    "record, written only when the whole listing was read. Pages are fetched\n"
-    "concurrently and retried; none is fetched twice or skipped.\n"
+    "record (target, total, source, the configuration of the project the filter\n"
+    "names, else of the first result's), one {\"id\", \"files\", \"data\"} record\n"
+    "per item in listing order, and an `end` record, written only when the whole\n"
+    "listing was read. Pages are retried; none is fetched twice or skipped.\n"
     "\n"
     "Target and filter:\n"
     "  -t, --target NAME      assignment (default), ground_truth or task, or a\n"
@@ -55,7 +55,10 @@ static const char help[] =
     "                         (default 0.5)\n"
     "                         Proxies: http_proxy, https_proxy, no_proxy.\n"
     "\n"
-    "Pages:\n"
+    "Pages: DRF page links are fetched by number, --jobs at a time; any other\n"
+    "`next` (cursor pagination) is followed one page at a time. A `next` under\n"
+    "another scheme or host name is fetched on the configured host, one to\n"
+    "another port is refused; redirects are followed on the host's origin.\n"
     "  -j, --jobs N           pages fetched at once (default 4, 1 to 64)\n"
     "      --page-size N      items per page (default 100, 1 to 1000)\n"
     "      --limit N          stop after N items\n"
@@ -121,7 +124,11 @@ struct run {
     const struct opts *o;
     sx_target *target;
     sx_writer *w;
-    jv meta;        /* consumed by begin */
+    jv meta;        /* consumed when written */
+    int meta_wait;  /* meta waits for the first record's project */
+    const sx_conn *conn;
+    const sx_http_opts *http;
+    char *fallback; /* the project a lookup named, for an empty listing */
     uint64_t count; /* data records written */
     int write_failed, item_failed;
     char *buf;      /* the item being written */
@@ -327,17 +334,64 @@ static int run_dir(const struct opts *o)
     return rc;
 }
 
-static int on_begin(void *ctx, uint64_t total)
+static int write_meta(struct run *r)
 {
-    struct run *r = ctx;
     jv meta = r->meta;
     r->meta = jv_null();
-    meta = jv_object_set(meta, jv_string("total"), jv_number((double)total));
+    r->meta_wait = 0;
     if (sx_writer_jv(r->w, meta) < 0 || sx_writer_flush(r->w) < 0) {
         r->write_failed = 1;
         return -1;
     }
     return 0;
+}
+
+static int on_begin(void *ctx, uint64_t total)
+{
+    struct run *r = ctx;
+    r->meta = jv_object_set(r->meta, jv_string("total"),
+                            total == SX_PAGER_TOTAL_UNKNOWN ? jv_null() : jv_number((double)total));
+    return r->meta_wait ? 0 : write_meta(r);
+}
+
+static jv read_configuration(const sx_conn *c, const sx_http_opts *h, uint64_t id);
+
+/* The project a record names (a number, a string of digits, or an object
+ * with such an id), as text; NULL when none. @return malloc'ed. */
+static char *project_of(const char *rec, size_t len, const char *field)
+{
+    const char *v;
+    size_t vl;
+    if (sx_json_member(rec, len, field, &v, &vl) != 1)
+        return NULL;
+    jv p = jv_parse_sized(v, (int)vl);
+    if (jv_get_kind(p) == JV_KIND_OBJECT)
+        p = jv_object_get(p, jv_string("id"));
+    char *out = NULL;
+    if (jv_get_kind(p) == JV_KIND_NUMBER) {
+        double d = jv_number_value(p);
+        if (d >= 1 && d < 1e18 && d == (double)(uint64_t)d && asprintf(&out, "%llu", (unsigned long long)d) < 0)
+            out = NULL;
+    } else if (jv_get_kind(p) == JV_KIND_STRING) {
+        out = strdup(jv_string_value(p));
+    }
+    jv_free(p);
+    return out;
+}
+
+/* meta, with the configuration of the project `pid` names (when it is a
+ * project id). */
+static int write_meta_of(struct run *r, const char *pid)
+{
+    uint64_t id;
+    if (pid && sx_parse_u64(pid, 1, UINT64_MAX, &id) == 0) {
+        jv conf = read_configuration(r->conn, r->http, id);
+        if (jv_get_kind(conf) != JV_KIND_NULL)
+            r->meta = jv_object_set(r->meta, jv_string("configuration"), conf);
+        else
+            jv_free(conf);
+    }
+    return write_meta(r);
 }
 
 /* Writes one item (compact JSON text): never as a control record, whatever
@@ -383,6 +437,14 @@ static int on_record(void *ctx, const char *text, size_t len)
 {
     struct run *r = ctx;
     long n = -1;
+    if (r->meta_wait) {
+        /* the SDK reads the configuration of the first result's project */
+        char *pid = project_of(text, len, sx_target_project_field(r->target));
+        int rc = write_meta_of(r, pid ? pid : r->fallback);
+        free(pid);
+        if (rc < 0)
+            return -1;
+    }
     if (r->o->raw) {
         if (r->cap < len && !(r->buf = realloc(r->buf, r->cap = len)))
             sx_die(SX_EXIT_FAIL, "out of memory");
@@ -434,15 +496,9 @@ static int on_page_done(void *ctx)
     return 0;
 }
 
-/* The project's configuration, or null when the filter names no project. */
-static jv project_configuration(const struct opts *o, const sx_conn *c, const sx_http_opts *h)
+/* The configuration of project `id`, or null when it has none. */
+static jv read_configuration(const sx_conn *c, const sx_http_opts *h, uint64_t id)
 {
-    const char *pid = sx_filter_get(o->filter, "project");
-    if (!pid)
-        return jv_null();
-    uint64_t id;
-    if (sx_parse_u64(pid, 1, UINT64_MAX, &id) < 0)
-        sx_usage_error("filter project: '%s' is not a project id", pid);
     char path[64], err[1024];
     snprintf(path, sizeof path, "projects/%llu/", (unsigned long long)id);
     jv proj;
@@ -455,6 +511,44 @@ static jv project_configuration(const struct opts *o, const sx_conn *c, const sx
         return jv_null();
     }
     return conf;
+}
+
+/* The project's configuration, or null when the filter names no project. */
+static jv project_configuration(const struct opts *o, const sx_conn *c, const sx_http_opts *h)
+{
+    const char *pid = sx_filter_get(o->filter, "project");
+    if (!pid)
+        return jv_null();
+    uint64_t id;
+    if (sx_parse_u64(pid, 1, UINT64_MAX, &id) < 0)
+        sx_usage_error("filter project: '%s' is not a project id", pid);
+    return read_configuration(c, h, id);
+}
+
+/* The target's lookups (the SDK's validate_filter reads the ground-truth
+ * dataset version) into meta; a project one of them names in *fallback. */
+static jv read_lookups(sx_target *t, const struct opts *o, const sx_conn *c, const sx_http_opts *h, jv meta,
+                       char **fallback)
+{
+    char err[1024];
+    jv lk = sx_target_lookups(t, o->filter, err, sizeof err);
+    if (!jv_is_valid(lk))
+        sx_usage_error("%s", err);
+    jv_array_foreach(lk, i, e) {
+        jv key = jv_array_get(jv_copy(e), 0), path = jv_array_get(e, 1);
+        jv ans;
+        if (sx_http_get_json(c, h, jv_string_value(path), &ans, err, sizeof err) < 0)
+            sx_die(SX_EXIT_BACKEND, "cannot read %s ('%s'): %s", jv_string_value(key), jv_string_value(path), err);
+        if (!*fallback && jv_get_kind(ans) == JV_KIND_OBJECT) {
+            jv dumped = jv_dump_string(jv_copy(ans), 0);
+            *fallback = project_of(jv_string_value(dumped), (size_t)jv_string_length_bytes(jv_copy(dumped)), "project");
+            jv_free(dumped);
+        }
+        meta = jv_object_set(meta, key, ans);
+        jv_free(path);
+    }
+    jv_free(lk);
+    return meta;
 }
 
 static int run_backend(const struct opts *o)
@@ -502,12 +596,18 @@ static int run_backend(const struct opts *o)
     meta = jv_object_set(meta, jv_string("target"), jv_string(sx_target_name(t)));
     meta = jv_object_set(meta, jv_string("total"), jv_number(0));
     meta = jv_object_set(meta, jv_string("source"), source);
+    char *fallback = NULL;
+    meta = read_lookups(t, o, conn, &http, meta, &fallback);
+    /* without a project in the filter, the configuration is the first
+     * record's project's, as the SDK reads it for ground truth */
+    int wait = jv_get_kind(conf) == JV_KIND_NULL && sx_target_project_field(t);
     if (jv_get_kind(conf) != JV_KIND_NULL)
         meta = jv_object_set(meta, jv_string("configuration"), conf);
     else
         jv_free(conf);
 
-    struct run r = {.o = o, .target = t, .w = w, .meta = meta};
+    struct run r = {.o = o, .target = t, .w = w, .meta = meta, .meta_wait = wait, .conn = conn, .http = &http,
+                    .fallback = fallback};
     sx_pager_opts po = {.conn = conn,
                         .http = http,
                         .path = sx_target_path(t),
@@ -520,7 +620,10 @@ static int run_backend(const struct opts *o)
                         .max_page_bytes = (size_t)o->max_page_bytes};
     sx_pager_cb cb = {.begin = on_begin, .record = on_record, .page_done = on_page_done};
     int rc = sx_pager_run(&po, &cb, &r, err, sizeof err);
+    if (rc == SX_PAGER_OK && r.meta_wait && write_meta_of(&r, r.fallback) < 0)
+        rc = SX_PAGER_STOPPED; /* an empty listing: meta still */
     jv_free(r.meta);
+    free(r.fallback);
     free(r.buf);
     sx_buf_free(&r.text);
     sx_buf_free(&r.guard);

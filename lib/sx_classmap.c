@@ -126,44 +126,122 @@ int sx_classmap_load_file(sx_classmap *cm, const char *path, char *err, size_t e
     return rc;
 }
 
+/* The list of classes a configuration gives a tool: the value itself when
+ * it is a list, else the list an object wraps (`classification_schema`,
+ * `classes`, or its only list). @v consumed. @return an array, or invalid. */
+static jv tool_list(jv v)
+{
+    if (jv_get_kind(v) == JV_KIND_ARRAY)
+        return v;
+    if (jv_get_kind(v) != JV_KIND_OBJECT) {
+        jv_free(v);
+        return jv_invalid();
+    }
+    static const char *const keys[] = {"classification_schema", "classes"};
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+        jv l = jv_object_get(jv_copy(v), jv_string(keys[i]));
+        if (jv_get_kind(l) == JV_KIND_ARRAY) {
+            jv_free(v);
+            return l;
+        }
+        jv_free(l);
+    }
+    jv only = jv_invalid();
+    int lists = 0;
+    jv_object_foreach(v, k, e) {
+        if (jv_get_kind(e) == JV_KIND_ARRAY && lists++ == 0) {
+            jv_free(only);
+            only = jv_copy(e);
+        }
+        jv_free(k);
+        jv_free(e);
+    }
+    jv_free(v);
+    if (lists != 1) {
+        jv_free(only);
+        return jv_invalid();
+    }
+    return only;
+}
+
+/* A class of a list: a name, or an object whose `code`, else `name`, is
+ * one. @e consumed. @return a non-empty string, or invalid. */
+static jv class_name(jv e)
+{
+    jv name = jv_invalid();
+    if (jv_get_kind(e) == JV_KIND_STRING) {
+        name = jv_copy(e);
+    } else if (jv_get_kind(e) == JV_KIND_OBJECT) {
+        name = jv_object_get(jv_copy(e), jv_string("code"));
+        if (jv_get_kind(name) != JV_KIND_STRING) {
+            jv_free(name);
+            name = jv_object_get(jv_copy(e), jv_string("name"));
+        }
+    }
+    jv_free(e);
+    if (jv_get_kind(name) != JV_KIND_STRING || jv_string_length_bytes(jv_copy(name)) == 0) {
+        jv_free(name);
+        return jv_invalid();
+    }
+    return name;
+}
+
+/* Calls fn(cm, name) for each class `cls` (the classification, borrowed)
+ * gives `tool`. @return the number of names. */
+static int each_class(jv cls, const char *tool, sx_classmap *cm)
+{
+    jv list = tool_list(jv_object_get(jv_copy(cls), jv_string(tool)));
+    int n = 0;
+    if (jv_get_kind(list) == JV_KIND_ARRAY) {
+        jv_array_foreach(list, i, e) {
+            jv name = class_name(e);
+            if (jv_is_valid(name)) {
+                n++;
+                const char *s = jv_string_value(name);
+                size_t len = (size_t)jv_string_length_bytes(jv_copy(name));
+                if (cm && find(cm, s, len) < 0)
+                    add(cm, s, len);
+            }
+            jv_free(name);
+        }
+    }
+    jv_free(list);
+    return n;
+}
+
 int sx_classmap_load_config(sx_classmap *cm, jv config, const char *const *tools)
 {
     if (cm->fixed || cm->n > 0 || jv_get_kind(config) != JV_KIND_OBJECT)
         return 0;
     jv cls = jv_object_get(jv_copy(config), jv_string("classification"));
-    if (jv_get_kind(cls) != JV_KIND_OBJECT) {
-        jv_free(cls);
-        return 0;
-    }
-    for (const char *const *t = tools; *t; t++) {
-        jv list = jv_object_get(jv_copy(cls), jv_string(*t));
-        if (jv_get_kind(list) == JV_KIND_ARRAY) {
-            jv_array_foreach(list, i, e) {
-                jv name = jv_invalid();
-                if (jv_get_kind(e) == JV_KIND_STRING) {
-                    name = jv_copy(e);
-                } else if (jv_get_kind(e) == JV_KIND_OBJECT) {
-                    name = jv_object_get(jv_copy(e), jv_string("code"));
-                    if (jv_get_kind(name) != JV_KIND_STRING) {
-                        jv_free(name);
-                        name = jv_object_get(jv_copy(e), jv_string("name"));
-                    }
-                }
-                if (jv_get_kind(name) == JV_KIND_STRING) {
-                    const char *s = jv_string_value(name);
-                    size_t len = (size_t)jv_string_length_bytes(jv_copy(name));
-                    if (len > 0 && find(cm, s, len) < 0)
-                        add(cm, s, len);
-                }
-                jv_free(name);
-                jv_free(e);
-            }
-        }
-        jv_free(list);
-    }
+    if (jv_get_kind(cls) == JV_KIND_OBJECT)
+        for (const char *const *t = tools; *t; t++)
+            each_class(cls, *t, cm);
     jv_free(cls);
     cm->fixed = cm->n > 0;
     return cm->n;
+}
+
+int sx_classmap_config_empty(jv meta)
+{
+    if (jv_get_kind(meta) != JV_KIND_OBJECT)
+        return 0;
+    jv conf = jv_object_get(jv_copy(meta), jv_string("configuration"));
+    jv_kind kind = jv_get_kind(conf);
+    int n = 0;
+    if (kind == JV_KIND_OBJECT) {
+        jv cls = jv_object_get(jv_copy(conf), jv_string("classification"));
+        if (jv_get_kind(cls) == JV_KIND_OBJECT) {
+            jv_object_foreach(cls, k, v) {
+                n += each_class(cls, jv_string_value(k), NULL);
+                jv_free(k);
+                jv_free(v);
+            }
+        }
+        jv_free(cls);
+    }
+    jv_free(conf);
+    return kind != JV_KIND_INVALID && kind != JV_KIND_NULL && n == 0;
 }
 
 int sx_classmap_fixed(const sx_classmap *cm) { return cm->fixed; }

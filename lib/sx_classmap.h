@@ -5,8 +5,10 @@
  *   1. --classes FILE: one name per line, in file order (blank lines and a
  *      trailing CR ignored, duplicates refused);
  *   2. else the project configuration from `meta`: `classification` maps a
- *      tool to a list of class names (strings, or objects whose `code`, else
- *      `name`, is the class); the lists of the wanted tools are joined in the
+ *      tool to its classes, in any shape a Synapse project has: a list of
+ *      names, a list of objects whose `code`, else `name`, is the class, or
+ *      an object wrapping such a list (`classification_schema`, `classes`,
+ *      or its only list); the lists of the wanted tools are joined in the
  *      order given, duplicates dropped;
  *   3. else the names seen in the data, sorted by byte order (UTF-8), known
  *      only at the end of the stream.
@@ -40,6 +42,16 @@ int sx_classmap_load_file(sx_classmap *cm, const char *path, char *err, size_t e
  *  @config borrowed (the `configuration` object of `meta`, or anything).
  *  @return the number of names taken (0: the map stays open). */
 int sx_classmap_load_config(sx_classmap *cm, jv config, const char *const *tools);
+
+/*! sx_classmap_config_empty() : 1 when `meta` (borrowed) carries a
+ *  configuration from which no class of any tool can be read (a shape this
+ *  rule does not know, or none listed): worth a warning, since classes are
+ *  then numbered by name. */
+int sx_classmap_config_empty(jv meta);
+
+#define SX_CLASSMAP_EMPTY_WARNING \
+    "the project configuration in meta lists no class (classification: a list of names, of {code, name} " \
+    "objects, or an object holding such a list): classes are numbered by name"
 
 /*! sx_classmap_load_meta() : sx_classmap_load_config() with the
  *  `configuration` of a `meta` record. @meta borrowed. */

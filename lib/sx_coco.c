@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "sx_classmap.h"
+#include "sx_cocomask.h"
 #include "sx_fmt.h"
 #include "sx_spool.h"
 
@@ -19,6 +20,7 @@ typedef struct {
 } csplit;
 
 struct sx_coco {
+    sx_coco_opts o;
     sx_classmap *cm, *kp;
     csplit sp[MAX_SPLITS];
     int nsp;
@@ -27,6 +29,8 @@ struct sx_coco {
     size_t cls_cap;
     double *kpx;          /* per keypoint name: x, y, present (end) */
     size_t kpx_cap;
+    double *xy;           /* a polygon's points, as written */
+    size_t xy_cap;
 };
 
 static const char *const box_tools[] = {"bounding_box", "polygon", "polyline", NULL};
@@ -70,6 +74,7 @@ void sx_coco_free(sx_coco *c)
     sx_sb_free(&c->out);
     free(c->cls);
     free(c->kpx);
+    free(c->xy);
     free(c);
 }
 
@@ -81,6 +86,7 @@ sx_coco *sx_coco_new(const sx_coco_opts *o, char *err, size_t errlen)
         sx_coco_free(c);
         return NULL;
     }
+    c->o = *o;
     if (o->classes_file && sx_classmap_load_file(c->cm, o->classes_file, err, errlen) < 0) {
         sx_coco_free(c);
         return NULL;
@@ -96,9 +102,10 @@ sx_coco *sx_coco_new(const sx_coco_opts *o, char *err, size_t errlen)
 
 static int coco_meta(void *ctx, sx_conv *cv, jv meta)
 {
-    (void)cv;
     sx_coco *c = ctx;
     sx_classmap_load_meta(c->cm, meta, box_tools);
+    if (!sx_classmap_fixed(c->cm) && sx_classmap_config_empty(meta))
+        sx_conv_warn(cv, "%s", SX_CLASSMAP_EMPTY_WARNING);
     sx_classmap_load_meta(c->kp, meta, kp_tools);
     return 0;
 }
@@ -118,7 +125,126 @@ static void put_bbox(sx_strbuf *b, double x, double y, double w, double h, doubl
     sx_sb_puts(b, ",\"iscrowd\":0");
 }
 
-static void put_attrs(sx_strbuf *b, const sx_dm_ann *a)
+/* Appends again the text at b->p[off, off + n) (a number written before). */
+static void again(sx_strbuf *b, size_t off, size_t n)
+{
+    if (sx_sb_reserve(b, n) < 0)
+        return;
+    memcpy(b->p + b->len, b->p + off, n);
+    b->len += n;
+    b->p[b->len] = 0;
+}
+
+/* Appends a number; *off and *n say where its text is. */
+static void num_at(sx_strbuf *b, double v, size_t *off, size_t *n)
+{
+    *off = b->len;
+    sx_sb_num(b, v);
+    *n = b->len - *off;
+}
+
+/* A box and its rectangle as a polygon (every annotation has a segmentation
+ * COCO tools can rasterise), an extent narrower than a pixel made a whole
+ * one (a keypoint, a straight line): no box is degenerate (COCO's IoU of a
+ * box without area is 0, even with itself). Each corner is formatted once. */
+static void put_box(sx_strbuf *b, double x0, double y0, double x1, double y1, double W, double H)
+{
+    sx_cocomask_whole_pixel(&x0, &x1, W);
+    sx_cocomask_whole_pixel(&y0, &y1, H);
+    size_t ox, nx, oy, ny, ox1, nx1, oy1, ny1;
+    sx_sb_puts(b, ",\"bbox\":[");
+    num_at(b, x0, &ox, &nx);
+    sx_sb_putc(b, ',');
+    num_at(b, y0, &oy, &ny);
+    sx_sb_putc(b, ',');
+    sx_sb_num(b, x1 - x0);
+    sx_sb_putc(b, ',');
+    sx_sb_num(b, y1 - y0);
+    sx_sb_puts(b, "],\"area\":");
+    sx_sb_num(b, (x1 - x0) * (y1 - y0));
+    sx_sb_puts(b, ",\"iscrowd\":0,\"segmentation\":[[");
+    again(b, ox, nx);
+    sx_sb_putc(b, ',');
+    again(b, oy, ny);
+    sx_sb_putc(b, ',');
+    num_at(b, x1, &ox1, &nx1);
+    sx_sb_putc(b, ',');
+    again(b, oy, ny);
+    sx_sb_putc(b, ',');
+    again(b, ox1, nx1);
+    sx_sb_putc(b, ',');
+    num_at(b, y1, &oy1, &ny1);
+    sx_sb_putc(b, ',');
+    again(b, ox, nx);
+    sx_sb_putc(b, ',');
+    again(b, oy1, ny1);
+    sx_sb_puts(b, "]]");
+}
+
+/* The points of the text "x1,y1,x2,y2,…" (as COCO tools read them) into
+ * *xy. @return the number of points, or -1 when out of memory. */
+static long points_of(const sx_strbuf *pts, double **xy, size_t *cap)
+{
+    size_t n = 0;
+    for (const char *p = pts->p; p && *p;) {
+        char *e;
+        double v = strtod(p, &e);
+        if (e == p)
+            break;
+        if (n == *cap) {
+            size_t c = *cap ? 2 * *cap : 64;
+            double *q = realloc(*xy, c * sizeof *q);
+            if (!q)
+                return -1;
+            *xy = q, *cap = c;
+        }
+        (*xy)[n++] = v;
+        p = *e == ',' ? e + 1 : e;
+    }
+    return (long)(n / 2);
+}
+
+/* Names an attribute must not have where readers merge `attributes` into the
+ * annotation (FiftyOne's COCO importer does, then passes them to its labels):
+ * the annotation's own members and the fields of FiftyOne's labels. */
+static int reserved(const char *k)
+{
+    static const char *const names[] = {
+        "id", "image_id", "category_id", "bbox", "segmentation", "area", "iscrowd", "keypoints", "num_keypoints",
+        "score", "attributes", "polyline", "label", "bounding_box", "mask", "mask_path", "confidence", "index",
+        "points", "closed", "filled", "tags", "supercategory", "coco_id"};
+    if (k[0] == '_')
+        return 1;
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (strcmp(k, names[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* The attributes text a[0..n) with every reserved name as attr_<name> (again
+ * attr_ until it is free). @return the new text (a jv string), or invalid. */
+static jv rename_reserved(const char *a, size_t n)
+{
+    jv in = jv_parse_sized(a, (int)n), out = jv_object();
+    if (jv_get_kind(in) != JV_KIND_OBJECT) {
+        jv_free(in);
+        jv_free(out);
+        return jv_invalid();
+    }
+    jv_object_foreach(in, k, v) {
+        jv name = jv_copy(k);
+        if (reserved(jv_string_value(k)))
+            do {
+                name = jv_string_concat(jv_string("attr_"), name);
+            } while (jv_object_has(jv_copy(in), jv_copy(name)) || jv_object_has(jv_copy(out), jv_copy(name)));
+        out = jv_object_set(out, name, v);
+        jv_free(k);
+    }
+    jv_free(in);
+    return jv_dump_string(out, 0);
+}
+
+static void put_attrs(sx_strbuf *b, const sx_dm_ann *a, int keep_names)
 {
     size_t mark = b->len;
     sx_sb_puts(b, ",\"attributes\":");
@@ -128,6 +254,13 @@ static void put_attrs(sx_strbuf *b, const sx_dm_ann *a)
         b->len = mark;
         if (b->p)
             b->p[mark] = 0;
+    } else if (!keep_names && !b->failed) {
+        jv t = rename_reserved(b->p + before, b->len - before);
+        if (jv_is_valid(t)) {
+            b->len = before;
+            sx_sb_puts(b, jv_string_value(t));
+        }
+        jv_free(t);
     }
 }
 
@@ -209,17 +342,28 @@ static int coco_item(void *ctx, sx_conv *cv, const sx_conv_item *it)
                     return -1;
                 continue;
             }
-            put_bbox(b, x0, y0, x1 - x0, y1 - y0, (x1 - x0) * (y1 - y0));
-            sx_sb_puts(b, ",\"segmentation\":[]");
+            put_box(b, x0, y0, x1, y1, W, H);
         } else {
             sx_strbuf pts = SX_SB_INIT;
             double ext[4], area;
             put_points(&pts, dm, a, W, H, ext, &area);
-            if (a->tool == SX_DM_POLYGON && (ext[2] <= 0 || ext[3] <= 0)) {
+            int covers = 1;
+            if (a->tool == SX_DM_POLYGON && ext[2] > 0 && ext[3] > 0) {
+                long k = points_of(&pts, &c->xy, &c->xy_cap);
+                covers = k < 0 ? -1 : sx_cocomask_covers(c->xy, (size_t)k, (long)W, (long)H);
+                if (covers < 0) {
+                    sx_sb_free(&pts);
+                    return sx_conv_fatal(cv, "out of memory");
+                }
+            }
+            if (a->tool == SX_DM_POLYGON && (ext[2] <= 0 || ext[3] <= 0 || !covers)) {
                 sx_sb_free(&pts);
                 b->len = mark;
                 dropped++;
-                if (sx_conv_item_warn(cv, "annotation outside the image", "polygon %s has no area inside the %gx%g image",
+                if (sx_conv_item_warn(cv, covers ? "annotation outside the image" : "polygon thinner than a pixel",
+                                      covers ? "polygon %s has no area inside the %gx%g image"
+                                             : "polygon %s covers no pixel centre of the %gx%g image: COCO tools "
+                                               "cannot rasterise it",
                                       *a->id ? a->id : "?", W, H) < 0)
                     return -1;
                 continue;
@@ -230,14 +374,14 @@ static int coco_item(void *ctx, sx_conv *cv, const sx_conv_item *it)
                 sx_sb_put(b, pts.p, pts.len);
                 sx_sb_puts(b, "]]");
             } else {
-                put_bbox(b, ext[0], ext[1], ext[2], ext[3], ext[2] * ext[3]);
-                sx_sb_puts(b, ",\"segmentation\":[],\"polyline\":[");
+                put_box(b, ext[0], ext[1], ext[0] + ext[2], ext[1] + ext[3], W, H);
+                sx_sb_puts(b, ",\"polyline\":[");
                 sx_sb_put(b, pts.p, pts.len);
                 sx_sb_putc(b, ']');
             }
             sx_sb_free(&pts);
         }
-        put_attrs(b, a);
+        put_attrs(b, a, c->o.layout == SX_COCO_LAYOUT_SX);
         sx_sb_putc(b, '\n');
         kept++;
     }
@@ -269,7 +413,7 @@ static int coco_item(void *ctx, sx_conv *cv, const sx_conv_item *it)
         }
         if (present) {
             sx_sb_printf(b, "K %llu ", (unsigned long long)image_id);
-            put_bbox(b, x0, y0, x1 - x0, y1 - y0, (x1 - x0) * (y1 - y0));
+            put_box(b, x0, y0, x1, y1, W, H);
             sx_sb_putc(b, '\t');
             sx_sb_put(b, tok.p, tok.len);
             sx_sb_putc(b, '\n');
@@ -407,11 +551,15 @@ static int flush_big(sx_textout *t, sx_strbuf *o)
 static int emit_split(sx_coco *c, sx_conv *cv, csplit *s)
 {
     sx_strbuf path = SX_SB_INIT;
-    if (*s->name) {
-        sx_sb_puts(&path, s->name);
-        sx_sb_putc(&path, '/');
+    if (c->o.layout == SX_COCO_LAYOUT_COCO) { /* Datumaro's default subset name */
+        sx_sb_printf(&path, "annotations/instances_%s.json", *s->name ? s->name : "default");
+    } else {
+        if (*s->name) {
+            sx_sb_puts(&path, s->name);
+            sx_sb_putc(&path, '/');
+        }
+        sx_sb_puts(&path, c->o.layout == SX_COCO_LAYOUT_FIFTYONE ? "labels.json" : "annotations.json");
     }
-    sx_sb_puts(&path, "annotations.json");
     sx_textout *t = sx_conv_text_begin(cv, path.p, "data_file");
     sx_sb_free(&path);
     if (!t)

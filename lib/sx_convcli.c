@@ -35,10 +35,13 @@ int sx_convcli_next(sx_convcli *c, int argc, char **argv, const char *shortopts,
     return -1;
 }
 
+static void show_warning(const char *msg) { sx_warn("%s", msg); }
+
 void sx_convcli_finish(sx_convcli *c, sx_conv_opts *co, int argc, char **argv)
 {
     c->inputs = argv;
     c->ninputs = argc;
+    co->warn = c->quiet ? NULL : show_warning;
     co->keep_going = c->keep_going;
     co->move = c->move;
     if (c->images && sx_img_mode_parse(c->images, &co->images) < 0)

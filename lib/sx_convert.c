@@ -369,6 +369,17 @@ static int dm_warnings(sx_conv *cv, const sx_dm *dm)
     return 0;
 }
 
+void sx_conv_warn(sx_conv *cv, const char *fmt, ...)
+{
+    char m[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(m, sizeof m, fmt, ap);
+    va_end(ap);
+    if (cv->o.warn)
+        cv->o.warn(m);
+}
+
 /* The head of a file record, up to the content key. */
 static void file_head(sx_conv *cv, const char *path, const char *item, const char *category)
 {

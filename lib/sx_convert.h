@@ -82,6 +82,9 @@ typedef struct {
     int image_classes;       /* the format writes image-level classes
                                 (dm->img_cls); else they are ignored, with
                                 a warning */
+    /* a warning about the whole conversion (not an item), for the program
+     * to show; NULL: none shown */
+    void (*warn)(const char *msg);
 } sx_conv_opts;
 
 typedef struct {
@@ -154,6 +157,10 @@ int sx_conv_item_warn(sx_conv *cv, const char *reason, const char *fmt, ...) __a
 /*! sx_conv_item_ignored() : a `warning` record (kind "ignored") about
  *  `count` parts of the current item the format has no place for. */
 int sx_conv_item_ignored(sx_conv *cv, const char *reason, size_t count);
+
+/*! sx_conv_warn() : a warning about the conversion as a whole (a project
+ *  configuration without classes), handed to opts.warn. */
+void sx_conv_warn(sx_conv *cv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /*! sx_conv_fatal() : a failure that stops the conversion; return -1 after
  *  it. @return -1. */

@@ -1,4 +1,5 @@
 #include "sx_fmt.h"
+#include "sx_utf8.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -206,6 +207,56 @@ void sx_sb_json_str(sx_strbuf *b, const char *s, size_t n)
 }
 
 void sx_sb_json_cstr(sx_strbuf *b, const char *s) { sx_sb_json_str(b, s, strlen(s)); }
+
+void sx_sb_yaml_str(sx_strbuf *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const unsigned char *p = (const unsigned char *)s, *e = p + n;
+    sx_sb_putc(b, '"');
+    while (p < e) {
+        unsigned c = *p;
+        if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+            sx_sb_putc(b, (char)c);
+            p++;
+            continue;
+        }
+        if (c == '"' || c == '\\') {
+            sx_sb_putc(b, '\\');
+            sx_sb_putc(b, (char)c);
+            p++;
+            continue;
+        }
+        if (c < 0x80) { /* C0 controls and DEL: \t \n \r or \xXX */
+            const char *named = c == '\t' ? "\\t" : c == '\n' ? "\\n" : c == '\r' ? "\\r" : NULL;
+            if (named) {
+                sx_sb_puts(b, named);
+            } else {
+                char x[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
+                sx_sb_put(b, x, 4);
+            }
+            p++;
+            continue;
+        }
+        size_t len = sx_utf8_seq(p, e);
+        unsigned cp = 0xFFFD; /* a byte that is not UTF-8: YAML text cannot hold it */
+        if (len == 2)
+            cp = (c & 0x1Fu) << 6 | (p[1] & 0x3Fu);
+        else if (len == 3)
+            cp = (c & 0x0Fu) << 12 | (p[1] & 0x3Fu) << 6 | (p[2] & 0x3Fu);
+        /* C1 controls, NEL and the line and paragraph separators (line
+         * breaks to YAML 1.1), the BOM and the non-characters U+FFFE/FFFF */
+        if (!len || (cp >= 0x80 && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029 || cp == 0xFEFF || cp == 0xFFFE ||
+            cp == 0xFFFF) {
+            char u[6] = {'\\', 'u', hex[cp >> 12], hex[(cp >> 8) & 15], hex[(cp >> 4) & 15], hex[cp & 15]};
+            sx_sb_put(b, u, 6);
+            p += len ? len : 1;
+            continue;
+        }
+        sx_sb_put(b, p, len);
+        p += len;
+    }
+    sx_sb_putc(b, '"');
+}
 
 void sx_sb_xml(sx_strbuf *b, const char *s, size_t n)
 {

@@ -1,7 +1,7 @@
 /*
  * sx_fmt.h : growable byte buffers and the text formatting every converter
- * needs: numbers without exponent form, JSON string escaping, XML escaping
- * and RFC 4180 CSV fields.
+ * needs: numbers without exponent form, JSON and YAML string escaping, XML
+ * escaping and RFC 4180 CSV fields.
  *
  * A buffer that fails to grow remembers it (sx_sb_failed()) and ignores
  * further appends, so a caller checks once after building a record instead
@@ -52,6 +52,15 @@ void sx_sb_json_str(sx_strbuf *b, const char *s, size_t n);
 
 /*! sx_sb_json_cstr() : sx_sb_json_str() of a NUL-terminated string. */
 void sx_sb_json_cstr(sx_strbuf *b, const char *s);
+
+/*! sx_sb_yaml_str() : appends `n` bytes as a YAML double-quoted scalar that
+ *  every YAML reader (PyYAML: Ultralytics, Datumaro, FiftyOne) reads back as
+ *  the same text: " and \ escaped, C0 controls and DEL as \t \n \r or
+ *  \xXX, the C1 controls (U+0080..U+009F, NEL among them), U+2028, U+2029,
+ *  U+FEFF, U+FFFE and U+FFFF as \uXXXX (PyYAML refuses most of them raw,
+ *  YAML 1.1 folds the line breaks); a byte that is not UTF-8 becomes
+ *  \uFFFD. */
+void sx_sb_yaml_str(sx_strbuf *b, const char *s, size_t n);
 
 /*! sx_sb_xml() : appends text escaped for XML content and attribute values
  *  (&amp; &lt; &gt; &quot; &apos;); control characters other than tab,

@@ -270,6 +270,168 @@ int sx_url_same_origin(const char *a, const char *b)
     return ok;
 }
 
+/* The parts of a URL that say where it goes. */
+typedef struct {
+    char *scheme, *host, *port, *path, *query;
+    int default_port; /* no port, or the scheme's default */
+} url_parts;
+
+static void parts_free(url_parts *u)
+{
+    curl_free(u->scheme), curl_free(u->host), curl_free(u->port), curl_free(u->path), curl_free(u->query);
+    memset(u, 0, sizeof *u);
+}
+
+/* Splits `url`, resolved against `base` when not NULL. @return 0, or -1
+ * when it does not parse or is not http(s). */
+static int split_url(const char *base, const char *url, url_parts *out)
+{
+    memset(out, 0, sizeof *out);
+    CURLU *u = curl_url();
+    if (!u)
+        return -1;
+    int rc = -1;
+    char *explicit = NULL;
+    if ((base && curl_url_set(u, CURLUPART_URL, base, 0) != CURLUE_OK) ||
+        curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK)
+        goto done;
+    if (curl_url_get(u, CURLUPART_SCHEME, &out->scheme, 0) != CURLUE_OK ||
+        (strcasecmp(out->scheme, "http") != 0 && strcasecmp(out->scheme, "https") != 0) ||
+        curl_url_get(u, CURLUPART_HOST, &out->host, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_PORT, &out->port, CURLU_DEFAULT_PORT) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_PATH, &out->path, 0) != CURLUE_OK)
+        goto done;
+    if (curl_url_get(u, CURLUPART_QUERY, &out->query, 0) != CURLUE_OK)
+        out->query = NULL;
+    out->default_port = curl_url_get(u, CURLUPART_PORT, &explicit, CURLU_NO_DEFAULT_PORT) != CURLUE_OK;
+    rc = 0;
+done:
+    curl_free(explicit);
+    curl_url_cleanup(u);
+    if (rc < 0)
+        parts_free(out);
+    return rc;
+}
+
+/* The configured host's path prefix ("" or "/api"), without a trailing '/'. */
+static size_t prefix_len(const url_parts *conf)
+{
+    size_t n = strlen(conf->path);
+    while (n && conf->path[n - 1] == '/')
+        n--;
+    return n;
+}
+
+/* The configured host with `path` (behind its prefix, unless keep_path or
+ * the path has it) and `query`. */
+static char *join_url(const char *host_url, const url_parts *conf, const char *path, const char *query,
+                      int keep_path)
+{
+    size_t pl = keep_path ? 0 : prefix_len(conf);
+    if (pl && strncmp(path, conf->path, pl) == 0 && (path[pl] == '/' || path[pl] == 0))
+        pl = 0;
+    char *full = NULL, *u = NULL, *out = NULL;
+    CURLU *h = curl_url();
+    if (h && asprintf(&full, "%.*s%s", (int)pl, conf->path, path) >= 0 &&
+        curl_url_set(h, CURLUPART_URL, host_url, 0) == CURLUE_OK &&
+        curl_url_set(h, CURLUPART_PATH, full, 0) == CURLUE_OK &&
+        curl_url_set(h, CURLUPART_QUERY, query, 0) == CURLUE_OK && curl_url_get(h, CURLUPART_URL, &u, 0) == CURLUE_OK)
+        out = strdup(u);
+    curl_free(u);
+    free(full);
+    curl_url_cleanup(h);
+    return out;
+}
+
+static char *refuse(const char *what, const char *url, char *err, size_t errlen)
+{
+    char *pub = sx_url_public(url);
+    sx_errf(err, errlen, "%s '%.300s'", what, pub ? pub : "(not an http or https URL)");
+    free(pub);
+    return NULL;
+}
+
+char *sx_conn_rebase(const sx_conn *c, const char *page_url, const char *link, char *err, size_t errlen)
+{
+    url_parts conf, l;
+    if (split_url(NULL, c->host, &conf) < 0) {
+        sx_errf(err, errlen, "the host '%s' is not a URL", c->host);
+        return NULL;
+    }
+    if (split_url(page_url, link, &l) < 0) {
+        parts_free(&conf);
+        return refuse("refusing a link that is not an http or https URL:", link, err, errlen);
+    }
+    char *out = NULL;
+    int same_port = strcmp(l.port, conf.port) == 0 || (l.default_port && conf.default_port);
+    int same_origin = strcasecmp(l.scheme, conf.scheme) == 0 && strcasecmp(l.host, conf.host) == 0 && same_port;
+    if (same_port) {
+        int relative = strncasecmp(link, "http://", 7) != 0 && strncasecmp(link, "https://", 8) != 0;
+        /* a link written relative to a page on our host, or one the backend
+         * wrote for itself, carries no prefix a proxy strips */
+        out = join_url(c->host, &conf, l.path, l.query, same_origin && !relative);
+        if (!out)
+            sx_errf(err, errlen, "out of memory");
+    } else {
+        refuse("refusing 'next' link to another host", link, err, errlen);
+    }
+    parts_free(&conf);
+    parts_free(&l);
+    return out;
+}
+
+char *sx_conn_redirect(const sx_conn *c, const char *from, const char *location, char *err, size_t errlen)
+{
+    url_parts l;
+    if (split_url(from, location, &l) < 0)
+        return refuse("refusing a redirect that is not to an http or https URL:", location, err, errlen);
+    parts_free(&l);
+    CURLU *u = curl_url();
+    char *abs = NULL;
+    if (!u || curl_url_set(u, CURLUPART_URL, from, 0) != CURLUE_OK ||
+        curl_url_set(u, CURLUPART_URL, location, 0) != CURLUE_OK || curl_url_get(u, CURLUPART_URL, &abs, 0) != CURLUE_OK) {
+        curl_url_cleanup(u);
+        sx_errf(err, errlen, "out of memory");
+        return NULL;
+    }
+    curl_url_cleanup(u);
+    char *out = NULL;
+    if (sx_url_same_origin(c->host, abs))
+        out = strdup(abs);
+    else
+        refuse("refusing a redirect to another host (set SYNAPSE_HOST to it if it is the backend)", abs, err,
+               errlen);
+    curl_free(abs);
+    return out;
+}
+
+int sx_conn_follow(const sx_conn *c, CURL *h, long status, const char *from, char **next, char *err, size_t errlen)
+{
+    *next = NULL;
+    if (status != 301 && status != 302 && status != 303 && status != 307 && status != 308)
+        return 0;
+    char *loc = NULL;
+    if (curl_easy_getinfo(h, CURLINFO_REDIRECT_URL, &loc) != CURLE_OK || !loc)
+        return 0;
+    *next = sx_conn_redirect(c, from, loc, err, errlen);
+    return *next ? 1 : -1;
+}
+
+char *sx_url_param(const char *url, const char *key)
+{
+    const char *q = strchr(url, '?');
+    size_t kl = strlen(key);
+    if (!q)
+        return NULL;
+    for (q++; *q && *q != '#';) {
+        const char *e = q + strcspn(q, "&#");
+        if ((size_t)(e - q) > kl && strncmp(q, key, kl) == 0 && q[kl] == '=')
+            return strndup(q + kl + 1, (size_t)(e - q - kl - 1));
+        q = *e == '&' ? e + 1 : e;
+    }
+    return NULL;
+}
+
 char *sx_url_escape(const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";
@@ -588,12 +750,30 @@ int sx_http_get_json(const sx_conn *c, const sx_http_opts *o, const char *path, 
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sx_http_body_write);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
     char why[512];
+    int redirects = 0;
     for (int attempt = 0;; attempt++) {
         body.len = 0;
         errbuf[0] = 0;
         CURLcode cr = curl_easy_perform(h);
         long status = 0;
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+        char *next = NULL;
+        int moved = cr == CURLE_OK ? sx_conn_follow(c, h, status, url, &next, why, sizeof why) : 0;
+        if (moved < 0) {
+            sx_errf(err, errlen, "%s", why);
+            goto done;
+        }
+        if (moved > 0) {
+            free(url);
+            url = next;
+            if (++redirects > SX_MAX_REDIRECTS) {
+                sx_errf(err, errlen, "more than %d redirects", SX_MAX_REDIRECTS);
+                goto done;
+            }
+            curl_easy_setopt(h, CURLOPT_URL, url);
+            attempt--;
+            continue;
+        }
         int cls = sx_http_classify(cr, status);
         sx_http_describe(cr, status, &body, errbuf, c->token, why, sizeof why);
         if (cls == SX_HTTP_OK) {

@@ -75,6 +75,43 @@ char *sx_url_public(const char *url);
  *  port (default ports made explicit), 0 otherwise or when one does not parse. */
 int sx_url_same_origin(const char *a, const char *b);
 
+/*! sx_conn_rebase() :
+ *  The URL to fetch for a link the backend gave (a pagination `next`),
+ *  resolved against `page_url` (the URL of the answer that held it; a path or
+ *  a query alone is relative to it). A link of the configured host's origin
+ *  is taken as it is; one whose origin differs from it only by scheme or
+ *  host name (a TLS proxy writes http:// links; the backend knows itself
+ *  under another name) is moved onto the configured host: its path and query
+ *  on the configured scheme, host and port. Anything else (another port, a
+ *  scheme that is not http or https, not a URL) is refused: the token goes to
+ *  the configured host only. When the configured host has a path prefix
+ *  (https://x/api) and the link's path lacks it, the prefix is put back.
+ *  @return the URL (malloc'ed), or NULL with "another host
+ *          'http://evil:8001/…'" (the link without credentials) in err. */
+char *sx_conn_rebase(const sx_conn *c, const char *page_url, const char *link, char *err, size_t errlen);
+
+/*! sx_conn_redirect() :
+ *  Where a redirect of the backend may be followed: `location` resolved
+ *  against `from` (the URL that answered 3xx) when the result has the
+ *  configured host's origin, with the credentials. @return the URL
+ *  (malloc'ed), or NULL with the reason in err (another origin, not http or
+ *  https). */
+char *sx_conn_redirect(const sx_conn *c, const char *from, const char *location, char *err, size_t errlen);
+
+/* Redirects of the backend followed in a row, at most. */
+#define SX_MAX_REDIRECTS 10
+
+/*! sx_conn_follow() : after a transfer `h` of the backend that answered
+ *  `status`, from URL `from`: whether to follow a redirect.
+ *  @return 0 when the answer is no redirect (no 301/302/303/307/308 with a
+ *          Location); 1 with *next (malloc'ed) set by sx_conn_redirect();
+ *          -1 when the redirect is refused (reason in err). */
+int sx_conn_follow(const sx_conn *c, CURL *h, long status, const char *from, char **next, char *err, size_t errlen);
+
+/*! sx_url_param() : the value of query parameter `key` of `url` (as
+ *  written, not decoded), or NULL. @return malloc'ed, or NULL. */
+char *sx_url_param(const char *url, const char *key);
+
 /*! sx_url_escape() : percent-encodes every byte but unreserved ones
  *  (RFC 3986: A-Z a-z 0-9 - . _ ~). @return malloc'ed, or NULL. */
 char *sx_url_escape(const char *s);
@@ -83,7 +120,8 @@ typedef struct sx_http_opts {
     long timeout_ms;         /* whole request; 0: none */
     long connect_timeout_ms; /* 0: libcurl's default */
     int insecure;            /* 1: do not verify TLS peer and host */
-    int follow_redirects;    /* 1: follow (downloads); the backend client never does */
+    int follow_redirects;    /* 1: follow (downloads); the backend client follows
+                                them itself, same origin only (sx_conn_redirect()) */
     int retries;             /* tries after the first */
     long retry_base_ms;      /* first backoff */
     long retry_max_ms;       /* backoff cap (Retry-After is honoured up to 10 min) */
@@ -155,7 +193,9 @@ long sx_http_retry_after(CURL *h);
 
 /*! sx_http_get_json() :
  *  GETs `path` of the backend with credentials and retries (blocking), and
- *  parses the answer. @out  set to the parsed value (the caller owns it).
+ *  parses the answer; redirects to the configured host's origin are
+ *  followed (10 at most), others refused.
+ *  @out  set to the parsed value (the caller owns it).
  *  @return 0; -1 on a backend or network failure after retries, with
  *  "HTTP 404: Not found." (or similar) in err; 401/403 say to check
  *  SYNAPSE_ACCESS_TOKEN. */

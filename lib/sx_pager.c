@@ -12,19 +12,32 @@
 
 enum { S_FREE = 0, S_WAIT, S_RUN, S_DONE, S_END, S_FAIL };
 
+/* How the listing goes forward, decided by the first page's `next` link. */
+enum {
+    M_FIRST = 0, /* the first page is not in yet */
+    M_PAGES,     /* DRF page links: pages fetched by number, jobs at once */
+    M_NEXT       /* anything else (cursor): `next` followed, one at a time */
+};
+
 struct slot {
     int state;
     uint64_t j;         /* index in the shard's page sequence */
     uint64_t page;      /* page number */
+    char *url;          /* what to fetch instead of the page's number URL: a
+                           followed next link, a redirect's target */
+    char *req;          /* the URL of the request (relative links, redirects) */
+    int redirects;
     CURL *h;
     sx_http_body body;
     int tries;
     long long due;      /* when S_WAIT may start */
     const char *results; /* the page's results array (in body), when S_DONE */
     size_t results_len;
-    double count;
+    double count;       /* -1 when the page has none (cursor pagination) */
     int more;           /* next is a link */
-    uint64_t next_hash; /* of the link, when more */
+    char *next_url;     /* the link, moved onto the configured host */
+    uint64_t next_hash; /* of next_url */
+    uint64_t next_page; /* its page parameter, 0 when none */
     unsigned nres;      /* records in results */
     int code;           /* SX_PAGER_* when S_FAIL */
     char errbuf[CURL_ERROR_SIZE];
@@ -42,6 +55,10 @@ typedef struct pager {
     unsigned nslots;
     char *base;          /* host/path?query */
     unsigned shard_i, shard_n;
+    int mode;            /* M_* */
+    char *next_url;      /* M_NEXT: the link of the last page handed out */
+    uint64_t chain0;     /* M_NEXT: the index of the listing's first page */
+    uint64_t chain_items; /* M_NEXT: records of the pages handed out or skipped */
     uint64_t wj;         /* next index to hand out */
     uint64_t nextj;      /* next index to ask for */
     int known;           /* count known (first page handed out) */
@@ -69,6 +86,9 @@ uint64_t sx_pager_shard_total(uint64_t count, unsigned page_size, unsigned shard
 
 static uint64_t page_of(const pager *p, uint64_t j) { return p->shard_i + j * p->shard_n; }
 
+/* The page's number in the listing, for messages. */
+static uint64_t page_no(const pager *p, uint64_t j) { return p->mode == M_NEXT ? j - p->chain0 + 1 : page_of(p, j); }
+
 static int may_ask(const pager *p, uint64_t j)
 {
     /* with --limit, no page past those that full pages would need */
@@ -78,11 +98,17 @@ static int may_ask(const pager *p, uint64_t j)
         return 1;
     if (!p->known)
         return 0;
+    if (p->mode == M_NEXT) /* one page at a time: its URL is the last one's next */
+        return j == p->wj && p->next_url;
     return j < p->expect_j || (int64_t)j <= p->more_j + 1;
 }
 
 static void slot_reset(struct slot *s)
 {
+    free(s->url);
+    free(s->req);
+    free(s->next_url);
+    s->url = s->req = s->next_url = NULL;
     s->results = NULL;
     s->state = S_FREE;
     s->tries = 0;
@@ -124,17 +150,19 @@ static int link_seen(pager *p, uint64_t h)
 
 static int start(pager *p, struct slot *s)
 {
-    char *url;
-    if (asprintf(&url, "%s%cpage=%llu", p->base, strchr(p->base, '?') ? '&' : '?',
-                 (unsigned long long)s->page) < 0)
+    char *url = NULL;
+    if (s->url ? !(url = strdup(s->url))
+               : asprintf(&url, "%s%cpage=%llu", p->base, strchr(p->base, '?') ? '&' : '?',
+                          (unsigned long long)s->page) < 0)
         return -1;
+    free(s->req);
+    s->req = url;
     s->body.len = 0;
     s->body.too_big = 0;
     if (s->body.p)
         s->body.p[0] = 0;
     s->errbuf[0] = 0;
     CURLcode rc = curl_easy_setopt(s->h, CURLOPT_URL, url);
-    free(url);
     if (rc != CURLE_OK || curl_multi_add_handle(p->m, s->h) != CURLM_OK)
         return -1;
     s->state = S_RUN;
@@ -144,7 +172,7 @@ static int start(pager *p, struct slot *s)
 static void fail(pager *p, struct slot *s, int code, const char *what)
 {
     sx_errf(s->why, sizeof s->why, "cannot list '%s': %s (page %llu%s%s)", p->o->path, what,
-        (unsigned long long)s->page, s->reason[0] ? ": " : "", s->reason);
+        (unsigned long long)(p->mode == M_NEXT ? page_no(p, s->j) : s->page), s->reason[0] ? ": " : "", s->reason);
     s->code = code;
     s->state = S_FAIL;
 }
@@ -198,10 +226,12 @@ static void parsed(pager *p, struct slot *s)
     size_t rl = vl[0], nl = vl[2];
     int hr = h[0], hc = h[1], hn = h[2];
     const char *what = NULL;
+    /* count is optional: cursor pagination has none */
+    int has_count = hc == 1 && (*cnt == '-' || (*cnt >= '0' && *cnt <= '9'));
     if (hr != 1 || *res != '[')
         what = "the answer has no 'results' array";
-    else if (hc != 1 || !(*cnt == '-' || (*cnt >= '0' && *cnt <= '9')))
-        what = "the answer has no 'count' number";
+    else if (hc == 1 && !has_count && *cnt != 'n')
+        what = "the answer's 'count' is not a number";
     else if (hn != 1 || (*nxt != '"' && *nxt != 'n'))
         what = "the answer has no 'next' link";
     if (!what) {
@@ -226,26 +256,29 @@ static void parsed(pager *p, struct slot *s)
         return;
     }
     s->more = *nxt == '"';
+    free(s->next_url);
+    s->next_url = NULL;
+    s->next_page = 0;
     if (s->more) {
+        /* the link leads where the token may go, or nowhere */
         jv link = jv_parse_sized(nxt, (int)nl);
-        char *host = sx_conn_url(p->o->conn, "");
-        int same = host && jv_get_kind(link) == JV_KIND_STRING &&
-                   (jv_string_value(link)[0] == '/' ? jv_string_value(link)[1] != '/' /* a path: this host */
-                                                    : sx_url_same_origin(host, jv_string_value(link)));
-        free(host);
-        if (!same) {
-            char *pub = jv_get_kind(link) == JV_KIND_STRING ? sx_url_public(jv_string_value(link)) : NULL;
-            char m[600];
-            snprintf(m, sizeof m, "refusing 'next' link to another host '%.300s'", pub ? pub : "(not a URL)");
-            free(pub);
-            jv_free(link);
+        char m[600];
+        char *url = jv_get_kind(link) == JV_KIND_STRING
+                        ? sx_conn_rebase(p->o->conn, s->req, jv_string_value(link), m, sizeof m)
+                        : (snprintf(m, sizeof m, "the answer's 'next' is not a string"), NULL);
+        jv_free(link);
+        if (!url) {
             fail(p, s, SX_PAGER_BACKEND, m);
             return;
         }
-        jv_free(link);
-        s->next_hash = sx_mix64(sx_fnv1a(SX_FNV_BASIS, nxt, nl));
+        s->next_url = url;
+        s->next_hash = sx_mix64(sx_fnv1a(SX_FNV_BASIS, url, strlen(url)));
+        char *pg = sx_url_param(url, "page");
+        if (pg && *pg && strspn(pg, "0123456789") == strlen(pg) && strlen(pg) < 19)
+            s->next_page = strtoull(pg, NULL, 10);
+        free(pg);
     }
-    s->count = strtod(cnt, NULL);
+    s->count = has_count ? strtod(cnt, NULL) : -1;
     s->results = res;
     s->results_len = rl;
     s->state = S_DONE;
@@ -269,6 +302,27 @@ static void finished(pager *p, CURLMsg *msg)
         fail(p, s, SX_PAGER_BACKEND, what);
         return;
     }
+    if (rc == CURLE_OK) {
+        /* a redirect of the backend: followed on its own origin only */
+        char *next = NULL;
+        int moved = sx_conn_follow(p->o->conn, s->h, status, s->req, &next, what, sizeof what);
+        s->reason[0] = 0;
+        if (moved < 0 || (moved > 0 && ++s->redirects > SX_MAX_REDIRECTS)) {
+            free(next);
+            if (moved > 0)
+                snprintf(what, sizeof what, "more than %d redirects", SX_MAX_REDIRECTS);
+            sx_conn_redact(p->o->conn, what);
+            fail(p, s, SX_PAGER_BACKEND, what);
+            return;
+        }
+        if (moved > 0) {
+            free(s->url);
+            s->url = next;
+            s->due = 0;
+            s->state = S_WAIT;
+            return;
+        }
+    }
     sx_http_describe(rc, status, NULL, s->errbuf, p->o->conn->token, what, sizeof what);
     s->reason[0] = 0;
     if (rc == CURLE_OK && cls != SX_HTTP_OK)
@@ -279,7 +333,7 @@ static void finished(pager *p, CURLMsg *msg)
         parsed(p, s);
         return;
     }
-    if (status == 404 && rc == CURLE_OK && s->body.p && strstr(s->body.p, "Invalid page")) {
+    if (status == 404 && rc == CURLE_OK && p->mode != M_NEXT && s->body.p && strstr(s->body.p, "Invalid page")) {
         s->state = S_END;
         return;
     }
@@ -296,6 +350,83 @@ static void finished(pager *p, CURLMsg *msg)
     fail(p, s, SX_PAGER_BACKEND, what);
 }
 
+/* The first page decides how the listing goes on and what to expect of it,
+ * and begin() is called. @return 1 to hand it out, 2 when it is not part of
+ * the listing's records (a shard of a cursor listing starts over from its
+ * first page), or a negative SX_PAGER_* code. */
+static int first_page(pager *p, struct slot *s)
+{
+    uint64_t total = SX_PAGER_TOTAL_UNKNOWN;
+    int done = s->state == S_DONE;
+    /* DRF's page links: the request's URL with page=N+1. Anything else is
+     * followed: a backend that does not page by number ignores page=N. */
+    p->mode = done && s->more && s->next_page != page_of(p, 0) + 1 ? M_NEXT : M_PAGES;
+    if (!done) {
+        total = 0;
+    } else if (p->mode == M_PAGES && s->count >= 0) {
+        uint64_t count = s->count > 0 ? (uint64_t)s->count : 0;
+        /* a backend whose max_page_size is below ours gives smaller
+         * pages: number them by what it gives */
+        if (s->more && s->nres > 0 && s->nres < p->ps)
+            p->ps = s->nres;
+        unsigned ps = p->ps;
+        uint64_t pages = (count + ps - 1) / ps;
+        p->expect_j = pages >= p->shard_i ? (pages - p->shard_i) / p->shard_n + 1 : 0;
+        total = sx_pager_shard_total(count, ps, p->shard_i, p->shard_n);
+    } else if (s->count >= 0) {
+        uint64_t count = s->count > 0 ? (uint64_t)s->count : 0;
+        total = sx_pager_shard_total(count, s->nres ? s->nres : p->ps, p->shard_i, p->shard_n);
+    }
+    if (p->o->limit && total != SX_PAGER_TOTAL_UNKNOWN && total > p->o->limit)
+        total = p->o->limit;
+    p->known = 1;
+    if (p->cb->begin && p->cb->begin(p->ctx, total) < 0)
+        return SX_PAGER_STOPPED;
+    if (p->mode == M_NEXT && p->shard_i > 1) {
+        /* page=I was not page I: walk the listing from its start */
+        if (!(p->next_url = strdup(p->base)))
+            return SX_PAGER_NOMEM;
+        p->chain0 = 1;
+        slot_reset(s);
+        p->wj++;
+        return 2;
+    }
+    return 1;
+}
+
+/* Whether a page that says there is a next one may be followed: a listing
+ * that would never end is refused. @return 0, or a negative SX_PAGER_* code
+ * (the slot failed with the reason). */
+static int check_next(pager *p, struct slot *s)
+{
+    char m[700];
+    unsigned long long page = (unsigned long long)page_no(p, s->j);
+    int seen = link_seen(p, s->next_hash);
+    if (seen < 0)
+        return SX_PAGER_NOMEM;
+    if (seen)
+        snprintf(m, sizeof m, "the 'next' link of page %llu repeats an earlier one: the listing loops", page);
+    else if (s->nres == 0)
+        snprintf(m, sizeof m, "page %llu has no records but a 'next' link: the listing makes no progress", page);
+    else if (p->mode == M_PAGES && s->count >= 0 && (double)page * p->ps >= s->count)
+        snprintf(m, sizeof m, "page %llu has a 'next' link, but its count (%.0f) makes it the last", page, s->count);
+    else if (p->mode == M_NEXT && s->count >= 0 && (double)(p->chain_items + s->nres) >= s->count)
+        snprintf(m, sizeof m, "page %llu has a 'next' link, but its count (%.0f) makes it the last", page, s->count);
+    else if (p->mode == M_PAGES && s->j > 0 && s->next_page != page + 1)
+        snprintf(m, sizeof m, "the 'next' link of page %llu is not page %llu: the listing changed how it pages", page,
+                 page + 1);
+    else
+        return 0;
+    fail(p, s, SX_PAGER_BACKEND, m);
+    return s->code;
+}
+
+/* Whether this shard hands out the records of page j. */
+static int mine(const pager *p, uint64_t j)
+{
+    return p->mode != M_NEXT || p->shard_n <= 1 || (j - p->chain0) % p->shard_n == p->shard_i - 1;
+}
+
 /* Hands out what is ready, in order. @return 1 to go on, 0 at the end, or a
  * negative SX_PAGER_* code. */
 static int hand_out(pager *p)
@@ -308,52 +439,29 @@ static int hand_out(pager *p)
         if (s->state == S_FAIL)
             return s->code;
         if (!p->known) {
-            uint64_t total = 0;
-            if (s->state == S_DONE) {
-                uint64_t count = s->count > 0 ? (uint64_t)s->count : 0;
-                /* a backend whose max_page_size is below ours gives smaller
-                 * pages: number them by what it gives */
-                if (s->more && s->nres > 0 && s->nres < p->ps)
-                    p->ps = s->nres;
-                unsigned ps = p->ps;
-                uint64_t pages = (count + ps - 1) / ps;
-                p->expect_j = pages >= p->shard_i ? (pages - p->shard_i) / p->shard_n + 1 : 0;
-                total = sx_pager_shard_total(count, ps, p->shard_i, p->shard_n);
-            }
-            if (p->o->limit && total > p->o->limit)
-                total = p->o->limit;
-            p->known = 1;
-            if (p->cb->begin && p->cb->begin(p->ctx, total) < 0)
-                return SX_PAGER_STOPPED;
+            int r = first_page(p, s);
+            if (r < 0)
+                return r;
+            if (r == 2)
+                continue;
         }
         if (s->state == S_END)
             return 0;
-        int more = s->more;
-        if (more) {
-            /* a listing that would never end: refused, not followed */
-            char m[300];
-            uint64_t page = page_of(p, s->j);
-            int seen = link_seen(p, s->next_hash);
-            if (seen < 0)
-                return SX_PAGER_NOMEM;
-            if (seen) {
-                snprintf(m, sizeof m, "the 'next' link of page %llu repeats an earlier one: the listing loops",
-                         (unsigned long long)page);
-                fail(p, s, SX_PAGER_BACKEND, m);
-                return s->code;
-            }
-            if (s->count >= 0 && (double)page * p->ps >= s->count) {
-                snprintf(m, sizeof m, "page %llu has a 'next' link, but its count (%.0f) makes it the last",
-                         (unsigned long long)page, s->count);
-                fail(p, s, SX_PAGER_BACKEND, m);
-                return s->code;
-            }
-        }
+        int more = s->more, r;
+        if (more && (r = check_next(p, s)) < 0)
+            return r;
         if (more && (int64_t)s->j > p->more_j)
             p->more_j = (int64_t)s->j;
+        int keep = mine(p, s->j);
+        if (p->mode == M_NEXT) {
+            p->chain_items += s->nres;
+            free(p->next_url);
+            p->next_url = s->next_url; /* NULL at the end */
+            s->next_url = NULL;
+        }
         const char *q = s->results + 1, *re = s->results + s->results_len;
         int stop = 0;
-        for (;;) {
+        while (keep) {
             while (q < re && (*q == ' ' || *q == '\n' || *q == '\r' || *q == '\t' || *q == ','))
                 q++;
             if (q >= re || *q == ']')
@@ -370,7 +478,7 @@ static int hand_out(pager *p)
         }
         slot_reset(s);
         p->wj++;
-        if (p->cb->page_done && p->cb->page_done(p->ctx) < 0)
+        if (keep && p->cb->page_done && p->cb->page_done(p->ctx) < 0)
             return SX_PAGER_STOPPED;
         if (stop || !more || (p->o->limit && p->written >= p->o->limit))
             return 0;
@@ -386,6 +494,11 @@ static int ask_more(pager *p)
             break;
         s->j = p->nextj;
         s->page = page_of(p, p->nextj);
+        if (p->mode == M_NEXT) {
+            s->url = p->next_url;
+            p->next_url = NULL;
+        }
+        s->redirects = 0;
         s->tries = 0;
         s->due = 0;
         s->state = S_WAIT;
@@ -465,9 +578,11 @@ static void teardown(pager *p)
             curl_easy_cleanup(s->h);
         }
         sx_http_body_free(&s->body);
+        slot_reset(s);
     }
     free(p->slots);
     free(p->links);
+    free(p->next_url);
     if (p->m)
         curl_multi_cleanup(p->m);
     curl_slist_free_all(p->hdr);

@@ -1,27 +1,43 @@
 /*
- * sx_pager.h : a whole DRF-paginated listing, fetched concurrently and handed
- * out strictly in page order.
+ * sx_pager.h : a whole paginated listing of the backend, fetched
+ * concurrently when it can be and handed out strictly in page order.
  *
  * The first page of the listing (page 1, or page I of shard I/N) is fetched
- * alone: its `count` gives the expected total, handed to the `begin`
- * callback, then its records. The following pages are fetched by number,
- * `jobs` at a time with the libcurl multi interface (one connection pool,
- * kept alive), and handed out in order as soon as the page before them was;
- * at most `jobs` pages are held in memory (in flight or waiting their turn).
+ * alone; its `next` link decides how the listing goes on, as the backend
+ * pages it:
+ *   - DRF page-number links (the request's own URL with page=N+1): the
+ *     following pages are fetched by number, `jobs` at a time with the
+ *     libcurl multi interface (one connection pool, kept alive), and handed
+ *     out in order as soon as the page before them was; at most `jobs`
+ *     pages are held in memory (in flight or waiting their turn). `count`
+ *     gives the expected total;
+ *   - anything else (DRF's cursor pagination, limit/offset, a paginator of
+ *     its own): `next` is followed, one page at a time. A shard I/N walks
+ *     the whole listing and hands out pages I, I+N, ... only; the total is
+ *     unknown unless the pages carry a `count`.
+ * A `next` link is moved onto the configured host when its origin differs
+ * only by scheme or host name, and refused otherwise (sx_conn_rebase()):
+ * the token goes to the configured host only. Redirects are followed on the
+ * configured host's origin (sx_conn_redirect()), 10 in a row at most.
  *
  * The end of the listing is a page whose `next` is null, never `count`
  * alone: pages past the expected last one are asked for only when the page
  * before said there was a next one (items added during the export are not
- * lost), and a page past the end (404 "Invalid page.") ends the listing
- * (a listing that shrank does not hang). Pages fetched speculatively past the
- * end are dropped unseen. A page is never handed out twice, never skipped:
- * a failed page is retried (backoff with jitter, Retry-After honoured), and
- * when it fails for good, nothing after it is handed out.
+ * lost), and a page past the end (404 "Invalid page.") ends a page-number
+ * listing (a listing that shrank does not hang). Pages fetched
+ * speculatively past the end are dropped unseen. A page is never handed out
+ * twice, never skipped: a failed page is retried (backoff with jitter,
+ * Retry-After honoured), and when it fails for good, nothing after it is
+ * handed out.
  *
  * The backend is not trusted to end its listing: a `next` link that repeats
- * an earlier one, or a page that says there is a next one although its own
- * `count` makes it the last, stops the listing as a backend failure instead
- * of looping; an answer larger than max_page_bytes is refused unparsed.
+ * an earlier one, a page without records that has a `next` link, a page
+ * that says there is a next one although its own `count` makes it the last,
+ * or a page-number listing whose links stop being page links, stops the
+ * listing as a backend failure instead of looping; an answer larger than
+ * max_page_bytes is refused unparsed. (A cursor listing without `count`
+ * that keeps inventing new links to new records is bounded only by
+ * `limit`.)
  */
 #ifndef SX_PAGER_H
 #define SX_PAGER_H
@@ -48,9 +64,13 @@ typedef struct sx_pager_opts {
 
 #define SX_PAGER_MAX_PAGE_BYTES ((size_t)256 << 20)
 
+/* begin()'s total when the listing does not say (no `count`). */
+#define SX_PAGER_TOTAL_UNKNOWN UINT64_MAX
+
 typedef struct sx_pager_cb {
     /*! begin() : once, before any record: `total` is the expected number of
-     *  records (from count, shard and limit). @return 0, or -1 to stop. */
+     *  records (from count, shard and limit), or SX_PAGER_TOTAL_UNKNOWN.
+     *  @return 0, or -1 to stop. */
     int (*begin)(void *ctx, uint64_t total);
     /*! record() : one record, in listing order, as the backend's JSON text
      *  of one object (validated; it may hold whitespace between tokens, see

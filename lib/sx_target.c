@@ -45,6 +45,9 @@ static const char builtin[] =
     " {\"name\": \"ground_truth\", \"path\": \"sdk/ground_truth_events/\",\n"
     "  \"params\": {\"expand\": [\"data\"]}, \"required\": [\"ground_truth_dataset_version\"],\n"
     "  \"rename\": {\"ground_truth_dataset_version\": \"ground_truth_dataset_versions\"},\n"
+    "  \"lookups\": {\"ground_truth_dataset_version\":\n"
+    "              \"ground_truth_dataset_versions/{ground_truth_dataset_version}/\"},\n"
+    "  \"project_field\": \"project\",\n"
     "  \"item\": \"{id: .id, files: (.data_unit.files | to_entries[0].value), data: .data}\"},\n"
     " {\"name\": \"task\", \"path\": \"sdk/tasks/\",\n"
     "  \"params\": {\"expand\": [\"data_unit\", \"assignment\", \"workshop\"]}, \"required\": [\"project\"],\n"
@@ -108,12 +111,30 @@ static int check_shape(jv t, char *err, size_t n)
         return -1;
     }
     if (!is_kind(t, "params", JV_KIND_OBJECT, 1) || !is_kind(t, "required", JV_KIND_ARRAY, 1) ||
-        !is_kind(t, "rename", JV_KIND_OBJECT, 1) || !is_kind(t, "item", JV_KIND_STRING, 1)) {
-        sx_errf(err, n, "target '%s': 'params' and 'rename' must be objects, 'required' an array, 'item' a string",
-            name);
+        !is_kind(t, "rename", JV_KIND_OBJECT, 1) || !is_kind(t, "item", JV_KIND_STRING, 1) ||
+        !is_kind(t, "lookups", JV_KIND_OBJECT, 1) || !is_kind(t, "project_field", JV_KIND_STRING, 1)) {
+        sx_errf(err, n,
+                "target '%s': 'params', 'rename' and 'lookups' must be objects, 'required' an array, 'item' and "
+                "'project_field' strings",
+                name);
         return -1;
     }
-    return 0;
+    jv lk = jv_object_get(jv_copy(t), jv_string("lookups"));
+    int bad = 0;
+    if (jv_get_kind(lk) == JV_KIND_OBJECT) {
+        jv_object_foreach(lk, k, v) {
+            const char *path = jv_get_kind(v) == JV_KIND_STRING ? jv_string_value(v) : NULL;
+            if (!bad && (!path || !*path || strstr(path, "://") || strchr(path, '?'))) {
+                sx_errf(err, n, "target '%s': lookup '%s' must be a path on the backend, without query", name,
+                        jv_string_value(k));
+                bad = 1;
+            }
+            jv_free(k);
+            jv_free(v);
+        }
+    }
+    jv_free(lk);
+    return bad ? -1 : 0;
 }
 
 jv sx_target_list(const char *file)
@@ -631,6 +652,81 @@ char *sx_target_query(const sx_target *t, jv filter, unsigned page_size)
     }
     return q;
 }
+
+/* `tmpl` with each {key} replaced by the filter's value of key, escaped.
+ * @return malloc'ed, or NULL with a message. */
+static char *fill_path(const char *tmpl, jv filter, char *err, size_t errlen)
+{
+    size_t cap = strlen(tmpl) + 1, len = 0;
+    char *out = malloc(cap);
+    for (const char *p = tmpl; out && *p;) {
+        const char *add = p, *close = NULL;
+        size_t n = 1;
+        char *esc = NULL;
+        if (*p == '{' && (close = strchr(p, '}'))) {
+            char key[128];
+            snprintf(key, sizeof key, "%.*s", (int)(close - p - 1), p + 1);
+            const char *v = sx_filter_get(filter, key);
+            if (!v) {
+                sx_errf(err, errlen, "the lookup '%s' needs filter '%s'", tmpl, key);
+                free(out);
+                return NULL;
+            }
+            if (!(esc = sx_url_escape(v))) {
+                free(out);
+                out = NULL;
+                break;
+            }
+            add = esc;
+            n = strlen(esc);
+            p = close + 1;
+        } else {
+            p++;
+        }
+        if (len + n + 1 > cap) {
+            char *q = realloc(out, cap = 2 * (len + n + 1));
+            if (!q) {
+                free(out);
+                free(esc);
+                out = NULL;
+                break;
+            }
+            out = q;
+        }
+        memcpy(out + len, add, n);
+        len += n;
+        free(esc);
+    }
+    if (!out)
+        sx_errf(err, errlen, "out of memory");
+    else
+        out[len] = 0;
+    return out;
+}
+
+jv sx_target_lookups(const sx_target *t, jv filter, char *err, size_t errlen)
+{
+    jv lk = jv_object_get(jv_copy(t->def), jv_string("lookups"));
+    jv out = jv_array();
+    if (jv_get_kind(lk) == JV_KIND_OBJECT) {
+        jv_object_foreach(lk, k, v) {
+            char *path = jv_is_valid(out) ? fill_path(jv_string_value(v), filter, err, errlen) : NULL;
+            if (path)
+                out = jv_array_append(out, JV_ARRAY(jv_copy(k), jv_string(path)));
+            else if (jv_is_valid(out)) {
+                jv_free(out);
+                out = jv_invalid();
+            }
+            free(path);
+            jv_free(k);
+            jv_free(v);
+        }
+    }
+    jv_free(lk);
+    return out;
+}
+
+const char *sx_target_project_field(const sx_target *t) { return sx_get_str(t->def, "project_field"); }
 
 jv sx_target_map(sx_target *t, jv record)
 {

@@ -8,7 +8,15 @@
  *    "params": {"expand": ["data"]},           fixed query parameters
  *    "required": ["project"],                  filter keys that must be given
  *    "rename": {"a": "b"},                     filter key a is sent as b
- *    "item": "{id: .id, files: .file, data: .data}"}   jq: record -> item
+ *    "item": "{id: .id, files: .file, data: .data}",   jq: record -> item
+ *    "lookups": {"ground_truth_dataset_version":       read before the
+ *                "ground_truth_dataset_versions/{ground_truth_dataset_version}/"},
+ *                                              listing, into `meta` ({key}:
+ *                                              the filter's value)
+ *    "project_field": "project"}               when the filter names no
+ *                                              project: the member of the
+ *                                              first record that does, whose
+ *                                              configuration goes to `meta`
  *
  * The built-in targets (assignment, task, ground_truth) are such objects, and
  * a user's --target-file holds one object or an array of them. The mapping is
@@ -90,6 +98,16 @@ char *sx_target_query(const sx_target *t, jv filter, unsigned page_size);
  *          (another kind of program, or a record it would fail on): parse
  *          the record and call sx_target_map(). */
 long sx_target_map_text(const sx_target *t, const char *rec, size_t len, char **out, size_t *cap);
+
+/*! sx_target_lookups() : the target's lookups for `filter` (borrowed): an
+ *  array of [meta key, path] with the filter's values put in (escaped).
+ *  @return it (empty when none), or an invalid jv with a message in err
+ *          when the filter lacks a key a lookup needs. */
+jv sx_target_lookups(const sx_target *t, jv filter, char *err, size_t errlen);
+
+/*! sx_target_project_field() : `project_field`, or NULL. The pointer lives
+ *  as long as the target. */
+const char *sx_target_project_field(const sx_target *t);
 
 /*! sx_target_map() : runs the item mapping on `record` (consumed).
  *  @return the item (the mapping's first output, which must be an object),

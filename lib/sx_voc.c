@@ -44,9 +44,10 @@ sx_voc *sx_voc_new(const sx_voc_opts *o, char *err, size_t errlen)
 
 static int voc_meta(void *ctx, sx_conv *cv, jv meta)
 {
-    (void)cv;
     sx_voc *v = ctx;
     sx_classmap_load_meta(v->cm, meta, tools);
+    if (!sx_classmap_fixed(v->cm) && sx_classmap_config_empty(meta))
+        sx_conv_warn(cv, "%s", SX_CLASSMAP_EMPTY_WARNING);
     return 0;
 }
 

@@ -20,6 +20,7 @@ struct sx_yolo {
     sx_strbuf lines, out, path;
     int *cls, *owner;
     size_t cap;
+    jv flip;                /* pose: the configuration's keypoint pairs, or null */
 };
 
 static const char *const det_tools[] = {"bounding_box", "polygon", NULL};
@@ -52,6 +53,7 @@ void sx_yolo_free(sx_yolo *y)
     sx_sb_free(&y->path);
     free(y->cls);
     free(y->owner);
+    jv_free(y->flip);
     free(y);
 }
 
@@ -79,6 +81,7 @@ sx_yolo *sx_yolo_new(const sx_yolo_opts *o, char *err, size_t errlen)
         return NULL;
     }
     y->o = *o;
+    y->flip = jv_null();
     if (o->classes_file && sx_classmap_load_file(y->cm, o->classes_file, err, errlen) < 0) {
         sx_yolo_free(y);
         return NULL;
@@ -88,13 +91,99 @@ sx_yolo *sx_yolo_new(const sx_yolo_opts *o, char *err, size_t errlen)
     return y;
 }
 
+/* The keypoint pairs a horizontal flip swaps, from the configuration:
+ * `flip_pairs` of the keypoint tool's entry (when it is an object) or of the
+ * configuration itself. @meta borrowed. @return the list, or null. */
+static jv flip_pairs(jv meta)
+{
+    jv conf = jv_get_kind(meta) == JV_KIND_OBJECT ? jv_object_get(jv_copy(meta), jv_string("configuration")) : jv_null();
+    jv kp = jv_null();
+    if (jv_get_kind(conf) == JV_KIND_OBJECT) {
+        jv cls = jv_object_get(jv_copy(conf), jv_string("classification"));
+        if (jv_get_kind(cls) == JV_KIND_OBJECT)
+            kp = jv_object_get(jv_copy(cls), jv_string("keypoint"));
+        jv_free(cls);
+    }
+    jv pairs = jv_get_kind(kp) == JV_KIND_OBJECT ? jv_object_get(jv_copy(kp), jv_string("flip_pairs")) : jv_invalid();
+    if (jv_get_kind(pairs) != JV_KIND_ARRAY && jv_get_kind(conf) == JV_KIND_OBJECT) {
+        jv_free(pairs);
+        pairs = jv_object_get(jv_copy(conf), jv_string("flip_pairs"));
+    }
+    jv_free(kp);
+    jv_free(conf);
+    if (jv_get_kind(pairs) != JV_KIND_ARRAY) {
+        jv_free(pairs);
+        return jv_null();
+    }
+    return pairs;
+}
+
+/* A keypoint of a flip pair, a name or a 0-based index: its final index,
+ * or -1. @k borrowed. */
+static int flip_keypoint(sx_yolo *y, jv k)
+{
+    int n = sx_classmap_count(y->kp);
+    if (jv_get_kind(k) == JV_KIND_NUMBER) {
+        double d = jv_number_value(k);
+        return d >= 0 && d < n && d == (int)d ? (int)d : -1;
+    }
+    if (jv_get_kind(k) != JV_KIND_STRING)
+        return -1;
+    int i = sx_classmap_get(y->kp, jv_string_value(k), (size_t)jv_string_length_bytes(jv_copy(k)));
+    return i < 0 ? -1 : sx_classmap_final(y->kp, i);
+}
+
+/* dataset.yaml's flip_idx: the identity, each configured pair swapped. A
+ * pair that names no keypoint, or a keypoint already paired, is warned
+ * about and left out. */
+static void put_flip_idx(sx_yolo *y, sx_conv *cv, sx_strbuf *o)
+{
+    int n = sx_classmap_count(y->kp), pairs = 0;
+    int *idx = malloc((size_t)(n ? n : 1) * sizeof *idx);
+    if (!idx) {
+        o->failed = 1;
+        return;
+    }
+    for (int i = 0; i < n; i++)
+        idx[i] = i;
+    if (jv_get_kind(y->flip) == JV_KIND_ARRAY) {
+        jv_array_foreach(y->flip, i, pair) {
+            jv a = jv_array_get(jv_copy(pair), 0), b = jv_array_get(jv_copy(pair), 1);
+            int ia = jv_get_kind(pair) == JV_KIND_ARRAY && jv_array_length(jv_copy(pair)) == 2 ? flip_keypoint(y, a) : -1;
+            int ib = ia >= 0 ? flip_keypoint(y, b) : -1;
+            jv text = jv_dump_string(jv_copy(pair), 0);
+            if (ia < 0 || ib < 0 || ia == ib)
+                sx_conv_warn(cv, "flip pair %.200s of the configuration does not name two keypoints: left out",
+                             jv_string_value(text));
+            else if (idx[ia] != ia || idx[ib] != ib)
+                sx_conv_warn(cv, "flip pair %.200s of the configuration names a keypoint already paired: left out",
+                             jv_string_value(text));
+            else
+                idx[ia] = ib, idx[ib] = ia, pairs++;
+            jv_free(text);
+            jv_free(a);
+            jv_free(b);
+            jv_free(pair);
+        }
+    }
+    sx_sb_puts(o, pairs ? "flip_idx: [" : "# the identity: the configuration lists no flip_pairs\nflip_idx: [");
+    for (int i = 0; i < n; i++)
+        sx_sb_printf(o, "%s%d", i ? ", " : "", idx[i]);
+    sx_sb_puts(o, "]\n");
+    free(idx);
+}
+
 static int yolo_meta(void *ctx, sx_conv *cv, jv meta)
 {
-    (void)cv;
     sx_yolo *y = ctx;
     sx_classmap_load_meta(y->cm, meta, det_tools);
-    if (y->o.task == SX_YOLO_POSE)
+    if (!sx_classmap_fixed(y->cm) && sx_classmap_config_empty(meta))
+        sx_conv_warn(cv, "%s", SX_CLASSMAP_EMPTY_WARNING);
+    if (y->o.task == SX_YOLO_POSE) {
         sx_classmap_load_meta(y->kp, meta, kp_tools);
+        jv_free(y->flip);
+        y->flip = flip_pairs(meta);
+    }
     return 0;
 }
 
@@ -372,20 +461,20 @@ static void yaml_dir(sx_strbuf *b, const char *key, const char *split)
         sx_sb_putc(&d, '/');
         sx_sb_puts(&d, split);
     }
-    sx_sb_json_str(b, d.p, d.len);
+    sx_sb_yaml_str(b, d.p, d.len);
     sx_sb_free(&d);
     sx_sb_putc(b, '\n');
 }
 
 /* The names of a class map as dataset.yaml lists them: "  <id>: <name>",
- * the name quoted (YAML reads a JSON string). */
+ * the name a double-quoted YAML scalar. */
 static void yaml_names(sx_strbuf *o, const sx_classmap *cm)
 {
     for (int i = 0; i < sx_classmap_count(cm); i++) {
         size_t nl;
         const char *nm = sx_classmap_name(cm, i, &nl);
         sx_sb_printf(o, "  %d: ", i);
-        sx_sb_json_str(o, nm, nl);
+        sx_sb_yaml_str(o, nm, nl);
         sx_sb_putc(o, '\n');
     }
 }
@@ -443,7 +532,7 @@ static int yolo_end(void *ctx, sx_conv *cv)
     sx_sb_puts(o, "# written by sx-convert-yolo\n");
     if (y->o.dataset_path) {
         sx_sb_puts(o, "path: ");
-        sx_sb_json_cstr(o, y->o.dataset_path);
+        sx_sb_yaml_str(o, y->o.dataset_path, strlen(y->o.dataset_path));
         sx_sb_putc(o, '\n');
     } else {
         sx_sb_puts(o, "path: \"\"  # empty: the directory of this file\n");
@@ -464,12 +553,15 @@ static int yolo_end(void *ctx, sx_conv *cv)
     sx_sb_printf(o, "nc: %d\nnames:\n", n);
     yaml_names(o, y->cm);
     if (y->o.task == SX_YOLO_POSE) {
-        sx_sb_printf(o, "kpt_shape: [%d, 3]\nkpt_names:\n", sx_classmap_count(y->kp));
+        sx_sb_printf(o, "kpt_shape: [%d, 3]\n", sx_classmap_count(y->kp));
+        put_flip_idx(y, cv, o);
+        sx_sb_puts(o, "kpt_names:\n");
         yaml_names(o, y->kp);
     }
     if (o->failed)
         return sx_conv_fatal(cv, "out of memory");
-    return sx_conv_file_text(cv, "dataset.yaml", NULL, "data_file", o->p, o->len);
+    return sx_conv_file_text(cv, y->o.layout == SX_YOLO_LAYOUT_DATUMARO ? "data.yaml" : "dataset.yaml", NULL,
+                             "data_file", o->p, o->len);
 }
 
 sx_conv_ops sx_yolo_ops(sx_yolo *y)

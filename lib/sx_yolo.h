@@ -4,8 +4,14 @@
  *
  * Files: `labels/[<split>/]<stem>.txt` per converted item (empty when it has
  * no object), `classes.txt` (one name per line; a CR or LF inside a name is
- * written as a space), `dataset.yaml` (path, train, val, optional test, nc,
- * names as quoted strings, kpt_shape for pose).
+ * written as a space), `dataset.yaml` (`data.yaml` with SX_YOLO_LAYOUT_DATUMARO:
+ * path, train, val, optional test, nc, names as double-quoted YAML scalars
+ * (sx_sb_yaml_str()), and for pose kpt_shape, flip_idx and kpt_names).
+ * flip_idx, which Ultralytics needs to flip pose images, swaps the pairs
+ * the configuration lists as `flip_pairs` (of its keypoint tool's entry, or
+ * of itself: [["left_eye", "right_eye"], …], names or 0-based indices); it
+ * is the identity without pairs (right for keypoints without a mirror twin:
+ * give the pairs, or train with fliplr=0, when they have one).
  *
  * Tasks:
  *   detect   `class cx cy w h` for each bounding box, and for each polygon
@@ -33,12 +39,17 @@
 
 typedef enum { SX_YOLO_DETECT = 0, SX_YOLO_SEGMENT, SX_YOLO_POSE } sx_yolo_task;
 
+/* Where the dataset file goes: dataset.yaml (Ultralytics, FiftyOne's
+ * YOLOv5Dataset), or data.yaml (the name Datumaro detects, Roboflow's). */
+typedef enum { SX_YOLO_LAYOUT_SX = 0, SX_YOLO_LAYOUT_DATUMARO } sx_yolo_layout;
+
 typedef struct sx_yolo sx_yolo;
 
 typedef struct {
     sx_yolo_task task;
     const char *classes_file;   /* --classes FILE, or NULL */
     const char *dataset_path;   /* dataset.yaml `path`; NULL: '' (the yaml's directory) */
+    sx_yolo_layout layout;
     const sx_split *split;      /* borrowed; NULL */
 } sx_yolo_opts;
 

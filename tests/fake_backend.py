@@ -11,8 +11,15 @@ Endpoints (GET, see shared SYNAPSE-API.md):
                            data_unit (expand=data_unit), assignment, workshop}
   /sdk/ground_truth_events/  requires ?ground_truth_dataset_versions=
   /projects/{id}/          project with configuration.classification
-                           (404 for id 404 and ids >= 1000)
-  /ground_truth_dataset_versions/{id}/
+                           (404 for id 404 and ids >= 1000), in the shape
+                           --config-shape gives: list (names), objects
+                           ({code, name}), schema ({"classification_schema":
+                           [{code, name}]} per tool), empty (classification
+                           {}), none (no configuration); --config-order
+                           reversed lists each tool's classes backwards
+  /ground_truth_dataset_versions/{id}/  {id, name, ground_truth_dataset}
+                           (404 for id 404); ground-truth events carry
+                           "project": --gt-project (default 1)
   /media/<name>            deterministic bytes (see media_bytes()), no token
 
 DRF pagination: ?page= and ?page_size= (default 100, at most --max-page-size,
@@ -51,17 +58,27 @@ when given. --grow-after-page P adds --grow-by G items once page P was served.
 --chaos PCT makes that percentage of listing answers fail at random (seeded
 by --seed): 503, 429, a cut body, a reset, bad JSON or HTML.
 --foreign-next makes next URLs point to another host; --relative-next makes
-them paths without a host. --tls-cert and --tls-key
+them paths without a host; --next-origin ORIGIN writes them (and previous)
+with that origin (scheme://host:port); --next-scheme S and --next-host H
+change only the scheme or the host name (the port stays this server's). --cursor paginates as DRF's
+CursorPagination: `page` is ignored, answers are {"next", "previous",
+"results"} without count, next is the request's URL with cursor=<opaque>
+(the page links of --relative-next/--next-origin apply too).
+--moved PREFIX answers every request whose path does not start with PREFIX
+(but /media) with 301 and Location PREFIX+path?query (a path on this host),
+and serves PREFIX+path as path; --moved-to URL does the same with an
+absolute Location URL+path?query. --tls-cert and --tls-key
 serve HTTPS. A request in absolute form (GET http://host/path, as sent to a
 proxy) is served too, so a second instance can stand for a proxy.
 
 --log FILE: one line per request:
   METHOD PATH?QUERY STATUS auth=synapse|authorization|none tenant=yes|no
   enc=gzip|identity|cut|reset|html|badjson|noresults
-  conn=CLIENT_PORT ua=USER_AGENT
+  host=HOST_HEADER conn=CLIENT_PORT ua=USER_AGENT
 (the token itself is never logged).
 """
 import argparse
+import base64
 import gzip
 import io
 import hashlib
@@ -182,6 +199,21 @@ def gen_file(base, item_id):
             "width": w, "height": h}
 
 
+def configuration(shape, order):
+    """A project configuration of CLASSES in one of the shapes a Synapse project can have."""
+    cls = {k: (list(reversed(v)) if order == "reversed" else list(v)) for k, v in CLASSES.items()}
+    if shape == "none":
+        return None
+    if shape == "empty":
+        return {"classification": {}}
+    if shape == "objects":
+        return {"classification": {k: [{"code": c, "name": c.title()} for c in v] for k, v in cls.items()}}
+    if shape == "schema":
+        return {"classification": {k: {"classification_schema": [{"code": c, "name": c.title()} for c in v]}
+                                   for k, v in cls.items()}}
+    return {"classification": cls, "tools": [{"tool": k, "classes": v} for k, v in cls.items()]}
+
+
 class Fault:
     """A fault on listing page P that fires K times (0: always)."""
 
@@ -265,9 +297,9 @@ class Handler(BaseHTTPRequestHandler):
             auth = "synapse"
         elif h.get("Authorization"):
             auth = "authorization"
-        self.server.st.log("%s %s %d auth=%s tenant=%s enc=%s conn=%d ua=%s" % (
+        self.server.st.log("%s %s %d auth=%s tenant=%s enc=%s host=%s conn=%d ua=%s" % (
             self.command, self.path, status, auth, "yes" if h.get("Synapse-Tenant") else "no", enc,
-            self.client_address[1], (h.get("User-Agent") or "-").replace(" ", "_")))
+            h.get("Host") or "-", self.client_address[1], (h.get("User-Agent") or "-").replace(" ", "_")))
 
     def send(self, status, body, ctype="application/json", extra=None, compress=False, gz=None, tag=None):
         enc = "identity"
@@ -312,6 +344,21 @@ class Handler(BaseHTTPRequestHandler):
             return self.media(urllib.parse.unquote(path[len("/media/"):]), q, u)
         if not self.authorized():
             return self.send_json(401, {"detail": "Invalid token."})
+        a = self.server.st.a
+        moved = a.moved or a.moved_to
+        if moved:
+            prefix = a.moved if a.moved else urllib.parse.urlsplit(a.moved_to).path
+            if not path.startswith(prefix + "/"):
+                where = (a.moved if a.moved else a.moved_to) + path + ("?" + u.query if u.query else "")
+                self.send_response(301)
+                self.send_header("Location", where)
+                self.send_header("Content-Length", "0")
+                self._headers_buffer.append(b"\r\n")
+                self.finish_log(301)
+                self.flush_headers()
+                return
+            path = path[len(prefix):]
+            u = u._replace(path=path)
         parts = [p for p in path.split("/") if p]
         if path == "/sdk/assignments/":
             return self.listing("assignment", q, u, "project")
@@ -323,11 +370,14 @@ class Handler(BaseHTTPRequestHandler):
             pid = int(parts[1])
             if pid == 404 or pid >= 1000:
                 return self.send_json(404, {"detail": "Not found."})
-            return self.send_json(200, {
-                "id": pid, "title": "project %d" % pid, "category": "image",
-                "configuration": {"classification": {k: list(v) for k, v in CLASSES.items()},
-                                  "tools": [{"tool": k, "classes": list(v)} for k, v in CLASSES.items()]}})
+            proj = {"id": pid, "title": "project %d" % pid, "category": "image"}
+            conf = configuration(self.server.st.a.config_shape, self.server.st.a.config_order)
+            if conf is not None:
+                proj["configuration"] = conf
+            return self.send_json(200, proj)
         if len(parts) == 2 and parts[0] == "ground_truth_dataset_versions" and parts[1].isdigit():
+            if parts[1] == "404":
+                return self.send_json(404, {"detail": "Not found."})
             return self.send_json(200, {"id": int(parts[1]), "name": "v%s" % parts[1], "ground_truth_dataset": 1})
         return self.send_json(404, {"detail": "Not found."})
 
@@ -361,7 +411,15 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json(404, {"detail": "Not found."})
         count = st.items
         pages = max(1, (count + size - 1) // size)
-        if page < 1 or page > pages:
+        if a.cursor:
+            # DRF's CursorPagination ignores page: the cursor says where
+            try:
+                c = q.get("cursor", [""])[0]
+                offset = int(base64.urlsafe_b64decode(c.encode()).decode().split("=", 1)[1]) if c else 0
+            except (ValueError, IndexError, UnicodeDecodeError):
+                return self.send_json(404, {"detail": "Invalid cursor"})
+            page = offset // size + 1
+        elif page < 1 or page > pages:
             return self.send_json(404, {"detail": "Invalid page."})
         chaos = None
         if a.chaos:
@@ -382,7 +440,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json(200, {"count": count, "next": None, "previous": None}, tag="noresults")
         # a page is built (and compressed) once: the fake's own CPU must not
         # be what a benchmark measures; --delay-ms is the backend's latency
-        key = (self.base(), self.path, count, a.foreign_next)
+        key = (self.base(), self.path, count, a.foreign_next, self.headers.get("Host"))
         hit = st.pages.get(key)
         if hit:
             raw, gz = hit
@@ -416,16 +474,27 @@ class Handler(BaseHTTPRequestHandler):
         expand = q.get("expand", [])
         results = [self.cached_record(target, i, q, expand) for i in ids]
         base = "http://evil.invalid:%d" % self.server.server_address[1] if a.foreign_next else self.base()
+        if a.next_scheme or a.next_host:
+            base = "%s://%s:%d" % (a.next_scheme or self.server.scheme, a.next_host or "127.0.0.1",
+                                   self.server.server_address[1])
+        if a.next_origin:
+            base = a.next_origin
         if a.relative_next:
             base = ""
+        path = (a.moved or urllib.parse.urlsplit(a.moved_to).path if (a.moved or a.moved_to) else "") + u.path
 
         def link(p):
             qq = dict(q)
-            qq["page"] = [str(p)]
-            return "%s%s?%s" % (base, u.path, urllib.parse.urlencode(qq, doseq=True))
+            if a.cursor:  # the request's URL, the cursor replaced (DRF keeps the other parameters)
+                qq["cursor"] = [base64.urlsafe_b64encode(("o=%d" % ((p - 1) * size)).encode()).decode()]
+            else:
+                qq["page"] = [str(p)]
+            return "%s%s?%s" % (base, path, urllib.parse.urlencode(qq, doseq=True))
 
         head = {"count": count, "next": link(page + 1) if page < pages else None,
                 "previous": link(page - 1) if page > 1 else None}
+        if a.cursor:
+            del head["count"]
         raw = (json.dumps(head)[:-1] + ', "results": [' + ", ".join(results) + "]}").encode()
         gz = gzip.compress(raw, 1)
         with st.lock:
@@ -477,6 +546,7 @@ class Handler(BaseHTTPRequestHandler):
             r["workshop"] = {"id": 1} if "workshop" in expand else 1
         else:
             r["ground_truth_dataset_version"] = q["ground_truth_dataset_versions"][0]
+            r["project"] = self.server.st.a.gt_project
             r["data_unit"] = du if "data" in expand else du["id"]
         return r
 
@@ -569,6 +639,15 @@ def main():
     p.add_argument("--grow-by", type=int, default=37)
     p.add_argument("--foreign-next", action="store_true")
     p.add_argument("--relative-next", action="store_true", help="next and previous as paths, no host")
+    p.add_argument("--next-origin", help="origin written in next and previous links")
+    p.add_argument("--next-scheme", help="scheme written in next and previous links (this port)")
+    p.add_argument("--next-host", help="host name written in next and previous links (this port)")
+    p.add_argument("--cursor", action="store_true", help="DRF cursor pagination (no count, page ignored)")
+    p.add_argument("--moved", default="", help="path prefix every request is redirected (301) under")
+    p.add_argument("--moved-to", default="", help="absolute URL prefix every request is redirected to")
+    p.add_argument("--gt-project", type=int, default=1, help="project of the ground-truth events")
+    p.add_argument("--config-shape", default="list", choices=["list", "objects", "schema", "empty", "none"])
+    p.add_argument("--config-order", default="given", choices=["given", "reversed"])
     p.add_argument("--max-page-size", type=int, default=1000, help="DRF's max_page_size")
     p.add_argument("--chaos", type=float, default=0, help="percent of listing answers that fail at random")
     p.add_argument("--log")

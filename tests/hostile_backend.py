@@ -17,6 +17,8 @@ given by --token (`Synapse-Access-Token: Token T`), as the real backend does.
               data is a file record; then an honest item
   loopnext    a listing whose every page gives the same next link
   lyingcount  count 1, and a next link on every page, forever
+  cursorloop  cursor pagination (no count): cursors a, b, c, then back to b
+  cursorempty cursor pagination: empty pages, each with a new cursor, forever
   bigcount    count 1000000 for one item, next null
   trickle     one item whose image trickles (media mode trickle)
   hugepage    page 1 is a gzip bomb: 300 MiB of JSON whitespace in ~300 KiB
@@ -137,12 +139,16 @@ class Handler(BaseHTTPRequestHandler):
         if u.path != "/sdk/assignments/":
             return self.send_json(404, {"detail": "Not found."})
         page = int(q.get("page", ["1"])[0])
-        return self.listing(page)
+        return self.listing(page, q.get("cursor", [""])[0])
 
     def page(self, results, count, nxt):
         self.send_json(200, {"count": count, "next": nxt, "previous": None, "results": results})
 
-    def listing(self, page):
+    def cursor_page(self, results, nxt):
+        self.send_json(200, {"next": nxt and self.base() + "/sdk/assignments/?cursor=" + nxt, "previous": None,
+                             "results": results})
+
+    def listing(self, page, cursor):
         st = self.server.st
         a = st.a
         m = self.base() + "/media/"
@@ -167,6 +173,12 @@ class Handler(BaseHTTPRequestHandler):
             ], 6, None)
         if a.attack == "loopnext":
             return self.page([item(2 * page - 1), item(2 * page)], 250, self.base() + "/sdk/assignments/?page=2")
+        if a.attack == "cursorloop":
+            after = {"": "a", "a": "b", "b": "c", "c": "b"}
+            n = {"": 1, "a": 2, "b": 3, "c": 4}.get(cursor, 9)
+            return self.cursor_page([item(n)], after.get(cursor))
+        if a.attack == "cursorempty":
+            return self.cursor_page([], "x%d" % (int(cursor[1:] or 0) + 1 if cursor else 1))
         if a.attack == "lyingcount":
             return self.page([item(page)], 1, self.base() + "/sdk/assignments/?page=%d" % (page + 1))
         if a.attack == "trickle":

@@ -66,11 +66,30 @@ test_expect_success 'meta holds the project configuration (classes per tool) and
     ! grep -q "$FAKE_TOKEN" out
 '
 
-test_expect_success 'no project in the filter: no project read, no configuration' '
+test_expect_success 'ground truth: the version and the first result'"'"'s project are read, as the SDK does' '
     : > "$LOG" &&
     sx-fetch -t ground_truth -f ground_truth_dataset_version=7 --limit 1 > out &&
-    head -1 out | jq -e "has(\"configuration\") | not" &&
-    ! grep -q "/projects/" "$LOG"
+    assert_eq "GET /ground_truth_dataset_versions/7/ GET /sdk/ground_truth_events/ GET /projects/1/" \
+        "$(grep -o "^GET /[a-z_]*/[a-z_0-9]*/" "$LOG" | uniq | paste -sd" ")" "requests, in order" &&
+    head -1 out | jq -e ".ground_truth_dataset_version.id == 7" &&
+    sx-fetch -f project=1 --limit 1 | head -1 | jq -c .configuration > want &&
+    head -1 out | jq -c .configuration > got && test "$(cat want)" != null && cmp want got &&
+    sx-fetch -t ground_truth -f ground_truth_dataset_version=7 --raw --limit 1 | head -1 | jq -c .configuration > raw &&
+    cmp want raw
+'
+
+test_expect_success 'ground truth: an empty listing still has meta (without configuration), a missing version is exit 3' '
+    sx-fetch -t ground_truth -f ground_truth_dataset_version=7 --shard 9/9 > out &&
+    assert_eq 2 "$(wc -l < out)" lines && head -1 out | jq -e ".sx == \"meta\" and (has(\"configuration\") | not)" &&
+    expect_code 3 sx-fetch -t ground_truth -f ground_truth_dataset_version=404 > out 2> err &&
+    assert_grep "cannot read ground_truth_dataset_version (.ground_truth_dataset_versions/404/.): HTTP 404: Not found." err &&
+    test ! -s out
+'
+
+test_expect_success 'a filter that names the project wins over the first result'"'"'s' '
+    : > "$LOG" &&
+    sx-fetch -t ground_truth -f ground_truth_dataset_version=7 -f project=3 --limit 1 > out &&
+    assert_grep "^GET /projects/3/" "$LOG" && ! grep -q "^GET /projects/1/" "$LOG"
 '
 
 test_expect_success 'a repeated -f key is a repeated query parameter; values are URL-encoded' '

@@ -116,14 +116,18 @@ test_expect_success 'unreachable host: retried, then exit 3, no end' '
     t0=$(now_ms) &&
     expect_code 3 sx-fetch --host http://127.0.0.1:9 -t ground_truth -f ground_truth_dataset_version=1 \
         --retries 2 --retry-delay 0.01 > out 2> err &&
+    assert_grep "cannot read ground_truth_dataset_version (.ground_truth_dataset_versions/1/.): .*after 3 tries" err &&
+    test ! -s out &&
+    echo "{\"name\": \"gt\", \"path\": \"sdk/ground_truth_events/\"}" > gt.json &&
+    expect_code 3 sx-fetch --host http://127.0.0.1:9 --target-file gt.json --retries 2 --retry-delay 0.01 > out 2> err &&
     assert_grep "cannot list .sdk/ground_truth_events/.: .*after 3 tries (page 1)" err &&
     test ! -s out
 '
 
-fake_backend_start --items 23 --log "$LOG" --foreign-next
-test_expect_success 'a next link to another host is refused: exit 3, nothing sent there' '
+fake_backend_start --items 23 --log "$LOG" --next-origin http://127.0.0.1:9
+test_expect_success 'a next link to another port is refused: exit 3, nothing sent there' '
     expect_code 3 $F > out 2> err &&
-    assert_grep "refusing .next. link to another host .http://evil.invalid" err &&
+    assert_grep "refusing .next. link to another host .http://127.0.0.1:9/sdk/assignments/" err &&
     ! grep -q "\"sx\":\"end\"" out && ! grep -q "^{\"id\"" out
 '
 

@@ -150,6 +150,23 @@ hostile_test 'a count of one with next links forever: exit 3 at the first page' 
     assert_untouched
 '
 
+hostile_test 'a cursor listing whose next comes back to an earlier cursor: exit 3, no end, no loop' '
+    hostile_start cursorloop
+    expect_code 3 timeout 30 sx-fetch -f project=1 --jobs 8 > out 2> err
+    assert_grep "next. link of page 4 repeats an earlier one: the listing loops" err
+    assert_eq "1 2 3" "$(grep -v "^{\"sx\"" out | jq -r .id | paste -sd" ")" "the pages before the looping one, each once"
+    ! grep -q "\"sx\":\"end\"" out
+    assert_untouched
+'
+
+hostile_test 'a cursor listing of empty pages with new next links forever: exit 3 at the first' '
+    hostile_start cursorempty
+    expect_code 3 timeout 30 sx-fetch -f project=1 > out 2> err
+    assert_grep "page 1 has no records but a .next. link: the listing makes no progress" err
+    ! grep -q "\"sx\":\"end\"" out
+    assert_untouched
+'
+
 hostile_test 'a count of a million for one item: the counts are what sx saw' '
     hostile_start bigcount
     export-coco -q --no-sync -o out -f project=1 > result

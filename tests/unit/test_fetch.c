@@ -148,6 +148,78 @@ static void test_urls(void)
     free(p);
 }
 
+/* sx_conn_rebase() of `link` from page `page` with host `host`: the URL, or
+ * "!" + the message when refused. */
+static char *rebase(const char *host, const char *page, const char *link)
+{
+    sx_conn c = {.host = (char *)host};
+    char err[512], *u = sx_conn_rebase(&c, page, link, err, sizeof err), *out;
+    if (u)
+        return u;
+    if (asprintf(&out, "!%s", err) < 0)
+        return NULL;
+    return out;
+}
+
+static int rebased(const char *host, const char *page, const char *link, const char *want)
+{
+    char *got = rebase(host, page, link);
+    int ok = got && (want[0] == '!' ? got[0] == '!' && strstr(got, want + 1) != NULL : strcmp(got, want) == 0);
+    if (!ok)
+        printf("#   rebase(%s, %s) = %s, want %s\n", host, link, got ? got : "NULL", want);
+    free(got);
+    return ok;
+}
+
+static void test_rebase(void)
+{
+    const char *pg = "https://api.example/sdk/a/?page=1";
+    /* the configured origin: as it is */
+    CHECK(rebased("https://api.example", pg, "https://api.example/sdk/a/?page=2", "https://api.example/sdk/a/?page=2"));
+    CHECK(rebased("https://api.example", pg, "https://API.example:443/sdk/a/?page=2",
+                  "https://api.example/sdk/a/?page=2"));
+    /* a TLS proxy's http:// link, another host name: onto the configured host */
+    CHECK(rebased("https://api.example", pg, "http://api.example/sdk/a/?cursor=x%3D", "https://api.example/sdk/a/?cursor=x%3d"));
+    CHECK(rebased("https://api.example", pg, "http://backend-7.internal/sdk/a/?page=2",
+                  "https://api.example/sdk/a/?page=2"));
+    CHECK(rebased("http://127.0.0.1:8000", "http://127.0.0.1:8000/sdk/a/", "https://localhost:8000/sdk/a/?page=2",
+                  "http://127.0.0.1:8000/sdk/a/?page=2"));
+    /* another port, another scheme: refused */
+    CHECK(rebased("https://api.example", pg, "https://api.example:8443/sdk/a/?page=2", "!another host 'https://api.example:8443/"));
+    CHECK(rebased("https://api.example", pg, "http://api.example:8000/sdk/a/", "!another host"));
+    CHECK(rebased("https://api.example", pg, "file:///etc/passwd", "!not an http or https URL"));
+    CHECK(rebased("https://api.example", pg, "ftp://api.example/x", "!not an http or https URL"));
+    CHECK(rebased("https://api.example", pg, "https://user:pw@evil.example:1/x", "!another host 'https://evil.example:1/x'"));
+    /* relative links: against the page */
+    CHECK(rebased("https://api.example", pg, "?cursor=abc", "https://api.example/sdk/a/?cursor=abc"));
+    CHECK(rebased("https://api.example", pg, "/sdk/a/?page=3", "https://api.example/sdk/a/?page=3"));
+    /* a path prefix: put back when a link lacks it, never doubled */
+    const char *px = "https://x.example/api/sdk/a/?page=1";
+    CHECK(rebased("https://x.example/api", px, "/sdk/a/?page=2", "https://x.example/api/sdk/a/?page=2"));
+    CHECK(rebased("https://x.example/api", px, "/api/sdk/a/?page=2", "https://x.example/api/sdk/a/?page=2"));
+    CHECK(rebased("https://x.example/api", px, "http://internal:8443/sdk/a/?page=2", "!another host"));
+    CHECK(rebased("https://x.example/api", px, "http://internal/sdk/a/?page=2", "https://x.example/api/sdk/a/?page=2"));
+    CHECK(rebased("https://x.example/api", px, "?cursor=c", "https://x.example/api/sdk/a/?cursor=c"));
+    char *v = sx_url_param("http://h/p?a=1&page=12&b=2", "page");
+    CHECK(v && streq(v, "12"));
+    free(v);
+    CHECK(!sx_url_param("http://h/p?xpage=1", "page"));
+    CHECK(!sx_url_param("http://h/p", "page"));
+}
+
+static void test_redirect(void)
+{
+    sx_conn c = {.host = "http://127.0.0.1:8000/api"};
+    char err[512];
+    char *u = sx_conn_redirect(&c, "http://127.0.0.1:8000/api/sdk/a?page=2", "/api/sdk/a/?page=2", err, sizeof err);
+    CHECK(u && streq(u, "http://127.0.0.1:8000/api/sdk/a/?page=2"));
+    free(u);
+    u = sx_conn_redirect(&c, "http://127.0.0.1:8000/api/x", "https://127.0.0.1:8000/api/x", err, sizeof err);
+    CHECK(!u && strstr(err, "another host"));
+    u = sx_conn_redirect(&c, "http://127.0.0.1:8000/api/x", "file:///etc/passwd", err, sizeof err);
+    CHECK(!u && strstr(err, "not to an http or https URL"));
+}
+
 static void test_classify_and_reason(void)
 {
     CHECK(sx_http_classify(CURLE_OK, 200) == SX_HTTP_OK);
@@ -451,6 +523,8 @@ int main(void)
     RUN(test_builtin_targets);
     RUN(test_target_file);
     RUN(test_urls);
+    RUN(test_rebase);
+    RUN(test_redirect);
     RUN(test_classify_and_reason);
     RUN(test_conn_env);
     RUN(test_auth_headers);
