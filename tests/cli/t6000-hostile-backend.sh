@@ -126,7 +126,7 @@ hostile_test 'a 206 whose Content-Range does not continue the file is never spli
 hostile_test 'a trickling body is stopped (--stall) and retried, then fails; export-* pass --stall on' '
     hostile_start trickle
     printf "%s\n" "{\"sx\":\"file\",\"path\":\"t.jpg\",\"url\":\"$SYNAPSE_HOST/media/t.jpg?mode=trickle&size=5000\",\"item\":1}" \
-        "{\"sx\":\"end\",\"count\":1}" | timeout 40 sx-save --no-sync --stall 1 --retries 1 -o out > /dev/null 2>&1
+        "{\"sx\":\"end\",\"count\":1}" | timeout 120 sx-save --no-sync --stall 1 --retries 1 -o out > /dev/null 2>&1
     test ! -e out/t.jpg
     assert_grep "too slow.*after 2 tries" out/error_file_list.json
     # the guard is generous (a loaded machine); the reason shows that the 1 s bound, not the default 30 s, stopped it
