@@ -151,16 +151,18 @@ done
 
 test_expect_success 'README: a section per workflow, each with an example' '
     R=$SX_ROOT/README.md &&
-    sed -n "/^## Pipelines and batch exports/,/^## Tests/p" "$R" > sec &&
     for h in "### export-coco, export-yolo, export-voc, export-raw" "### sx-export --params" \
-             "### Batch exports with make: sx.mk" "### Merging shards" "### Across machines: export-parallel" \
-             "### On a Slurm cluster: export-slurm" "### On paper"; do
-        assert_grep "^$h" sec || exit 1
+             "### Batch exports with make: sx.mk" "## sx-merge-coco, sx-merge-yolo" \
+             "### Across machines: export-parallel" "### On a Slurm cluster: export-slurm" "### sx-shards"; do
+        assert_grep "^$h" "$R" || exit 1
     done &&
-    for x in "    export-coco -o" "    sx-export --params" "    include /usr/local/share/sx/sx.mk" \
-             "    sx-merge-coco --records" "    sx-merge-yolo -o" "    export-parallel -n 4" \
-             "    export-slurm -F coco" "SX_ENGINE      := slurm" "specs.pipe(" "shard size"; do
-        grep -qF -- "$x" sec || { echo "no example: $x"; exit 1; }
+    for x in "export-coco -o" "sx-export --params" "include /usr/local/share/sx/sx.mk" \
+             "sx-merge-coco --records" "sx-merge-yolo -o" "export-parallel -n 4" \
+             "export-slurm -F coco" "SX_ENGINE := slurm"; do
+        grep -qF -- "$x" "$R" || { echo "no example: $x"; exit 1; }
+    done &&
+    for x in "specs.pipe(" "shard size"; do
+        grep -qF -- "$x" "$SX_ROOT/lib/README.md" || { echo "lib/README.md: no $x"; exit 1; }
     done
 '
 

@@ -93,7 +93,7 @@ test_expect_success 'Ctrl-C during make -j: nothing half-written; make redoes wh
 fake_backend_start --items 60 --log "$TRASH_ROOT/fake.log"
 
 test_expect_success "the README's example Makefile runs as it is with make -j4" '
-    sed -n "/^    # Makefile\$/,/^    include /s/^    //p" "$SX_ROOT/README.md" > Makefile &&
+    sed -n "/^# Makefile\$/,/^include /p" "$SX_ROOT/README.md" > Makefile &&
     grep -q "^include /usr/local/share/sx/sx.mk" Makefile && grep -q "^SX_PROJECTS" Makefile &&
     sed -i "s|^include .*|include $SX_ROOT/pipelines/sx.mk|" Makefile &&
     make -j4 > out 2> err &&
