@@ -69,6 +69,28 @@ test_expect_success 'README: every block is marked, and enough of them run' '
     grep -q "sh real" "$README" && grep -q "t0080-readme" "$README"
 '
 
+test_expect_success 'README: every link to a section, here or in lib/README.md, finds it' '
+    python3 - "$README" "$SX_ROOT/lib/README.md" <<-\EOP
+	import re, sys
+	def anchors(path):
+	    out, fence = set(), False
+	    for line in open(path, encoding="utf-8"):
+	        if line.startswith("```"):
+	            fence = not fence
+	        m = None if fence else re.match(r"^#{1,6} (.*)", line)
+	        if m:  # as GitHub makes them: lower case, punctuation dropped, spaces to hyphens
+	            out.add(re.sub(r"[^\w\- ]", "", m.group(1).strip().lower()).replace(" ", "-"))
+	    return out
+	readme, lib = sys.argv[1], sys.argv[2]
+	have = {"": anchors(readme), "lib/README.md": anchors(lib)}
+	bad = [(f, a) for f, a in re.findall(r"\]\((lib/README\.md|)#([^)]+)\)", open(readme, encoding="utf-8").read())
+	       if a not in have[f]]
+	for f, a in bad:
+	    print("README.md: no section #%s in %s" % (a, f or "README.md"))
+	sys.exit(1 if bad else 0)
+	EOP
+'
+
 test_expect_success 'README: the blocks shown only are valid shell (bash -n)' '
     for b in "$TRASH_ROOT"/blocks/*.real; do
         bash -n "$b" || { echo "$(head -n 1 "$b"): not valid shell"; exit 1; }
