@@ -102,9 +102,9 @@ bad() { # bad NAME PARAMS MESSAGE
     test_expect_success "bad params: $1 (exit 2, nothing fetched or written)" '
         : > "$TRASH_ROOT/fake.log" &&
         expect_code 2 sx-export --params '"'$2'"' > stdout 2> err &&
-        test ! -s stdout && test ! -e x && test ! -e st &&
+        assert_eq "" "$(cat stdout)" "stdout" && assert_eq "" "$(ls -A | grep -vx -e err -e stdout || true)" "files besides err and stdout" &&
         assert_grep "^sx-export: --params: '"$3"'" err &&
-        test ! -s "$TRASH_ROOT/fake.log"
+        assert_eq "" "$(cat "$TRASH_ROOT/fake.log")" "requests to the backend"
     '
 }
 bad 'no target' '{"filter":{"project":1},"path":"x","name":"n"}' "missing .target."
