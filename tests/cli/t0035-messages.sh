@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Messages say what happened and what to do: where the refused token came
+# from, no long retries of a host that cannot be reached, plurals that agree,
+# quoted input cut between characters and said to be cut, an empty input
+# called empty, how to feed a converter hand-made items.
+. "$(dirname "$0")/../lib/test-lib.sh"
+# a hung program fails its test instead of the whole run
+sx-fetch() { timeout 120 "$SX_BUILD/bin/sx-fetch" "$@"; }
+. "$(dirname "$0")/../lib/fake-backend.sh"
+
+fake_backend_start --items 3
+# without_token CMD...: CMD (a function too) without SYNAPSE_ACCESS_TOKEN
+without_token() { (unset SYNAPSE_ACCESS_TOKEN; "$@"); }
+# a target without lookups: sx-fetch goes straight to its listing
+GT=$TRASH_ROOT/gt.json
+echo '{"name": "gt", "path": "sdk/ground_truth_events/"}' > "$GT"
+
+# the refusal of every token source, sx-fetch's listing and its project read
+test_expect_success '401 names the token file it came from, not SYNAPSE_ACCESS_TOKEN' '
+    echo wrong-secret-4711 > tok &&
+    without_token expect_code 3 sx-fetch -f project=1 --token-file tok > out 2> err &&
+    assert_grep "HTTP 401.*the backend refused the access token from --token-file .tok." err &&
+    ! grep -q SYNAPSE_ACCESS_TOKEN err && ! grep -q wrong-secret-4711 err &&
+    without_token expect_code 3 sx-fetch --target-file "$GT" --token-file tok > out 2> err &&
+    assert_grep "cannot list .sdk/ground_truth_events/.: HTTP 401.*refused the access token from --token-file .tok." err
+'
+
+test_expect_success '401 names ~/.synapse/config.json when the token came from there' '
+    mkdir -p "$HOME/.synapse" &&
+    echo "{\"access_token\": \"wrong-secret-4711\"}" > "$HOME/.synapse/config.json" &&
+    without_token expect_code 3 sx-fetch -f project=1 > out 2> err; rc=$?;
+    rm -r "$HOME/.synapse" && test $rc = 0 &&
+    assert_grep "refused the access token from the access_token of ~/.synapse/config.json" err &&
+    ! grep -q SYNAPSE_ACCESS_TOKEN err
+'
+
+test_expect_success '401 names SYNAPSE_PLUGIN_RUN_USER_TOKEN, or SYNAPSE_ACCESS_TOKEN, when it came from there' '
+    SYNAPSE_PLUGIN_RUN_USER_TOKEN=wrong without_token expect_code 3 sx-fetch -f project=1 2> err &&
+    assert_grep "refused the access token from SYNAPSE_PLUGIN_RUN_USER_TOKEN$" err &&
+    SYNAPSE_ACCESS_TOKEN=wrong expect_code 3 sx-fetch -f project=1 2> err &&
+    assert_grep "refused the access token from SYNAPSE_ACCESS_TOKEN$" err
+'
+
+test_expect_success 'no token at all: the message names all three places a token may come from' '
+    without_token expect_code 2 sx-fetch -f project=1 2> err &&
+    assert_grep "SYNAPSE_ACCESS_TOKEN, use --token-file FILE or put \"access_token\" in ~/.synapse/config.json" err
+'
+
+# Not timed: --retry-delay 30 makes any retry wait 15 s or more, and the
+# programs run under `timeout 14`; the message says how many tries were made.
+test_expect_success 'a host name that does not resolve is not retried, and the message says so' '
+    expect_code 3 timeout 14 "$SX_BUILD/bin/sx-fetch" --host http://nohost.invalid:8000 -f project=1 \
+        --retry-delay 30 > out 2> err &&
+    assert_grep "^sx-fetch: cannot read project 1 (.projects/1/.): could not resolve host: nohost.invalid; not retried (host from --host)$" err &&
+    test ! -s out &&
+    SYNAPSE_HOST=http://nohost.invalid expect_code 3 timeout 14 "$SX_BUILD/bin/sx-fetch" --target-file "$GT" \
+        --retry-delay 30 > out 2> err &&
+    assert_grep "cannot list .sdk/ground_truth_events/.: could not resolve host: nohost.invalid; not retried (host from SYNAPSE_HOST) (page 1)$" err
+'
+
+test_expect_success 'a refused connection is retried once, and the message says so' '
+    port=$(python3 -c "import socket; s = socket.socket(); s.bind((\"127.0.0.1\", 0)); print(s.getsockname()[1])") &&
+    expect_code 3 timeout 60 "$SX_BUILD/bin/sx-fetch" --host "http://127.0.0.1:$port" --target-file "$GT" \
+        --retry-delay 0.01 > out 2> err &&
+    assert_grep "cannot list .sdk/ground_truth_events/.: failed to connect to 127.0.0.1 port $port.*; retried once (host from --host) (page 1)$" err &&
+    expect_code 3 timeout 14 "$SX_BUILD/bin/sx-fetch" --host "http://127.0.0.1:$port" -f project=1 \
+        --retry-delay 0.01 --retries 0 2> err &&
+    assert_grep "failed to connect to 127.0.0.1 port $port.*Couldn.t connect to server (host from --host)$" err &&
+    ! grep -q "tries" err
+'
+
+test_expect_success 'timeouts and 5xx keep their retries' '
+    fake_backend_start --items 3 --fail-first 100 &&
+    expect_code 3 sx-fetch -t ground_truth -f ground_truth_dataset_version=1 --retries 2 --retry-delay 0.01 2> err &&
+    assert_grep "HTTP 503 after 3 tries (page 1" err &&
+    fake_backend_start --items 3 --delay-ms 3000 &&
+    expect_code 3 sx-fetch -f project=1 --timeout 0.5 --retries 1 --retry-delay 0.01 2> err &&
+    assert_grep "^sx-fetch: cannot list .sdk/assignments/.: operation timed out .* after 2 tries (page 1)$" err
+'
+
+test_done
