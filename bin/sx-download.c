@@ -254,8 +254,8 @@ int main(int argc, char **argv)
         uint64_t written, downloaded, failed;
         sx_prefetch_counts(run, &written, &downloaded, &failed);
         if (failed)
-            sx_warn("%llu of %llu downloads failed (see the error records)", (unsigned long long)failed,
-                    (unsigned long long)(failed + downloaded));
+            sx_warn("%llu of %llu download%s failed (see the error records)", (unsigned long long)failed,
+                    (unsigned long long)(failed + downloaded), failed + downloaded == 1 ? "" : "s");
     }
     if (st == SX_PREFETCH_STOPPED || st == SX_PREFETCH_FAILED || st == SX_PREFETCH_CLOSED) {
         /* the reader thread may be blocked in a read: leave it to exit */

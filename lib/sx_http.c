@@ -375,8 +375,11 @@ static char *join_url(const char *host_url, const url_parts *conf, const char *p
 
 static char *refuse(const char *what, const char *url, char *err, size_t errlen)
 {
-    char *pub = sx_url_public(url);
-    sx_errf(err, errlen, "%s '%.300s'", what, pub ? pub : "(not an http or https URL)");
+    char *pub = sx_url_public(url), q[400];
+    if (pub)
+        sx_errf(err, errlen, "%s %s", what, sx_quote(pub, strlen(pub), 300, q, sizeof q));
+    else
+        sx_errf(err, errlen, "%s (not an http or https URL)", what);
     free(pub);
     return NULL;
 }

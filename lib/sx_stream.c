@@ -1,4 +1,5 @@
 #include "sx_stream.h"
+#include "sx_errbuf.h"
 #include "sx_json.h"
 #include "sx_proto.h"
 
@@ -74,7 +75,9 @@ sx_reader *sx_reader_open(char *const *paths, int npaths, int flags)
     const char *env = getenv("SX_MAX_LINE");
     if (env && sx_parse_size(env, &r->max_line) < 0) {
         /* reported by the first sx_reader_next(): the library never prints */
-        fail(r, "SX_MAX_LINE: '%.40s' is not a size (bytes, or with a K, M or G suffix)", env);
+        char q[120];
+        fail(r, "SX_MAX_LINE: %s is not a size (bytes, or with a K, M or G suffix)",
+             sx_quote(env, strlen(env), 40, q, sizeof q));
         r->bad_env = 1;
     }
     return r;

@@ -78,4 +78,53 @@ test_expect_success 'timeouts and 5xx keep their retries' '
     assert_grep "^sx-fetch: cannot list .sdk/assignments/.: operation timed out .* after 2 tries (page 1)$" err
 '
 
+closed_port() { python3 -c "import socket; s = socket.socket(); s.bind((\"127.0.0.1\", 0)); print(s.getsockname()[1])"; }
+
+test_expect_success 'downloads: an unresolved host is not retried, a refused connection once; plurals agree' '
+    port=$(closed_port) &&
+    { echo "{\"sx\":\"meta\",\"total\":2}" &&
+      echo "{\"id\":1,\"files\":{\"url\":\"http://nohost.invalid/a.jpg\"},\"data\":{}}" &&
+      echo "{\"id\":2,\"files\":{\"url\":\"http://127.0.0.1:$port/b.jpg\"},\"data\":{}}" &&
+      echo "{\"sx\":\"end\",\"count\":2}"; } > in &&
+    mkdir sp && sx-download --spool-dir "$PWD/sp" < in > out 2> err &&
+    assert_eq "'"'"'a.jpg'"'"': Could not resolve host: nohost.invalid; not retried" \
+        "$(jq -r "select(.item == 1) | .message" out)" &&
+    jq -r "select(.item == 2) | .message" out | grep -q "^.b.jpg.: Failed to connect to 127.0.0.1 port $port.*; retried once$" &&
+    assert_grep "^sx-download: 2 of 2 downloads failed" err &&
+    head -n 2 in > in1 && echo "{\"sx\":\"end\",\"count\":1}" >> in1 &&
+    sx-download --spool-dir "$PWD/sp" < in1 > out 2> err &&
+    assert_grep "^sx-download: 1 of 1 download failed (see the error records)$" err
+'
+
+test_expect_success 'sx-progress: "1 record", not "1 records"' '
+    printf "{\"sx\":\"meta\",\"total\":1}\n{\"id\":1}\n{\"sx\":\"end\",\"count\":1}\n" > one &&
+    sx-progress < one > out 2> err && cmp one out &&
+    assert_grep "^sx-progress: 1 record, 0 failed" err && ! grep -q "1 records" err
+'
+
+test_expect_success 'a quoted input line is cut between characters, and the message says it was cut' '
+    python3 -c "print(\"{\\\"id\\\": 1, \\\"data\\\": \\\"\" + \"é\" * 2000 + \"\\\", oops}\")" > long.ndjson &&
+    expect_code 1 sx-jq . long.ndjson 2> err &&
+    assert_grep "^sx-jq: long.ndjson:1: invalid JSON: .* (while parsing .{\"id\": 1, \"data\": \"éé*.… (cut: the first 1[0-9][0-9] of 40[0-9][0-9] bytes))$" err &&
+    test "$(wc -c < err)" -lt 400 &&
+    expect_code 1 sx-convert-coco long.ndjson > out 2> err &&
+    assert_grep "(cut: the first 1[0-9][0-9] of 40[0-9][0-9] bytes))$" err &&
+    iconv -f UTF-8 -t UTF-8 err > /dev/null &&
+    printf "{\"a\":1,\n" | expect_code 1 sx-jq . 2> err &&
+    assert_grep "(while parsing .{\"a\":1,.)$" err
+'
+
+test_expect_success 'a message too long for the terminal says it was cut' '
+    python3 -c "print(\"{\\\"a\\\": \\\"\" + \"é\" * 3000 + \"\\\"}\")" |
+        expect_code 1 sx-jq "error(.a)" 2> err &&
+    assert_grep "\.\.\. (message cut at 2 KiB)$" err && iconv -f UTF-8 -t UTF-8 err > /dev/null
+'
+
+test_expect_success 'bytes that are not UTF-8 show as ?, whichever reader met them first' '
+    printf "{\"id\":\"a\\377\" oops\n" > bad1 &&
+    expect_code 1 sx-jq . bad1 2> err && assert_grep "(while parsing .{\"id\":\"a?\" oops.)$" err &&
+    printf "{\"a\":\"x\\377y\"}\n" | expect_code 1 sx-jq "error(.a)" 2> err &&
+    assert_grep "^sx-jq: <stdin>:1: x?y$" err && ! grep -q "$(printf "\\357\\277\\275")" err
+'
+
 test_done
