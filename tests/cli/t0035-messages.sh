@@ -127,4 +127,68 @@ test_expect_success 'bytes that are not UTF-8 show as ?, whichever reader met th
     assert_grep "^sx-jq: <stdin>:1: x?y$" err && ! grep -q "$(printf "\\357\\277\\275")" err
 '
 
+test_expect_success 'an empty input is called empty, not cut short, by converters, sx-progress and sx-save' '
+    : > empty &&
+    for c in coco yolo voc csv dm; do
+        sx-convert-$c < empty > out 2> err && test ! -s out &&
+        assert_grep "^sx-convert-$c: the input is empty: nothing converted (did the stage before fail? sx-fetch writes a meta and an end record even for an empty listing" err &&
+        ! grep -q "cut short" err || return 1
+    done &&
+    sx-convert-coco -q < empty 2> err && test ! -s err &&
+    sx-progress < empty > out 2> err && test ! -s out &&
+    assert_grep "^sx-progress: the input is empty: nothing came from the stage before" err &&
+    sx-progress -q < empty 2> err && test ! -s err &&
+    expect_code 1 sx-save -o x < empty 2> err && test ! -e x &&
+    assert_grep "^sx-save: the input is empty: .*sx-fetch ... | sx-convert-coco | sx-save -o DIR" err &&
+    ! grep -q "cut short" err
+'
+
+test_expect_success 'items without meta and end: every converter says how (--items), and --items converts them' '
+    sx-fetch --dir "$TEST_DATA/sample" | grep -v "^{\"sx\"" > items.ndjson &&
+    for c in coco yolo voc csv dm; do
+        expect_code 1 sx-convert-$c items.ndjson > out 2> err &&
+        assert_grep "^sx-convert-$c: items.ndjson: items without the meta and end records of an sx stream (made by hand?): a converter takes them with --items, where the end of the input is their end: no dataset written$" err &&
+        sx-convert-$c --help | grep -q -- "--items" || return 1
+    done &&
+    sx-convert-coco --items --images none items.ndjson | sx-save -q -o ds > /dev/null &&
+    assert_eq 6 "$(jq -s "map(.images | length) | add" ds/train/annotations.json ds/valid/annotations.json)" images &&
+    printf "{\"sx\":\"meta\"}\n" | cat - items.ndjson | expect_code 1 sx-convert-coco --items > out 2> err &&
+    assert_grep "^sx-convert-coco: <stdin>:1: --items, but the input has a meta record" err &&
+    : | sx-convert-coco --items | sx-save -q -o empty-ds > /dev/null &&
+    assert_eq 0 "$(jq ".images | length" empty-ds/annotations.json)" images
+'
+
+test_expect_success 'items made by hand with local files: the converter says what lets them in, nothing that cannot' '
+    sx-fetch --dir "$TEST_DATA/sample" | grep -v "^{\"sx\"" > items.ndjson &&
+    sx-convert-coco --items items.ndjson > out &&
+    jq -r "select(.sx == \"error\") | .message" out | head -1 > msg &&
+    assert_grep "not under a directory sx may read (only the dataset that sx-fetch --dir names in its meta record is; an item made by hand can give files.url instead, or --images none leaves images out)" msg &&
+    ! grep -q allow-src msg
+'
+
+test_expect_success 'sx-jq, sx-progress and sx-download on items without meta and end: not "cut short"' '
+    sx-fetch --dir "$TEST_DATA/sample" | grep -v "^{\"sx\"" > items.ndjson &&
+    expect_code 1 sx-jq . items.ndjson > out 2> err && cmp items.ndjson out &&
+    assert_grep "^sx-jq: items.ndjson: items without the meta and end records of an sx stream (made by hand?): a converter takes them with --items" err &&
+    expect_code 1 sx-progress items.ndjson > out 2> err && cmp items.ndjson out &&
+    assert_grep "^sx-progress: items.ndjson: items without the meta and end records" err &&
+    mkdir sp && expect_code 1 sx-download --spool-dir "$PWD/sp" items.ndjson > out 2> err &&
+    assert_grep "^sx-download: items.ndjson: items without the meta and end records .*sx-download needs an sx stream" err &&
+    ! grep -q "cut short" err &&
+    head -3 items.ndjson | sed "1i {\"sx\":\"meta\"}" > cut.ndjson &&
+    expect_code 1 sx-jq . cut.ndjson > out 2> err && assert_grep "cut short" err
+'
+
+test_expect_success 'sx-save suggests --resume only where it can work' '
+    sx-fetch --dir "$TEST_DATA/sample" | sx-convert-coco | sx-save -q -o done > /dev/null &&
+    sx-fetch --dir "$TEST_DATA/sample" | sx-convert-coco | expect_code 1 sx-save -o done > /dev/null 2> err &&
+    assert_grep "^sx-save: .done. holds the complete export of an earlier run: write elsewhere (--unique picks a new name beside it), or remove it first (sx-save --rollback .done. removes what that run wrote)$" err &&
+    ! grep -q -- --resume err &&
+    expect_code 1 sx-save --resume -o done < /dev/null 2> err && assert_grep "complete already" err &&
+    mkdir other && touch other/f &&
+    expect_code 1 sx-save -o other < /dev/null 2> err &&
+    assert_grep "^sx-save: .other. exists and is not empty (use --force to write into it, or --unique)$" err &&
+    ! grep -q -- --resume err
+'
+
 test_done
