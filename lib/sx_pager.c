@@ -301,7 +301,10 @@ static void finished(pager *p, CURLMsg *msg)
     char what[600];
     if (s->body.too_big) {
         size_t max = s->body.max;
-        snprintf(what, sizeof what, "the answer is larger than %zu MiB (--max-page-bytes)", max >> 20);
+        if (max >= (1u << 20) && max % (1u << 20) == 0)
+            snprintf(what, sizeof what, "the answer is larger than %zu MiB (--max-page-bytes)", max >> 20);
+        else /* not "larger than 0 MiB" */
+            snprintf(what, sizeof what, "the answer is larger than %zu bytes (--max-page-bytes)", max);
         s->reason[0] = 0;
         fail(p, s, SX_PAGER_BACKEND, what);
         return;

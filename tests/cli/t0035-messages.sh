@@ -191,4 +191,10 @@ test_expect_success 'sx-save suggests --resume only where it can work' '
     ! grep -q -- --resume err
 '
 
+test_expect_success '--max-page-bytes below 1 MiB: the limit in bytes, not "0 MiB"' '
+    fake_backend_start --items 30 &&
+    expect_code 3 sx-fetch -f project=1 --max-page-bytes 2K > out 2> err &&
+    assert_grep "the answer is larger than 2048 bytes (--max-page-bytes)" err && ! grep -q "0 MiB" err
+'
+
 test_done
