@@ -1,4 +1,5 @@
 #include "sx_errbuf.h"
+#include "sx_utf8.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -51,5 +52,12 @@ const char *sx_quote(const char *s, size_t len, size_t max, char *out, size_t n)
     k = sx_utf8_cut(s, len, k);
     snprintf(tail, sizeof tail, "'\xE2\x80\xA6 (cut: the first %zu of %zu bytes)", k, len);
     snprintf(out, n, "'%.*s%s", (int)k, s, tail);
+    /* a buffer too small for the note itself: no character cut in two */
+    size_t l = strlen(out), b = l;
+    while (b > 0 && ((unsigned char)out[b - 1] & 0xC0) == 0x80)
+        b--;
+    if (b > 0 && (unsigned char)out[b - 1] >= 0x80 &&
+        sx_utf8_seq((unsigned char *)out + b - 1, (unsigned char *)out + l) != l - b + 1)
+        out[b - 1] = 0;
     return out;
 }
