@@ -48,7 +48,8 @@ static const char usage_text[] =
 "      --zstd            compress the output with zstd\n"
 "  -j, --jobs N          downloads at once, 1 to 128 (default 8)\n"
 "      --retries N       retries of a download, 0 to 20 (default 4), with\n"
-"                        backoff, honouring Retry-After\n"
+"                        backoff, honouring Retry-After; a refused connection\n"
+"                        once, a host name that does not resolve never\n"
 "      --timeout SECS    time limit of one download try (default none)\n"
 "      --stall SECS      a download slower than 1 KB/s for SECS is stopped\n"
 "                        and retried (default 30; 0: never)\n"
@@ -253,8 +254,8 @@ int main(int argc, char **argv)
         uint64_t written, downloaded, failed;
         sx_prefetch_counts(run, &written, &downloaded, &failed);
         if (failed)
-            sx_warn("%llu of %llu downloads failed (see the error records)", (unsigned long long)failed,
-                    (unsigned long long)(failed + downloaded));
+            sx_warn("%llu of %llu download%s failed (see the error records)", (unsigned long long)failed,
+                    (unsigned long long)(failed + downloaded), failed + downloaded == 1 ? "" : "s");
     }
     if (st == SX_PREFETCH_STOPPED || st == SX_PREFETCH_FAILED || st == SX_PREFETCH_CLOSED) {
         /* the reader thread may be blocked in a read: leave it to exit */

@@ -49,8 +49,10 @@ static const char help[] =
     "      --insecure         do not verify the server's TLS certificate\n"
     "      --timeout SECONDS  per request (default 60)\n"
     "      --retries N        retries of a failed page (default 5): 429 (after\n"
-    "                         its Retry-After), 5xx, timeouts, refused or reset\n"
-    "                         connections, cut or unparsable answers\n"
+    "                         its Retry-After), 5xx, timeouts, reset connections,\n"
+    "                         cut or unparsable answers; a refused connection is\n"
+    "                         retried once, a host name that does not resolve\n"
+    "                         not at all\n"
     "      --retry-delay SECONDS  first backoff, doubled each retry, with jitter\n"
     "                         (default 0.5)\n"
     "                         Proxies: http_proxy, https_proxy, no_proxy.\n"
@@ -563,7 +565,8 @@ static int run_backend(const struct opts *o)
     if (sx_conn_init(conn, o->host, o->token_file, err, sizeof err) < 0)
         sx_usage_error("%s", err);
     if (conn->auth == SX_AUTH_NONE)
-        sx_usage_error("no access token: set SYNAPSE_ACCESS_TOKEN or use --token-file FILE");
+        sx_usage_error("no access token: set SYNAPSE_ACCESS_TOKEN, use --token-file FILE or put "
+                       "\"access_token\" in ~/.synapse/config.json");
 
     sx_http_opts http = sx_http_opts_default();
     http.timeout_ms = (long)(o->timeout * 1000);

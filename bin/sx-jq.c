@@ -305,8 +305,11 @@ int main(int argc, char **argv)
                   sx_reader_error(r.in));
     int status = SX_EXIT_OK;
     if (!sx_reader_complete(r.in)) {
-        sx_warn("%s: input ended without an end record: the upstream was cut short",
-                sx_reader_cut_name(r.in));
+        if (sx_reader_saw_control(r.in))
+            sx_warn("%s: input ended without an end record: the upstream was cut short", sx_reader_cut_name(r.in));
+        else
+            sx_warn("%s: " SX_PLAIN_ITEMS_HINT "; sx-jq passed them on without an end record",
+                    sx_reader_cut_name(r.in));
         status = SX_EXIT_FAIL;
     } else if (sx_reader_records(r.in) > 0) {
         jv end = sx_rec_end(r.written);

@@ -343,9 +343,11 @@ static void verbose(const struct opts *o, sx_merge *m, const char *split)
         return;
     uint64_t ni, na, nd, nr;
     sx_merge_counts(m, &ni, &na, &nd, &nr);
-    fprintf(stderr, "sx-merge-coco: %d shards%s%s: %llu images (%llu duplicates dropped, %llu renamed), %llu annotations\n",
-            o->nshards, *split ? ", split " : "", split, (unsigned long long)ni, (unsigned long long)nd,
-            (unsigned long long)nr, (unsigned long long)na);
+    fprintf(stderr,
+            "sx-merge-coco: %d shard%s%s%s: %llu image%s (%llu duplicate%s dropped, %llu renamed), %llu annotation%s\n",
+            o->nshards, o->nshards == 1 ? "" : "s", *split ? ", split " : "", split, (unsigned long long)ni,
+            ni == 1 ? "" : "s", (unsigned long long)nd, nd == 1 ? "" : "s", (unsigned long long)nr,
+            (unsigned long long)na, na == 1 ? "" : "s");
 }
 
 /* Shards with splits: the markers once, then each split with the shards

@@ -309,10 +309,16 @@ int main(int argc, char **argv)
             free(s);
         }
         if (!sx_reader_complete(in)) {
-            sx_warn("%s: the upstream was cut short: the stream ended without its end record",
-                    sx_reader_cut_name(in));
+            if (sx_reader_saw_control(in))
+                sx_warn("%s: the upstream was cut short: the stream ended without its end record",
+                        sx_reader_cut_name(in));
+            else
+                sx_warn("%s: " SX_PLAIN_ITEMS_HINT "; sx-progress passed them on", sx_reader_cut_name(in));
             status = SX_EXIT_FAIL;
         }
+    } else if (!o.quiet) {
+        sx_warn("the input is empty: nothing came from the stage before (did it fail? a stream of sx-fetch "
+                "has a meta and an end record even for an empty listing)");
     }
     if (d.json && fclose(d.json) != 0) {
         sx_warn("%s: write error: %s", o.json, strerror(errno));

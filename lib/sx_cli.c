@@ -21,8 +21,9 @@ void sx_cli_init(const char *prog)
 const char *sx_prog(void) { return prog_name; }
 
 /* Messages quote what they were given (a line of garbage, a file name):
- * control characters and bytes that are not UTF-8 are shown as '?', so that
- * a message never garbles the terminal, and it is cut at 2 KiB. */
+ * control characters and bytes that are not UTF-8 (and U+FFFD, libjq's
+ * stand-in for them) are shown as '?', so that a message never garbles the
+ * terminal, and it is cut at 2 KiB, saying so. */
 static void vsay(const char *input, uint64_t line, const char *fmt, va_list ap)
 {
     char msg[2048 + 4];
@@ -35,14 +36,15 @@ static void vsay(const char *input, uint64_t line, const char *fmt, va_list ap)
         n = m < 0 ? n : n + m;
     }
     size_t len = (size_t)n;
+    static const char cut[] = "... (message cut at 2 KiB)";
     if (len >= 2048) {
-        len = 2047;
+        len = 2047 - (sizeof cut - 1);
         while (len > 0 && ((unsigned char)msg[len] & 0xC0) == 0x80) /* not inside a character */
             len--;
-        memcpy(msg + len, "...", 3);
-        len += 3;
+        memcpy(msg + len, cut, sizeof cut - 1);
+        len += sizeof cut - 1;
     }
-    sx_utf8_neutralise(msg, len, 1);
+    len = sx_utf8_neutralise(msg, len, 1);
     fflush(stdout);
     msg[len] = '\n';
     fwrite(msg, 1, len + 1, stderr);

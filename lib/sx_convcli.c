@@ -25,6 +25,7 @@ int sx_convcli_next(sx_convcli *c, int argc, char **argv, const char *shortopts,
         case SX_CONVCLI_SPLIT: c->split_spec = arg; break;
         case SX_CONVCLI_SEED: c->seed = sx_opt_u64("--seed", arg, 0, UINT64_MAX); break;
         case SX_CONVCLI_MOVE: c->move = 1; break;
+        case SX_CONVCLI_ITEMS: c->items = 1; break;
         case 'h': sx_help(usage);
         case SX_OPT_VERSION: sx_version();
         case '?':
@@ -44,6 +45,7 @@ void sx_convcli_finish(sx_convcli *c, sx_conv_opts *co, int argc, char **argv)
     co->warn = c->quiet ? NULL : show_warning;
     co->keep_going = c->keep_going;
     co->move = c->move;
+    co->items = c->items;
     if (c->images && sx_img_mode_parse(c->images, &co->images) < 0)
         sx_usage_error("--images: '%s' is not url, copy, link or none", c->images);
     char err[512];

@@ -22,6 +22,7 @@ enum {
     SX_CONVCLI_SPLIT,
     SX_CONVCLI_SEED,
     SX_CONVCLI_MOVE,
+    SX_CONVCLI_ITEMS,
     SX_CONVCLI_FIRST_FREE   /* a converter's own options start here */
 };
 
@@ -33,7 +34,8 @@ enum {
     {"keep-going", no_argument, NULL, SX_OPT_KEEP_GOING},              \
     {"images", required_argument, NULL, SX_CONVCLI_IMAGES},            \
     {"split", required_argument, NULL, SX_CONVCLI_SPLIT},              \
-    {"seed", required_argument, NULL, SX_CONVCLI_SEED}
+    {"seed", required_argument, NULL, SX_CONVCLI_SEED},                \
+    {"items", no_argument, NULL, SX_CONVCLI_ITEMS}
 /* Those of converters that number classes, or that can hand a big file over. */
 #define SX_CONVCLI_CLASSES_OPT {"classes", required_argument, NULL, SX_CONVCLI_CLASSES}
 #define SX_CONVCLI_MOVE_OPT {"move", no_argument, NULL, SX_CONVCLI_MOVE}
@@ -49,7 +51,10 @@ enum {
     "      --keep-going    a line that is not JSON becomes an error record instead of\n" \
     "                      stopping the conversion (exit 1 at the end)\n" \
     "      --images MODE   url, copy, link or none: how images enter the dataset\n" \
-    "                      (default: url for items with files.url, link for local ones)\n"
+    "                      (default: url for items with files.url, link for local ones)\n" \
+    "      --items         the input is items only, made by hand or by another tool:\n" \
+    "                      no meta or end record needed, the end of the input is\n" \
+    "                      their end (an input with a meta record is refused)\n"
 #define SX_CONVCLI_HELP_SPLIT \
     "      --split SPEC    assign splits by item id hash: train=0.8,val=0.2[,test=…]\n" \
     "                      (default: the items' own \"split\" field, else no split)\n" \
@@ -65,7 +70,7 @@ enum {
 
 typedef struct {
     const char *output, *classes, *split_spec, *images;
-    int zstd, quiet, keep_going, move;
+    int zstd, quiet, keep_going, move, items;
     uint64_t seed;
     char **inputs;
     int ninputs;
@@ -82,7 +87,7 @@ int sx_convcli_next(sx_convcli *c, int argc, char **argv, const char *shortopts,
 
 /*! sx_convcli_finish() : after the options: takes the inputs, checks and
  *  parses --images and --split into `co` (usage error, exit 2, when bad),
- *  and copies keep_going and move into `co`. @argv borrowed. */
+ *  and copies keep_going, move and items into `co`. @argv borrowed. */
 void sx_convcli_finish(sx_convcli *c, sx_conv_opts *co, int argc, char **argv);
 
 /*! sx_convcli_run() : converts the inputs to the output with `ops` (its

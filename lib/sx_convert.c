@@ -809,7 +809,12 @@ static int convert_item(sx_conv *cv, const sx_tnode *rec)
         } else if ((localfd = sx_roots_open(cv->roots, cv->local.p, &st, &why)) >= 0) {
             it.local = cv->local.p;
         } else if (!url && cv->o.images != SX_IMG_NONE) {
-            return sx_conv_item_fail(cv, "files.path '%s': %s", fstr(it.files, "path"), why);
+            return sx_conv_item_fail(cv, "files.path '%s': %s%s", fstr(it.files, "path"), why,
+                                     why == sx_roots_outside
+                                         ? " (only the dataset that sx-fetch --dir names in its meta record "
+                                           "is; an item made by hand can give files.url instead, or "
+                                           "--images none leaves images out)"
+                                         : "");
         }
     }
     double w = 0, h = 0;
@@ -981,12 +986,23 @@ static int finish(sx_conv *cv, sx_reader *r, int rc, const char *err)
         snprintf(cv->msg, sizeof cv->msg, "%s", err);
         return SX_CONV_FAIL;
     }
-    if (sx_reader_records(r) == 0)
-        return SX_CONV_OK; /* empty input: nothing to say */
-    if (!sx_reader_complete(r)) {
+    if (sx_reader_records(r) == 0 && !cv->o.items) {
+        /* empty in, empty out (no end: nothing downstream takes it for a
+         * dataset), but never in silence */
+        if (cv->o.warn)
+            cv->o.warn("the input is empty: nothing converted (did the stage before fail? sx-fetch writes a "
+                       "meta and an end record even for an empty listing; --items converts an empty list of "
+                       "items into an empty dataset)");
+        return SX_CONV_OK;
+    }
+    if (!sx_reader_complete(r) && !cv->o.items) {
         cv->where = NULL;
-        snprintf(cv->msg, sizeof cv->msg, "%s: input was cut short (no end record): no dataset written",
-                 sx_reader_cut_name(r));
+        if (sx_reader_saw_control(r))
+            snprintf(cv->msg, sizeof cv->msg, "%s: input was cut short (no end record): no dataset written",
+                     sx_reader_cut_name(r));
+        else
+            snprintf(cv->msg, sizeof cv->msg, "%s: " SX_PLAIN_ITEMS_HINT ": no dataset written",
+                     sx_reader_cut_name(r));
         return SX_CONV_FAIL;
     }
     cv->where = NULL;
@@ -1030,6 +1046,11 @@ int sx_conv_run(sx_conv *cv, sx_reader *r)
         }
         cv->where = sx_reader_name(r);
         cv->line = sx_reader_lineno(r);
+        if (kind == SX_META && cv->o.items) {
+            snprintf(cv->msg, sizeof cv->msg, "--items, but the input has a meta record: an sx stream is "
+                                              "complete with its end record only (leave out --items)");
+            return SX_CONV_FAIL;
+        }
         int hrc = handle(cv, kind, line, len, &saw_meta);
         if (hrc != 0)
             return hrc;

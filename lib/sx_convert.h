@@ -71,6 +71,9 @@ int sx_split_name_ok(const char *s);
 typedef struct {
     const char *stage;       /* program name, for error records */
     int keep_going;          /* invalid JSON: error record instead of exit 1 */
+    int items;               /* the input is items only (--items): its end is
+                                their end, no meta or end record needed; a
+                                meta record is refused */
     int move;                /* big files handed over as src + move:true */
     sx_img_mode images;
     const char *images_dir;  /* "images" (sx-convert-dm: "origin_files") */

@@ -321,7 +321,8 @@ static void ended(sx_dl *d, xfer *x, CURLcode rc, sx_dl_done_fn done, void *ud)
         return;
     }
     if (x->too_big) {
-        snprintf(why, sizeof why, "larger than the expected %lld bytes", (long long)x->want_size);
+        snprintf(why, sizeof why, "larger than the expected %lld byte%s", (long long)x->want_size,
+                 x->want_size == 1 ? "" : "s");
         finish(d, x, 0, why, done, ud);
         return;
     }
@@ -341,14 +342,15 @@ static void ended(sx_dl *d, xfer *x, CURLcode rc, sx_dl_done_fn done, void *ud)
         }
     } else if (rc != CURLE_OK) {
         snprintf(why, sizeof why, "%s", x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
-        again = transient(rc);
+        again = transient(rc) && x->tries <= sx_retry_limit(rc, d->o.tries - 1);
     } else if (x->total >= 0 && x->written != x->total) {
-        snprintf(why, sizeof why, "got %lld of %lld bytes", (long long)x->written, (long long)x->total);
+        snprintf(why, sizeof why, "got %lld of %lld byte%s", (long long)x->written, (long long)x->total,
+                 x->total == 1 ? "" : "s");
         again = 1;
     } else {
         if (x->want_size >= 0 && x->written != x->want_size) {
-            snprintf(why, sizeof why, "got %lld bytes, expected %lld", (long long)x->written,
-                     (long long)x->want_size);
+            snprintf(why, sizeof why, "got %lld byte%s, expected %lld", (long long)x->written,
+                     x->written == 1 ? "" : "s", (long long)x->want_size);
             finish(d, x, 0, why, done, ud);
             return;
         }
@@ -366,10 +368,7 @@ static void ended(sx_dl *d, xfer *x, CURLcode rc, sx_dl_done_fn done, void *ud)
         return;
     }
     if (!again || x->tries >= d->o.tries) {
-        if (x->tries > 1) {
-            size_t l = strlen(why);
-            snprintf(why + l, sizeof why - l, " after %d tries", x->tries);
-        }
+        sx_retry_gave_up(why, sizeof why, rc, x->tries, d->o.tries - 1);
         finish(d, x, 0, why, done, ud);
         return;
     }

@@ -657,7 +657,8 @@ static int src_open(sx_export *e, const char *src, int how, int *in, int *sdir, 
         if (!strcmp(rule, "cannot open"))
             snprintf(whybuf, wl, "cannot open '%s': %s", src, strerror(errno));
         else
-            snprintf(whybuf, wl, "refused 'src' '%s': %s", src, rule);
+            snprintf(whybuf, wl, "refused 'src' '%s': %s%s", src, rule,
+                     rule == sx_roots_outside ? " (the dataset of sx-fetch --dir, or sx-save --allow-src DIR)" : "");
     }
     *why = whybuf;
     return 1;
@@ -1200,6 +1201,27 @@ static void make_parents(sx_export *e)
     free(p);
 }
 
+/* Why DIR, which holds the manifest of an earlier run, is refused, and
+ * only what can work: --resume continues an export that was cut, never one
+ * that is complete. */
+static void earlier_run(int rootfd, const char *dir, char *err, size_t errlen)
+{
+    char why[512];
+    sx_manifest *m = sx_manifest_load(rootfd, 0, why, sizeof why);
+    if (!m && errno == EBUSY)
+        snprintf(err, errlen, "'%s' is being written by a running sx-save", dir);
+    else if (!m && errno == EINVAL)
+        snprintf(err, errlen, "'%s' holds the export of an earlier run, but %s", dir, why);
+    else if (m && sx_manifest_committed(m))
+        snprintf(err, errlen, "'%s' holds the complete export of an earlier run: write elsewhere (--unique "
+                              "picks a new name beside it), or remove it first (sx-save --rollback '%s' removes "
+                              "what that run wrote)", dir, dir);
+    else
+        snprintf(err, errlen, "'%s' holds the unfinished export of an earlier run; use --resume to continue "
+                              "it or --rollback to undo it", dir);
+    sx_manifest_free(m);
+}
+
 sx_export *sx_export_open(const sx_export_opts *o, char *err, size_t errlen)
 {
     sx_export *e = calloc(1, sizeof *e);
@@ -1299,13 +1321,12 @@ sx_export *sx_export_open(const sx_export_opts *o, char *err, size_t errlen)
         }
         if (!e->created_root) {
             if (fstatat(e->rootfd, SX_MANIFEST_NAME, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-                snprintf(err, errlen,
-                         "'%s' holds the export of an earlier run; use --resume to continue it or "
-                         "--rollback to undo it", e->dir);
+                earlier_run(e->rootfd, e->dir, err, errlen);
                 goto fail;
             }
             if (!o->force && sx_dir_is_empty(e->rootfd) != 1) {
-                snprintf(err, errlen, "'%s' exists and is not empty (use --force, --resume or --unique)",
+                /* --resume needs a manifest, which it has not */
+                snprintf(err, errlen, "'%s' exists and is not empty (use --force to write into it, or --unique)",
                          e->dir);
                 goto fail;
             }
@@ -1614,7 +1635,9 @@ sx_export_status sx_export_run(sx_export *e, sx_feed *feed, sx_writer *out, vola
         if (sx_feed_failed(feed)) {
             fail(e, sx_feed_lineno(feed), "%s", sx_feed_error(feed));
         } else if (!e->got_end && e->lineno == 0) {
-            fail(e, 0, "the input is empty: the stage before sx-save wrote nothing (did it fail?)");
+            fail(e, 0, "the input is empty: the stage before sx-save wrote nothing (did it fail? sx-save reads "
+                       "what a converter makes of a stream of sx-fetch: sx-fetch ... | sx-convert-coco | "
+                       "sx-save -o DIR)");
         } else if (!e->got_end) {
             fail(e, 0, "the upstream was cut short (no end record)");
         } else {

@@ -110,16 +110,22 @@ int sx_conn_init(sx_conn *c, const char *host_opt, const char *token_file, char 
     jv cfg = jv_null();
     int cfg_read = 0;
     const char *h = host_opt;
-    if (!is_set(h))
+    c->host_source = "--host";
+    if (!is_set(h)) {
         h = getenv("SYNAPSE_HOST");
+        c->host_source = "SYNAPSE_HOST";
+    }
     if (is_set(h)) {
         c->host = strdup(h);
     } else {
         cfg = read_config();
         cfg_read = 1;
         c->host = config_str(cfg, "host");
-        if (!c->host)
+        c->host_source = "~/.synapse/config.json";
+        if (!c->host) {
             c->host = strdup(SX_DEFAULT_HOST);
+            c->host_source = NULL;
+        }
     }
     if (!c->host)
         goto oom;
@@ -136,24 +142,27 @@ int sx_conn_init(sx_conn *c, const char *host_opt, const char *token_file, char 
         if (!c->token)
             goto fail;
         c->auth = SX_AUTH_SYNAPSE;
-        c->token_source = "--token-file";
+        if (asprintf(&c->token_source, "--token-file '%s'", token_file) < 0)
+            c->token_source = NULL;
     } else if (is_set(getenv("SYNAPSE_ACCESS_TOKEN"))) {
         c->token = dupstr(getenv("SYNAPSE_ACCESS_TOKEN"));
         c->auth = SX_AUTH_SYNAPSE;
-        c->token_source = "SYNAPSE_ACCESS_TOKEN";
+        c->token_source = dupstr("SYNAPSE_ACCESS_TOKEN");
     } else if (is_set(getenv("SYNAPSE_PLUGIN_RUN_USER_TOKEN"))) {
         c->token = dupstr(getenv("SYNAPSE_PLUGIN_RUN_USER_TOKEN"));
         c->auth = SX_AUTH_AUTHORIZATION;
-        c->token_source = "SYNAPSE_PLUGIN_RUN_USER_TOKEN";
+        c->token_source = dupstr("SYNAPSE_PLUGIN_RUN_USER_TOKEN");
     } else {
         if (!cfg_read)
             cfg = read_config();
         c->token = config_str(cfg, "access_token");
         if (c->token) {
             c->auth = SX_AUTH_SYNAPSE;
-            c->token_source = "~/.synapse/config.json";
+            c->token_source = dupstr("the access_token of ~/.synapse/config.json");
         }
     }
+    if (c->token && !c->token_source)
+        goto oom;
     if (c->token) {
         char *t = trim(c->token);
         memmove(c->token, t, strlen(t) + 1);
@@ -185,10 +194,31 @@ fail:
     return -1;
 }
 
+void sx_conn_auth_hint(const sx_conn *c, long status, char *out, size_t n)
+{
+    const char *from = c->token_source ? c->token_source : "nowhere";
+    if (status == 403)
+        snprintf(out, n, "the backend refused access with the access token from %s", from);
+    else
+        snprintf(out, n, "the backend refused the access token from %s", from);
+}
+
+void sx_conn_host_hint(const sx_conn *c, CURLcode rc, char *msg, size_t n)
+{
+    size_t l = strlen(msg);
+    if ((rc != CURLE_COULDNT_RESOLVE_HOST && rc != CURLE_COULDNT_CONNECT) || l + 1 >= n)
+        return;
+    if (c->host_source)
+        snprintf(msg + l, n - l, " (host from %s)", c->host_source);
+    else
+        snprintf(msg + l, n - l, " (the default host; --host or SYNAPSE_HOST sets another)");
+}
+
 void sx_conn_clear(sx_conn *c)
 {
     wipe(c->token);
     free(c->token);
+    free(c->token_source);
     free(c->host);
     free(c->tenant);
     memset(c, 0, sizeof *c);
@@ -345,8 +375,11 @@ static char *join_url(const char *host_url, const url_parts *conf, const char *p
 
 static char *refuse(const char *what, const char *url, char *err, size_t errlen)
 {
-    char *pub = sx_url_public(url);
-    sx_errf(err, errlen, "%s '%.300s'", what, pub ? pub : "(not an http or https URL)");
+    char *pub = sx_url_public(url), q[400];
+    if (pub)
+        sx_errf(err, errlen, "%s %s", what, sx_quote(pub, strlen(pub), 300, q, sizeof q));
+    else
+        sx_errf(err, errlen, "%s (not an http or https URL)", what);
     free(pub);
     return NULL;
 }
@@ -788,15 +821,19 @@ int sx_http_get_json(const sx_conn *c, const sx_http_opts *o, const char *path, 
             cls = SX_HTTP_RETRY;
         }
         if (cls == SX_HTTP_AUTH) {
-            sx_errf(err, errlen, "%s (check SYNAPSE_ACCESS_TOKEN)", why);
+            char hint[600];
+            sx_conn_auth_hint(c, status, hint, sizeof hint);
+            sx_errf(err, errlen, "%s: %s", why, hint);
             goto done;
         }
         if (cls == SX_HTTP_FAIL) {
             sx_errf(err, errlen, "%s", why);
             goto done;
         }
-        if (attempt >= o->retries) {
-            sx_errf(err, errlen, "%s after %d tries", why, attempt + 1);
+        if (attempt >= sx_retry_limit(cr, o->retries)) {
+            sx_retry_gave_up(why, sizeof why, cr, attempt + 1, o->retries);
+            sx_conn_host_hint(c, cr, why, sizeof why);
+            sx_errf(err, errlen, "%s", why);
             goto done;
         }
         long wait = sx_retry_backoff_ms(attempt + 1, o->retry_base_ms, o->retry_max_ms, &seed);

@@ -4,7 +4,8 @@
  * Three separate concerns, so that a program that downloads media (which is
  * fetched without credentials) reuses the generic part without the secret:
  *   - sx_conn: where the backend is and how to authenticate (SYNAPSE_HOST,
- *     SYNAPSE_ACCESS_TOKEN, ~/.synapse/config.json, plugin-run variables);
+ *     SYNAPSE_ACCESS_TOKEN, ~/.synapse/config.json, plugin-run variables),
+ *     and where each came from, for messages;
  *   - sx_http_setup(): the generic setup of an easy handle (User-Agent
  *     sx/<version>, keep-alive, compressed answers, TLS verification,
  *     timeouts, no signals, no redirects), proxies left to libcurl's
@@ -37,7 +38,13 @@ typedef struct sx_conn {
     char *token;              /* the secret: never print it */
     int auth;                 /* SX_AUTH_* */
     char *tenant;             /* NULL when none */
-    const char *token_source; /* where the token came from, for messages */
+    char *token_source;       /* where the token came from, for messages:
+                                 "SYNAPSE_ACCESS_TOKEN", "--token-file 'FILE'",
+                                 "SYNAPSE_PLUGIN_RUN_USER_TOKEN", "the access_token
+                                 of ~/.synapse/config.json"; NULL without token */
+    const char *host_source;  /* where the host came from: "--host",
+                                 "SYNAPSE_HOST", "~/.synapse/config.json"; NULL
+                                 for SX_DEFAULT_HOST */
 } sx_conn;
 
 /*! sx_conn_init() :
@@ -53,6 +60,18 @@ typedef struct sx_conn {
  *          a token holding control characters); the message never holds the
  *          token. c is cleared on error. */
 int sx_conn_init(sx_conn *c, const char *host_opt, const char *token_file, char *err, size_t errlen);
+
+/*! sx_conn_auth_hint() : what to check after the backend refused the
+ *  credentials of `c` with `status` (401 or 403), naming where the token
+ *  came from: "the backend refused the access token from --token-file 't'".
+ *  Written into out (n bytes). */
+void sx_conn_auth_hint(const sx_conn *c, long status, char *out, size_t n);
+
+/*! sx_conn_host_hint() : appends to `msg` (NUL-terminated, n bytes) where
+ *  the host came from when `rc` says it could not be reached (name not
+ *  resolved, connection refused): " (host from SYNAPSE_HOST)";
+ *  nothing for other failures. */
+void sx_conn_host_hint(const sx_conn *c, CURLcode rc, char *msg, size_t n);
 
 /*! sx_conn_clear() : wipes the token and frees the strings. */
 void sx_conn_clear(sx_conn *c);
@@ -197,8 +216,9 @@ long sx_http_retry_after(CURL *h);
  *  followed (10 at most), others refused.
  *  @out  set to the parsed value (the caller owns it).
  *  @return 0; -1 on a backend or network failure after retries, with
- *  "HTTP 404: Not found." (or similar) in err; 401/403 say to check
- *  SYNAPSE_ACCESS_TOKEN. */
+ *  "HTTP 404: Not found." (or similar) in err; 401/403 name where the token
+ *  came from (sx_conn_auth_hint()); a host name that does not resolve is
+ *  not retried, a refused connection once (sx_retry_limit()). */
 int sx_http_get_json(const sx_conn *c, const sx_http_opts *o, const char *path, jv *out, char *err,
                      size_t errlen);
 

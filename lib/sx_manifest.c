@@ -1,4 +1,5 @@
 #include "sx_manifest.h"
+#include "sx_errbuf.h"
 #include "sx_hash.h"
 #include "sx_json.h"
 #include "sx_safefs.h"
@@ -291,7 +292,10 @@ static int load_record(loader *ld, const char *line, size_t len)
     int isdir = !strcmp(ops, "dir"), isfile = !strcmp(ops, "file"), isdone = !strcmp(ops, "done"),
         isdrop = !strcmp(ops, "drop");
     if (!isdir && !isfile && !isdone && !isdrop)
-        return refuse(ld, "an unknown record \"%.40s\"", ops);
+    {
+        char q[120];
+        return refuse(ld, "an unknown record %s", sx_quote(ops, strlen(ops), 40, q, sizeof q));
+    }
     const sx_tnode *path = path_of(rec, "path", 4);
     if (!path)
         return refuse(ld, "a \"%s\" record without an acceptable \"path\"", ops);

@@ -1,8 +1,10 @@
 /* sx_merge.c : merging the COCO files of the shards of one export (see sx_merge.h). */
 #include "sx_hash.h"
+#include "sx_errbuf.h"
 #include "sx_merge.h"
 
 #include "sx_json.h"
+#include "sx_proto.h"
 #include "sx_tape.h"
 
 #include <errno.h>
@@ -487,7 +489,7 @@ static int scan_file(sx_merge *m, int i, int pass)
             if (pass == PASS_CHECK) {
                 jv v = parse_buf(&m->el);
                 if (!jv_is_valid(v)) {
-                    jv msg = jv_invalid_get_msg(v);
+                    jv msg = sx_parse_reason(v, m->el.p ? m->el.p : "", m->el.len);
                     fail(m, "'%s': \"%s\": %s", sh->json, key,
                          jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "invalid JSON");
                     jv_free(msg);
@@ -641,8 +643,10 @@ static int check_markers(sx_merge *m)
             if (!same) {
                 jv a = jv_dump_string(marker_identity(first), 0);
                 jv b = jv_dump_string(marker_identity(mk), 0);
-                fail(m, "'%s' and '%s' are shards of different exports: %.150s vs %.150s", m->s[0].json,
-                     m->s[i].json, jv_string_value(a), jv_string_value(b));
+                char qa[300], qb[300];
+                fail(m, "'%s' and '%s' are shards of different exports: %s vs %s", m->s[0].json, m->s[i].json,
+                     sx_quote(jv_string_value(a), (size_t)jv_string_length_bytes(jv_copy(a)), 150, qa, sizeof qa),
+                     sx_quote(jv_string_value(b), (size_t)jv_string_length_bytes(jv_copy(b)), 150, qb, sizeof qb));
                 jv_free(a);
                 jv_free(b);
                 jv_free(mk);

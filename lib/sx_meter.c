@@ -274,8 +274,8 @@ char *sx_meter_lines(sx_meter *m, double now, int all, int what)
                 else
                     add(buf, cap, &len, "[%s] Progress: %.1f%% | ETA: unknown\n", c->name, p);
             } else {
-                add(buf, cap, &len, "[%s] Progress: %llu records\n", c->name,
-                    (unsigned long long)c->current);
+                add(buf, cap, &len, "[%s] Progress: %llu record%s\n", c->name,
+                    (unsigned long long)c->current, c->current == 1 ? "" : "s");
             }
         }
         c->changed = 0;
@@ -306,7 +306,7 @@ char *sx_meter_summary(const sx_meter *m, double now)
         return NULL;
     size_t len = 0;
     buf[0] = 0;
-    add(buf, 512, &len, "%llu records, %llu failed", (unsigned long long)m->records,
+    add(buf, 512, &len, "%llu record%s, %llu failed", (unsigned long long)m->records, m->records == 1 ? "" : "s",
         (unsigned long long)sx_meter_failed(m));
     if (m->warnings)
         add(buf, 512, &len, ", %llu warning%s", (unsigned long long)m->warnings, m->warnings == 1 ? "" : "s");

@@ -177,12 +177,16 @@ static void fail(pager *p, struct slot *s, int code, const char *what)
     s->state = S_FAIL;
 }
 
-static void retry(pager *p, struct slot *s, const char *what, long retry_after)
+/* Another try of the slot's page after a failure (rc CURLE_OK for an
+ * answer that was wrong), or the listing's failure when no try is left. */
+static void retry(pager *p, struct slot *s, CURLcode rc, const char *what, long retry_after)
 {
     s->tries++;
-    if (s->tries > p->o->http.retries) {
-        char m[600];
-        snprintf(m, sizeof m, "%s after %d tries", what, s->tries);
+    if (s->tries > sx_retry_limit(rc, p->o->http.retries)) {
+        char m[700];
+        snprintf(m, sizeof m, "%s", what);
+        sx_retry_gave_up(m, sizeof m, rc, s->tries, p->o->http.retries);
+        sx_conn_host_hint(p->o->conn, rc, m, sizeof m);
         fail(p, s, SX_PAGER_BACKEND, m);
         return;
     }
@@ -213,7 +217,7 @@ static void parsed(pager *p, struct slot *s)
             snprintf(what, sizeof what, "the answer is not JSON (%.80s)", ct->value);
         else
             snprintf(what, sizeof what, end ? "the answer is not a JSON object" : "the answer is not valid JSON");
-        retry(p, s, what, -1);
+        retry(p, s, CURLE_OK, what, -1);
         return;
     }
     static const char *const keys[3] = {"results", "count", "next"};
@@ -252,7 +256,7 @@ static void parsed(pager *p, struct slot *s)
         }
     }
     if (what) {
-        retry(p, s, what, -1);
+        retry(p, s, CURLE_OK, what, -1);
         return;
     }
     s->more = *nxt == '"';
@@ -297,7 +301,10 @@ static void finished(pager *p, CURLMsg *msg)
     char what[600];
     if (s->body.too_big) {
         size_t max = s->body.max;
-        snprintf(what, sizeof what, "the answer is larger than %zu MiB (--max-page-bytes)", max >> 20);
+        if (max >= (1u << 20) && max % (1u << 20) == 0)
+            snprintf(what, sizeof what, "the answer is larger than %zu MiB (--max-page-bytes)", max >> 20);
+        else /* not "larger than 0 MiB" */
+            snprintf(what, sizeof what, "the answer is larger than %zu bytes (--max-page-bytes)", max);
         s->reason[0] = 0;
         fail(p, s, SX_PAGER_BACKEND, what);
         return;
@@ -338,12 +345,13 @@ static void finished(pager *p, CURLMsg *msg)
         return;
     }
     if (cls == SX_HTTP_RETRY) {
-        retry(p, s, what, rc == CURLE_OK ? sx_http_retry_after(s->h) : -1);
+        retry(p, s, rc, what, rc == CURLE_OK ? sx_http_retry_after(s->h) : -1);
         return;
     }
     if (cls == SX_HTTP_AUTH) {
-        char m[700];
-        snprintf(m, sizeof m, "%s: the backend refused the access token (check SYNAPSE_ACCESS_TOKEN)", what);
+        char m[1400], hint[600];
+        sx_conn_auth_hint(p->o->conn, status, hint, sizeof hint);
+        snprintf(m, sizeof m, "%s: %s", what, hint);
         fail(p, s, SX_PAGER_AUTH, m);
         return;
     }

@@ -87,7 +87,7 @@ typedef struct sx_pager_cb {
 enum {
     SX_PAGER_OK = 0,
     SX_PAGER_BACKEND = -1,  /* the backend failed for good; message in err */
-    SX_PAGER_AUTH = -2,     /* 401/403; message in err names SYNAPSE_ACCESS_TOKEN */
+    SX_PAGER_AUTH = -2,     /* 401/403; message in err names where the token came from */
     SX_PAGER_STOPPED = -3,  /* a callback returned -1; err untouched */
     SX_PAGER_NOMEM = -4
 };

@@ -579,8 +579,12 @@ sx_prefetch_status sx_prefetch_run(sx_prefetch *p, sx_feed *feed, sx_reader *r, 
         } else if (!sx_reader_records(r)) {
             st = SX_PREFETCH_EMPTY;
         } else if (!sx_reader_complete(r)) {
-            fail(p, 0, "%s: input ended without an end record: the upstream was cut short",
-                 sx_reader_cut_name(r));
+            if (sx_reader_saw_control(r))
+                fail(p, 0, "%s: input ended without an end record: the upstream was cut short",
+                     sx_reader_cut_name(r));
+            else
+                fail(p, 0, "%s: " SX_PLAIN_ITEMS_HINT "; sx-download needs an sx stream (sx-fetch's), complete "
+                     "with its end record", sx_reader_cut_name(r));
         } else {
             jv end = sx_rec_end(p->written);
             jv_object_foreach(p->end_extra, k, v) end = jv_object_set(end, k, v);

@@ -1,4 +1,5 @@
 #include "sx_proto.h"
+#include "sx_errbuf.h"
 #include "sx_tape.h"
 
 #include <stdio.h>
@@ -79,11 +80,7 @@ jv sx_parse_object(const char *line, size_t len)
         return jv_invalid_with_msg(jv_string("record larger than 2 GiB"));
     jv v = jv_parse_sized(line, (int)len);
     if (!jv_is_valid(v)) {
-        jv msg = jv_invalid_get_msg(v);
-        if (jv_get_kind(msg) != JV_KIND_STRING) {
-            jv_free(msg);
-            msg = jv_string("invalid JSON");
-        }
+        jv msg = sx_parse_reason(v, line, len);
         jv m = jv_string_fmt("invalid JSON: %s", jv_string_value(msg));
         jv_free(msg);
         return jv_invalid_with_msg(m);
@@ -94,6 +91,23 @@ jv sx_parse_object(const char *line, size_t len)
         return jv_invalid_with_msg(m);
     }
     return v;
+}
+
+jv sx_parse_reason(jv invalid, const char *text, size_t len)
+{
+    jv msg = jv_invalid_get_msg(invalid);
+    if (jv_get_kind(msg) != JV_KIND_STRING) {
+        jv_free(msg);
+        return jv_string("invalid JSON");
+    }
+    const char *m = jv_string_value(msg);
+    const char *cut = strstr(m, " (while parsing '");
+    if (!cut)
+        return msg;
+    char q[SX_QUOTE_MAX + 80];
+    jv r = jv_string_fmt("%.*s (while parsing %s)", (int)(cut - m), m, sx_quote(text, len, SX_QUOTE_MAX, q, sizeof q));
+    jv_free(msg);
+    return r;
 }
 
 jv sx_rec(const char *kind)

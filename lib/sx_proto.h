@@ -65,6 +65,14 @@ int sx_data_guard(const char *text, size_t len, sx_buf *out);
  *          message, …). */
 jv sx_parse_object(const char *line, size_t len);
 
+/*! sx_parse_reason() :
+ *  The reason libjq gives for refusing the `len` bytes at `text` (borrowed),
+ *  from the invalid jv its parser returned (consumed), with libjq's quote
+ *  of the whole text ("(while parsing '…')", however long the text) replaced
+ *  by a bounded one that says when it is cut (sx_quote()).
+ *  @return a jv string. */
+jv sx_parse_reason(jv invalid, const char *text, size_t len);
+
 /*! sx_rec() : a new control record {"sx": kind}; add fields with
  *  jv_object_set(), which keeps "sx" first. */
 jv sx_rec(const char *kind);

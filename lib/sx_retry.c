@@ -1,6 +1,7 @@
 #include "sx_retry.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,4 +62,25 @@ long sx_retry_after_ms(const char *v, time_t now)
     if (t == (time_t)-1)
         return -1;
     return t <= now ? 0 : (long)(t - now) * 1000;
+}
+
+int sx_retry_limit(CURLcode rc, int retries)
+{
+    int cap = retries;
+    if (rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_RESOLVE_PROXY)
+        cap = 0;
+    else if (rc == CURLE_COULDNT_CONNECT)
+        cap = 1;
+    return cap < retries ? cap : retries;
+}
+
+void sx_retry_gave_up(char *msg, size_t n, CURLcode rc, int tries, int retries)
+{
+    size_t l = strlen(msg);
+    if (l + 1 >= n)
+        return;
+    if (sx_retry_limit(rc, retries) < retries && tries <= 2)
+        snprintf(msg + l, n - l, tries <= 1 ? "; not retried" : "; retried once");
+    else if (tries > 1)
+        snprintf(msg + l, n - l, " after %d tries", tries);
 }

@@ -136,9 +136,11 @@ static int open_beneath(const root *rt, const char *rel)
     return f;
 }
 
+const char sx_roots_outside[] = "not under a directory sx may read";
+
 int sx_roots_open(const sx_roots *r, const char *path, struct stat *st, const char **why)
 {
-    *why = "not under a directory sx may read (the dataset of sx-fetch --dir, or sx-save --allow-src DIR)";
+    *why = sx_roots_outside;
     if (path[0] != '/') {
         *why = "'src' must be an absolute path";
         return -1;

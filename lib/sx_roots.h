@@ -36,6 +36,11 @@ int sx_roots_add(sx_roots *r, const char *dir, const char **why);
 /*! sx_roots_count() : roots added. */
 size_t sx_roots_count(const sx_roots *r);
 
+/* The rule a path outside every root breaks (*why of sx_roots_open(), this
+ * very pointer): the caller says what would let it in, which differs
+ * between a converter and sx-save. */
+extern const char sx_roots_outside[]; /* "not under a directory sx may read" */
+
 /*! sx_roots_open() : opens the absolute `path` for reading when it is a
  *  regular file beneath a root (links followed only while they stay
  *  beneath it).

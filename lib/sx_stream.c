@@ -1,4 +1,5 @@
 #include "sx_stream.h"
+#include "sx_errbuf.h"
 #include "sx_json.h"
 #include "sx_proto.h"
 
@@ -38,6 +39,7 @@ struct sx_reader {
     int bad_env;                 /* SX_MAX_LINE was not a size: err says so */
     /* protocol tracking */
     int last_was_end, any_record, cut;
+    int any_control; /* a control record was read, in any file */
     uint64_t records;
     const char *cut_name;
     char err[256];
@@ -74,7 +76,9 @@ sx_reader *sx_reader_open(char *const *paths, int npaths, int flags)
     const char *env = getenv("SX_MAX_LINE");
     if (env && sx_parse_size(env, &r->max_line) < 0) {
         /* reported by the first sx_reader_next(): the library never prints */
-        fail(r, "SX_MAX_LINE: '%.40s' is not a size (bytes, or with a K, M or G suffix)", env);
+        char q[120];
+        fail(r, "SX_MAX_LINE: %s is not a size (bytes, or with a K, M or G suffix)",
+             sx_quote(env, strlen(env), 40, q, sizeof q));
         r->bad_env = 1;
     }
     return r;
@@ -247,7 +251,9 @@ static void note_record(sx_reader *r, const char *p, size_t n)
 {
     r->any_record = 1;
     r->records++;
-    r->last_was_end = sx_proto_kind(p, n) == SX_END;
+    sx_kind k = sx_proto_kind(p, n);
+    r->last_was_end = k == SX_END;
+    r->any_control |= k != SX_DATA;
 }
 
 /* At the end of a file: remember whether it was complete. */
@@ -339,6 +345,7 @@ uint64_t sx_reader_lineno(const sx_reader *r) { return r->lineno; }
 const char *sx_reader_error(const sx_reader *r) { return r->err; }
 int sx_reader_complete(const sx_reader *r) { return !r->cut; }
 uint64_t sx_reader_records(const sx_reader *r) { return r->records; }
+int sx_reader_saw_control(const sx_reader *r) { return r->any_control; }
 size_t sx_reader_pending(const sx_reader *r) { return r->end - r->start; }
 
 int sx_reader_wait(sx_reader *r, int timeout_ms)

@@ -89,6 +89,17 @@ const char *sx_reader_cut_name(const sx_reader *r);
 /*! sx_reader_records() : records handed out so far, over all files. */
 uint64_t sx_reader_records(const sx_reader *r);
 
+/*! sx_reader_saw_control() : 1 when a control record was handed out so far.
+ *  An incomplete input without any is not a cut sx stream (sx-fetch writes
+ *  meta before any item) but items from elsewhere, made by hand: messages
+ *  say how to convert those (SX_PLAIN_ITEMS_HINT). */
+int sx_reader_saw_control(const sx_reader *r);
+
+/* What a message says of an input of items without meta and end records. */
+#define SX_PLAIN_ITEMS_HINT                                                                     \
+    "items without the meta and end records of an sx stream (made by hand?): a converter "   \
+    "takes them with --items, where the end of the input is their end"
+
 /*! sx_reader_pending() : decoded bytes not yet handed out. 0 means the next
  *  sx_reader_next() reads (and may block): the moment to flush output and
  *  refresh a display. */

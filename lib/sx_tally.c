@@ -1,4 +1,5 @@
 #include "sx_tally.h"
+#include "sx_errbuf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,8 +89,8 @@ char *sx_tally_format(const sx_tally *t, char *out, size_t n)
             len += w > 0 ? (size_t)w : 0;
         }
     }
-    if (len >= n && n > 4)
-        memcpy(out + n - 4, "...", 4);
+    if (len >= n && n > 4) /* cut between characters, and said to be cut */
+        memcpy(out + sx_utf8_cut(out, n - 1, n - 4), "...", 4);
     return out;
 }
 

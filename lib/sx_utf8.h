@@ -7,6 +7,7 @@
 #define SX_UTF8_H
 
 #include <stddef.h>
+#include <string.h>
 
 /*! sx_utf8_seq() : the length (2 to 4) of the valid UTF-8 sequence that
  *  starts at p, whose first byte is >= 0x80; 0 when it is not one (a stray
@@ -41,26 +42,41 @@ static inline size_t sx_utf8_seq(const unsigned char *p, const unsigned char *e)
     return n;
 }
 
-/*! sx_utf8_neutralise() : makes `n` bytes at `p` safe to show on a
+/*! sx_utf8_neutralise() : makes `n` bytes at `s` safe to show on a
  *  terminal, in place: control characters (C0 but tab and newline, DEL, and
  *  the C1 controls U+0080..U+009F, which some terminals obey as escapes) and
- *  bytes that are not UTF-8 become '?'. `newline` 0: a newline is a control
- *  too. */
-static inline void sx_utf8_neutralise(char *s, size_t n, int newline)
+ *  bytes that are not UTF-8 become '?', and so does U+FFFD, the character
+ *  libjq puts where its input was not UTF-8, so that bad bytes look the
+ *  same whichever reader met them first. `newline` 0: a newline is a
+ *  control too. @return the new length (U+FFFD's three bytes become one);
+ *  a NUL follows the text when it got shorter. */
+static inline size_t sx_utf8_neutralise(char *s, size_t n, int newline)
 {
-    unsigned char *p = (unsigned char *)s, *e = p + n;
+    unsigned char *p = (unsigned char *)s, *e = p + n, *q = p;
     while (p < e) {
         size_t k = *p < 0x80 ? 1 : sx_utf8_seq(p, e);
         int c1 = k == 2 && p[0] == 0xC2 && p[1] < 0xA0;
+        int fffd = k == 3 && p[0] == 0xEF && p[1] == 0xBF && p[2] == 0xBD;
+        if (fffd) {
+            *q++ = '?';
+            p += 3;
+            continue;
+        }
         if (k == 0 || c1 || (*p < 0x20 && *p != '\t' && !(newline && *p == '\n')) || *p == 0x7f) {
             size_t w = k ? k : 1;
             for (size_t i = 0; i < w; i++)
-                p[i] = '?';
+                *q++ = '?';
             p += w;
             continue;
         }
+        memmove(q, p, k);
+        q += k;
         p += k;
     }
+    size_t len = (size_t)(q - (unsigned char *)s);
+    if (len < n)
+        *q = 0;
+    return len;
 }
 
 #endif

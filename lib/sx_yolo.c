@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "sx_classmap.h"
+#include "sx_errbuf.h"
 #include "sx_fmt.h"
 #include "sx_spool.h"
 
@@ -152,12 +153,12 @@ static void put_flip_idx(sx_yolo *y, sx_conv *cv, sx_strbuf *o)
             int ia = jv_get_kind(pair) == JV_KIND_ARRAY && jv_array_length(jv_copy(pair)) == 2 ? flip_keypoint(y, a) : -1;
             int ib = ia >= 0 ? flip_keypoint(y, b) : -1;
             jv text = jv_dump_string(jv_copy(pair), 0);
+            char q[300];
+            sx_quote(jv_string_value(text), (size_t)jv_string_length_bytes(jv_copy(text)), 200, q, sizeof q);
             if (ia < 0 || ib < 0 || ia == ib)
-                sx_conv_warn(cv, "flip pair %.200s of the configuration does not name two keypoints: left out",
-                             jv_string_value(text));
+                sx_conv_warn(cv, "flip pair %s of the configuration does not name two keypoints: left out", q);
             else if (idx[ia] != ia || idx[ib] != ib)
-                sx_conv_warn(cv, "flip pair %.200s of the configuration names a keypoint already paired: left out",
-                             jv_string_value(text));
+                sx_conv_warn(cv, "flip pair %s of the configuration names a keypoint already paired: left out", q);
             else
                 idx[ia] = ib, idx[ib] = ia, pairs++;
             jv_free(text);

@@ -56,7 +56,7 @@ test_expect_success 'pose without pairs: the identity, said so in dataset.yaml; 
         sx-convert-yolo --task pose --images none 2> err | mat ds &&
     yaml ds/dataset.yaml > got.json && jq -e ".flip_idx == [2, 1, 0]" got.json &&
     assert_eq 3 "$(grep -c "^sx-convert-yolo: flip pair .* left out" err)" warnings &&
-    assert_grep "flip pair \[\"tail\",\"nose\"\] of the configuration names a keypoint already paired" err
+    assert_grep "flip pair .\[\"tail\",\"nose\"\]. of the configuration names a keypoint already paired" err
 '
 
 test_expect_success '--layout datumaro: data.yaml, and labels Datumaro'"'"'s YOLO importer takes (its own checks)' '
