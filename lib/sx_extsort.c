@@ -329,7 +329,8 @@ int sx_extsort_done(sx_extsort *s)
 {
     s->done = 1;
     if (!s->nruns) { /* all in memory */
-        qsort_r(s->off, s->noff, sizeof *s->off, by_record, s->buf);
+        if (s->noff)
+            qsort_r(s->off, s->noff, sizeof *s->off, by_record, s->buf);
         return 0;
     }
     if (s->noff && spill(s) < 0)

@@ -48,6 +48,13 @@ test_expect_success 'a made-up name that a dropped duplicate owned is free' '
     assert_eq "[\"b.jpg\",\"a_7.jpg\",\"a.jpg\"]" "$(jq -c "[.images[].file_name]" new.json)"
 '
 
+test_expect_success 'shards without images: the same bytes' '
+    mkdir p q &&
+    echo "{\"categories\":[{\"id\":1,\"name\":\"car\"}],\"images\":[],\"annotations\":[]}" > p/annotations.json &&
+    cp p/annotations.json q/annotations.json &&
+    same_as_oracle p q && assert_eq 0 "$(jq ".images | length" new.json)"
+'
+
 test_expect_success 'more images than the sorters hold in memory, a name 150000 images share: the same bytes' '
     python3 "$GEN" s 8 300000 3 150000 &&
     same_as_oracle s/s1 s/s2 s/s3 &&
