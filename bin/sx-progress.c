@@ -229,9 +229,20 @@ int main(int argc, char **argv)
 
     const char *line;
     size_t len;
-    uint64_t pending = 0;
+    uint64_t pending = 0, run;
     int k;
-    while ((k = sx_reader_next(in, &line, &len)) == 1) {
+    while ((k = sx_reader_run(in, &line, &len, &run)) > 0) {
+        if (k == 1) { /* data records only: counted, forwarded whole */
+            if ((pending += run) >= 256) { /* look at the clock now and then */
+                t = now_s();
+                sx_meter_data(m, pending, t);
+                pending = 0;
+                tick(&d, m, t);
+            }
+            if (!terse && sx_writer_write(out, line, len) < 0)
+                sx_write_failed(outname);
+            goto maybe_wait;
+        }
         size_t n = len;
         const char *p = record_bytes(line, &n, sx_reader_lineno(in));
         int forward = !terse;
@@ -266,6 +277,7 @@ int main(int argc, char **argv)
         }
         if (forward && sx_writer_write(out, line, len) < 0)
             sx_write_failed(outname);
+    maybe_wait:
         if (sx_reader_pending(in) == 0) {
             /* input may block: pass on what we have, keep the display live */
             if (sx_writer_flush(out) < 0)

@@ -1,4 +1,5 @@
 /* sx_merge.c : merging the COCO files of the shards of one export (see sx_merge.h). */
+#include "sx_extsort.h"
 #include "sx_hash.h"
 #include "sx_errbuf.h"
 #include "sx_merge.h"
@@ -96,17 +97,12 @@ static void sm_free(strmap *m)
     m->cap = m->n = 0;
 }
 
-/* jv string helpers for the maps. @s borrowed. */
-static int64_t *sm_getj(const strmap *m, jv s)
-{
-    return sm_get(m, jv_string_value(s), (size_t)jv_string_length_bytes(jv_copy(s)));
-}
 
 typedef struct {
     char *json, *marker;
     jv cats;    /* the shard's categories (array), from PASS_CHECK */
     jv catmap;  /* old id text -> new id */
-    strmap idmap; /* old image id text -> new id (0: a duplicate, dropped) */
+    uint64_t nimages; /* images PASS_CHECK saw */
     int has_images, has_anns;
 } shard;
 
@@ -116,13 +112,15 @@ struct sx_merge {
     int partial;
     jv extra;      /* [[key, value], ...] of the first shard, not images/annotations/categories */
     jv cats;       /* the merged categories */
-    strmap seen;   /* image key -> 1 */
-    strmap names;  /* file_name in use -> 1 */
-    strmap owner;  /* file_name -> index in okeys/oitems: the image that keeps it */
-    char **okeys;  /* the owners' image keys */
-    jv oitems;     /* the owners' sx_item values */
-    size_t nown, capown;
-    sx_buf el, key, out, kb;
+    /* the per-image state, on disk (see "the plan" below) */
+    uint64_t nall;       /* images PASS_CHECK saw, over all shards: g counts them */
+    FILE *pg;            /* per image in g order: shard, id, file_name, rename tag */
+    sx_extsort *bykey;   /* per image: image key, g, file_name, sx_item order */
+    sx_kvtab *owned;     /* file_name -> g of the image kept under it */
+    sx_kvtab *ids;       /* shard + old image id text -> new id (0: dropped) */
+    FILE *plan;          /* per image in g order: new id, new file_name */
+    strmap fresh;        /* file_names made up for renamed images */
+    sx_buf el, key, out, kb, rec, fn;
     sx_tape *tape;     /* the image being read */
     uint64_t nimg, nann, dups, renamed;
     /* the write in progress */
@@ -150,7 +148,6 @@ sx_merge *sx_merge_new(void)
         return NULL;
     m->extra = jv_array();
     m->cats = jv_array();
-    m->oitems = jv_array();
     if (!(m->tape = sx_tape_new())) {
         sx_merge_free(m);
         return NULL;
@@ -167,18 +164,20 @@ void sx_merge_free(sx_merge *m)
         free(m->s[i].marker);
         jv_free(m->s[i].cats);
         jv_free(m->s[i].catmap);
-        sm_free(&m->s[i].idmap);
     }
     free(m->s);
     jv_free(m->extra);
     jv_free(m->cats);
-    sm_free(&m->seen);
-    sm_free(&m->names);
-    sm_free(&m->owner);
-    for (size_t k = 0; k < m->nown; k++)
-        free(m->okeys[k]);
-    free(m->okeys);
-    jv_free(m->oitems);
+    if (m->pg)
+        fclose(m->pg);
+    if (m->plan)
+        fclose(m->plan);
+    sx_extsort_free(m->bykey);
+    sx_kvtab_free(m->owned);
+    sx_kvtab_free(m->ids);
+    sm_free(&m->fresh);
+    sx_buf_free(&m->rec);
+    sx_buf_free(&m->fn);
     sx_buf_free(&m->el);
     sx_buf_free(&m->key);
     sx_buf_free(&m->out);
@@ -216,7 +215,6 @@ int sx_merge_add(sx_merge *m, const char *json, const char *marker)
     s->marker = marker ? strdup(marker) : NULL;
     s->cats = jv_null();
     s->catmap = jv_object();
-    memset(&s->idmap, 0, sizeof s->idmap);
     m->n++;
     if (!s->json || (marker && !s->marker))
         return fail(m, "out of memory");
@@ -376,7 +374,8 @@ static jv parse_buf(const sx_buf *b)
 static int on_plan_value(sx_merge *m, int i, const char *key, size_t kl, jv v);
 static int ann_fast(sx_merge *m, int i);
 static int on_image(sx_merge *m, int i, const char *path, const sx_tnode *img);
-static int on_name(sx_merge *m, const char *path, const sx_tnode *img);
+static int on_name(sx_merge *m, int i, const char *path, const sx_tnode *img);
+static int make_plan(sx_merge *m);
 static const sx_tnode *read_image(sx_merge *m, const char *path);
 static int on_ann(sx_merge *m, int i, const char *path, jv ann);
 
@@ -467,7 +466,7 @@ static int scan_file(sx_merge *m, int i, int pass)
                             goto out;
                     } else if (want) {
                         const sx_tnode *img = read_image(m, sh->json);
-                        if (!img || (pass == PASS_CHECK ? on_name(m, sh->json, img)
+                        if (!img || (pass == PASS_CHECK ? on_name(m, i, sh->json, img)
                                                         : on_image(m, i, sh->json, img)) < 0)
                             goto out;
                     }
@@ -824,7 +823,9 @@ int sx_merge_check(sx_merge *m)
     for (int i = 0; i < m->n; i++)
         if (scan_file(m, i, PASS_CHECK) < 0)
             return -1;
-    return unify_categories(m);
+    if (unify_categories(m) < 0)
+        return -1;
+    return make_plan(m);
 }
 
 /* ---- writing ---- */
@@ -911,89 +912,582 @@ static int image_key(sx_merge *m, const sx_tnode *name, const sx_tnode *item)
     return key_text(m, "i", item);
 }
 
-/* sx_item as a jv (null when absent), to keep the owner of a name. */
-static jv item_jv(const sx_tnode *item) { return item ? sx_tape_value(item) : jv_null(); }
+/* ---- the plan: what becomes of each image, decided before anything is
+ * written, in memory that does not grow with the number of images ----
+ *
+ * g numbers the images in the order they are read (shard by shard, in file
+ * order), every image, duplicates included. PASS_CHECK writes a record per
+ * image to pg (in g order) and to bykey. Sorted by image key, the records
+ * say which images repeat an earlier one (dropped); sorted again by
+ * file_name, which image owns each name (the smallest sx_item, the first
+ * on a tie, as the single-pass rule met them) and the g of the image kept
+ * under its own name (owned). Back in g order beside pg, each image gets
+ * its new id and name (plan), and its old id goes to ids for the
+ * annotations. A name is in use at image g when an image before g was
+ * kept under it (owned says which) or was renamed to it (fresh): only the
+ * names made up for renamed images are held in memory. */
 
-/* The name for an image whose file_name is taken: stem_<item>[_k].ext. */
-static jv fresh_name(sx_merge *m, const char *name, const sx_tnode *item)
+#define SORT_MEM (8u << 20) /* bytes of records a sorter holds */
+#define GROUP_MEM (4u << 20) /* bytes of one file_name's records held */
+
+static int rec_u32(sx_buf *b, uint32_t v) { return sx_buf_put(b, &v, 4); }
+static int rec_u8(sx_buf *b, int v) { unsigned char c = (unsigned char)v; return sx_buf_put(b, &c, 1); }
+static int rec_f64(sx_buf *b, double v) { return sx_buf_put(b, &v, 8); }
+static int rec_u64(sx_buf *b, uint64_t v) { return sx_buf_put(b, &v, 8); }
+static int rec_str(sx_buf *b, const void *p, size_t n)
+{
+    return rec_u32(b, (uint32_t)n) < 0 ? -1 : n ? sx_buf_put(b, p, n) : 0;
+}
+/* The key and sequence number that sx_extsort orders by. */
+static int rec_head(sx_buf *b, const void *key, size_t kl, uint64_t g)
+{
+    unsigned char be[8];
+    for (int k = 0; k < 8; k++)
+        be[k] = (unsigned char)(g >> (56 - 8 * k));
+    b->len = 0;
+    return rec_str(b, key, kl) < 0 ? -1 : sx_buf_put(b, be, 8);
+}
+
+/* A record being read: fields in the order written; `bad` when short. */
+typedef struct {
+    const unsigned char *p, *e;
+    int bad;
+} rd;
+
+static const void *rd_bytes(rd *r, size_t n)
+{
+    if ((size_t)(r->e - r->p) < n) {
+        r->bad = 1;
+        return NULL;
+    }
+    const void *q = r->p;
+    r->p += n;
+    return q;
+}
+static uint32_t rd_u32(rd *r) { uint32_t v = 0; const void *q = rd_bytes(r, 4); if (q) memcpy(&v, q, 4); return v; }
+static uint64_t rd_u64(rd *r) { uint64_t v = 0; const void *q = rd_bytes(r, 8); if (q) memcpy(&v, q, 8); return v; }
+static double rd_f64(rd *r) { double v = 0; const void *q = rd_bytes(r, 8); if (q) memcpy(&v, q, 8); return v; }
+static int rd_u8(rd *r) { const unsigned char *q = rd_bytes(r, 1); return q ? *q : 0; }
+static const char *rd_str(rd *r, size_t *n)
+{
+    *n = rd_u32(r);
+    return r->bad ? "" : (const char *)rd_bytes(r, *n);
+}
+static uint64_t rd_be(rd *r)
+{
+    const unsigned char *q = rd_bytes(r, 8);
+    uint64_t v = 0;
+    for (int k = 0; q && k < 8; k++)
+        v = v << 8 | q[k];
+    return v;
+}
+
+/* Sequential files of records: [u32 length][bytes]. */
+static int file_put(sx_merge *m, FILE *f, const sx_buf *b)
+{
+    uint32_t n = (uint32_t)b->len;
+    if (fwrite(&n, 4, 1, f) != 1 || fwrite(b->p, 1, b->len, f) != b->len)
+        return fail(m, "cannot write a temporary file: %s", strerror(errno));
+    return 0;
+}
+/* @return 1 with the record in b, 0 at the end, -1 error */
+static int file_get(sx_merge *m, FILE *f, sx_buf *b)
+{
+    uint32_t n;
+    if (fread(&n, 4, 1, f) != 1)
+        return ferror(f) ? fail(m, "cannot read a temporary file: %s", strerror(errno)) : 0;
+    b->len = 0;
+    if (sx_buf_reserve(b, n + 1) < 0)
+        return fail(m, "out of memory");
+    if (fread(b->p, 1, n, f) != n)
+        return fail(m, "cannot read a temporary file: truncated");
+    b->len = n;
+    return 1;
+}
+
+static FILE *temp_stream(sx_merge *m)
+{
+    FILE *f = sx_extsort_tmpfile();
+    if (!f)
+        fail(m, "cannot create a temporary file: %s", strerror(errno));
+    return f;
+}
+
+/* The tag of the names made up for an image: its sx_item, made safe for a
+ * path; "x" without one. */
+static void rename_tag(const sx_tnode *item, char tag[64])
+{
+    snprintf(tag, 64, "x");
+    if (sx_tape_is(item, SX_T_STRING))
+        snprintf(tag, 64, "%s", item->u.str);
+    else if (sx_tape_is(item, SX_T_NUMBER))
+        snprintf(tag, 64, "%.17g", item->u.num);
+    for (char *p = tag; *p; p++)
+        if (*p == '/' || *p == '\\' || (unsigned char)*p < 0x20)
+            *p = '_';
+}
+
+/* PASS_CHECK: an image's records for the plan. */
+static int on_name(sx_merge *m, int i, const char *path, const sx_tnode *img)
+{
+    const sx_tnode *name = sx_tget(img, "file_name"), *item = sx_tget(img, "sx_item"), *id = sx_tget(img, "id");
+    if (!sx_tape_is(name, SX_T_STRING))
+        return fail(m, "'%s': an image without file_name", path);
+    if (!m->pg && !(m->pg = temp_stream(m)))
+        return -1;
+    if (!m->bykey && !(m->bykey = sx_extsort_new(SORT_MEM)))
+        return fail(m, "out of memory");
+    int idok = sx_tape_is(id, SX_T_NUMBER) || sx_tape_is(id, SX_T_STRING);
+    char tag[64];
+    rename_tag(item, tag);
+    m->kb.len = 0;
+    m->rec.len = 0;
+    if ((idok && key_text(m, "", id) < 0) || rec_u32(&m->rec, (uint32_t)i) < 0 || rec_u8(&m->rec, idok) < 0 ||
+        rec_str(&m->rec, m->kb.p, m->kb.len) < 0 || rec_str(&m->rec, name->u.str, name->len) < 0 ||
+        rec_str(&m->rec, tag, strlen(tag)) < 0)
+        return fail(m, "out of memory");
+    if (file_put(m, m->pg, &m->rec) < 0)
+        return -1;
+    if (image_key(m, name, item) < 0 || rec_head(&m->rec, m->kb.p, m->kb.len, m->nall) < 0 ||
+        rec_str(&m->rec, name->u.str, name->len) < 0 || rec_u8(&m->rec, sx_tape_is(item, SX_T_NUMBER)) < 0 ||
+        rec_f64(&m->rec, sx_tape_is(item, SX_T_NUMBER) ? item->u.num : 0) < 0)
+        return fail(m, "out of memory");
+    if (sx_extsort_add(m->bykey, m->rec.p, m->rec.len) < 0)
+        return fail(m, "cannot sort the images: %s", strerror(errno));
+    m->s[i].nimages++;
+    m->nall++;
+    return 0;
+}
+
+/* Sorted by image key: every image but the first of its key is a
+ * duplicate. Feeds `byname`. */
+static int plan_duplicates(sx_merge *m, sx_extsort *byname)
+{
+    if (sx_extsort_done(m->bykey) < 0)
+        return fail(m, "cannot sort the images: %s", strerror(errno));
+    sx_buf prev = {0};
+    int rc = 0, have = 0, k;
+    const void *p;
+    size_t n;
+    while (rc == 0 && (k = sx_extsort_next(m->bykey, &p, &n)) == 1) {
+        rd r = {p, (const unsigned char *)p + n, 0};
+        size_t kl, nl;
+        const char *key = rd_str(&r, &kl);
+        uint64_t g = rd_be(&r);
+        const char *name = rd_str(&r, &nl);
+        int isnum = rd_u8(&r);
+        double num = rd_f64(&r);
+        int dup = have && prev.len == kl && !memcmp(prev.p, key, kl);
+        if (!dup) {
+            prev.len = 0;
+            if (sx_buf_put(&prev, key, kl) < 0)
+                rc = fail(m, "out of memory");
+            have = 1;
+        }
+        if (rc == 0 && (rec_head(&m->rec, name, nl, g) < 0 || rec_str(&m->rec, key, kl) < 0 ||
+                        rec_u8(&m->rec, isnum) < 0 || rec_f64(&m->rec, num) < 0 || rec_u8(&m->rec, dup) < 0))
+            rc = fail(m, "out of memory");
+        if (rc == 0 && sx_extsort_add(byname, m->rec.p, m->rec.len) < 0)
+            rc = fail(m, "cannot sort the images: %s", strerror(errno));
+    }
+    if (rc == 0 && k < 0)
+        rc = fail(m, "cannot sort the images: %s", strerror(errno));
+    sx_buf_free(&prev);
+    sx_extsort_free(m->bykey);
+    m->bykey = NULL;
+    return rc;
+}
+
+/* One image of a file_name group, as plan_owners() reads it back. */
+typedef struct {
+    uint64_t g;
+    const char *key;
+    size_t kl;
+    int isnum, dup;
+    double num;
+} member;
+
+static int member_read(const void *p, size_t n, member *e, const char **name, size_t *nl)
+{
+    rd r = {p, (const unsigned char *)p + n, 0};
+    *name = rd_str(&r, nl);
+    e->g = rd_be(&r);
+    e->key = rd_str(&r, &e->kl);
+    e->isnum = rd_u8(&r);
+    e->num = rd_f64(&r);
+    e->dup = rd_u8(&r);
+    return r.bad ? -1 : 0;
+}
+
+/* item_cmp() on the records: sx_items by value when both are numbers,
+ * else by their JSON text (the image key after its "i"; "null" for none). */
+static int member_cmp(const member *a, const member *b)
+{
+    if (a->isnum && b->isnum)
+        return a->num < b->num ? -1 : a->num > b->num;
+    const char *x = a->key[0] == 'i' ? a->key + 1 : "null", *y = b->key[0] == 'i' ? b->key + 1 : "null";
+    size_t xl = a->key[0] == 'i' ? a->kl - 1 : 4, yl = b->key[0] == 'i' ? b->kl - 1 : 4;
+    int c = memcmp(x, y, xl < yl ? xl : yl);
+    return c ? (c > 0) - (c < 0) : (xl > yl) - (xl < yl);
+}
+
+/* The records of one file_name, in g order: in memory, or in a temporary
+ * file past GROUP_MEM (a name that a million images share). */
+typedef struct {
+    sx_buf mem;
+    FILE *spill;
+    size_t pos;
+} group;
+
+static int group_add(sx_merge *m, group *gr, const void *p, size_t n)
+{
+    uint32_t n32 = (uint32_t)n;
+    if (!gr->spill && gr->mem.len + n + 4 > GROUP_MEM) {
+        if (!(gr->spill = temp_stream(m)))
+            return -1;
+        if (fwrite(gr->mem.p, 1, gr->mem.len, gr->spill) != gr->mem.len)
+            return fail(m, "cannot write a temporary file: %s", strerror(errno));
+        gr->mem.len = 0;
+    }
+    if (gr->spill)
+        return fwrite(&n32, 4, 1, gr->spill) == 1 && fwrite(p, 1, n, gr->spill) == n
+                   ? 0 : fail(m, "cannot write a temporary file: %s", strerror(errno));
+    return sx_buf_put(&gr->mem, &n32, 4) < 0 || sx_buf_put(&gr->mem, p, n) < 0 ? fail(m, "out of memory") : 0;
+}
+
+static int group_rewind(sx_merge *m, group *gr)
+{
+    gr->pos = 0;
+    if (gr->spill && (fflush(gr->spill) != 0 || fseek(gr->spill, 0, SEEK_SET) != 0))
+        return fail(m, "cannot read a temporary file: %s", strerror(errno));
+    return 0;
+}
+
+/* @return 1 with a record in *p, 0 at the end, -1 error */
+static int group_next(sx_merge *m, group *gr, const void **p, size_t *n)
+{
+    if (gr->spill) {
+        int k = file_get(m, gr->spill, &m->el);
+        *p = m->el.p;
+        *n = m->el.len;
+        return k;
+    }
+    if (gr->pos >= gr->mem.len)
+        return 0;
+    uint32_t n32;
+    memcpy(&n32, gr->mem.p + gr->pos, 4);
+    *p = gr->mem.p + gr->pos + 4;
+    *n = n32;
+    gr->pos += 4 + (size_t)n32;
+    return 1;
+}
+
+static void group_clear(group *gr)
+{
+    gr->mem.len = 0;
+    gr->pos = 0;
+    if (gr->spill)
+        fclose(gr->spill);
+    gr->spill = NULL;
+}
+
+/* One file_name's images: who owns the name, which image keeps it. */
+static int plan_group(sx_merge *m, group *gr, sx_extsort *byg)
+{
+    const void *p;
+    size_t n, nl;
+    const char *name;
+    member e, own = {0, "", 0, 0, 0, 0};
+    int k;
+    sx_buf ownkey = {0};
+    int rc = group_rewind(m, gr), first = 1;
+    while (rc == 0 && (k = group_next(m, gr, &p, &n)) == 1) {
+        if (member_read(p, n, &e, &name, &nl) < 0) {
+            rc = fail(m, "cannot read a temporary file: a short record");
+            break;
+        }
+        if (first || member_cmp(&e, &own) < 0) {
+            ownkey.len = 0;
+            if (sx_buf_put(&ownkey, e.key, e.kl) < 0) {
+                rc = fail(m, "out of memory");
+                break;
+            }
+            own = e;
+            own.key = ownkey.p;
+        }
+        first = 0;
+    }
+    if (rc == 0 && k < 0)
+        rc = -1;
+    if (rc == 0)
+        rc = group_rewind(m, gr);
+    int put = 0;
+    while (rc == 0 && (k = group_next(m, gr, &p, &n)) == 1) {
+        member_read(p, n, &e, &name, &nl);
+        int mine = e.kl == own.kl && !memcmp(e.key, own.key, e.kl);
+        if (mine && !e.dup && !put) {
+            if (sx_kvtab_put(m->owned, name, nl, e.g) < 0)
+                rc = fail(m, "cannot write a temporary file: %s", strerror(errno));
+            put = 1;
+        }
+        if (rc == 0 && (rec_head(&m->rec, "", 0, e.g) < 0 || rec_u8(&m->rec, e.dup) < 0 || rec_u8(&m->rec, mine) < 0))
+            rc = fail(m, "out of memory");
+        if (rc == 0 && sx_extsort_add(byg, m->rec.p, m->rec.len) < 0)
+            rc = fail(m, "cannot sort the images: %s", strerror(errno));
+    }
+    if (rc == 0 && k < 0)
+        rc = -1;
+    sx_buf_free(&ownkey);
+    group_clear(gr);
+    return rc;
+}
+
+/* Sorted by file_name: the owners; feeds `byg` (back in g order). */
+static int plan_owners(sx_merge *m, sx_extsort *byname, sx_extsort *byg)
+{
+    if (sx_extsort_done(byname) < 0)
+        return fail(m, "cannot sort the images: %s", strerror(errno));
+    if (!(m->owned = sx_kvtab_new()))
+        return fail(m, "cannot create a temporary file: %s", strerror(errno));
+    group gr = {{0}, NULL, 0};
+    sx_buf cur = {0};
+    const void *p;
+    size_t n;
+    int k, rc = 0, have = 0;
+    while (rc == 0 && (k = sx_extsort_next(byname, &p, &n)) == 1) {
+        rd r = {p, (const unsigned char *)p + n, 0};
+        size_t nl;
+        const char *name = rd_str(&r, &nl);
+        if (have && !(cur.len == nl && !memcmp(cur.p, name, nl)))
+            rc = plan_group(m, &gr, byg);
+        if (rc == 0 && !(have && cur.len == nl && !memcmp(cur.p, name, nl))) {
+            cur.len = 0;
+            if (sx_buf_put(&cur, name, nl) < 0)
+                rc = fail(m, "out of memory");
+            have = 1;
+        }
+        if (rc == 0)
+            rc = group_add(m, &gr, p, n);
+    }
+    if (rc == 0 && k < 0)
+        rc = fail(m, "cannot sort the images: %s", strerror(errno));
+    if (rc == 0 && have)
+        rc = plan_group(m, &gr, byg);
+    if (rc == 0 && sx_kvtab_done(m->owned) < 0)
+        rc = fail(m, "cannot write a temporary file: %s", strerror(errno));
+    group_clear(&gr);
+    sx_buf_free(&gr.mem);
+    sx_buf_free(&cur);
+    return rc;
+}
+
+/* 1 when `name` is in use before image g: kept by an earlier image under
+ * its own name, or made up for an earlier renamed image. */
+static int name_taken(sx_merge *m, const char *name, size_t nl, uint64_t g)
+{
+    if (sm_get(&m->fresh, name, nl))
+        return 1;
+    uint64_t at;
+    int k = sx_kvtab_get(m->owned, name, nl, &at);
+    return k < 0 ? -1 : k == 1 && at < g;
+}
+
+/* The name for an image whose file_name is taken: stem_<tag>[_k].ext, into
+ * m->fn. @return 0, or -1. */
+static int fresh_name(sx_merge *m, const char *name, const char *tag, uint64_t g)
 {
     const char *dot = strrchr(name, '.');
     if (!dot || dot == name || strchr(dot, '/'))
         dot = name + strlen(name);
-    char tag[64] = "x";
-    if (sx_tape_is(item, SX_T_STRING))
-        snprintf(tag, sizeof tag, "%s", item->u.str);
-    else if (sx_tape_is(item, SX_T_NUMBER))
-        snprintf(tag, sizeof tag, "%.17g", item->u.num);
-    for (char *p = tag; *p; p++)
-        if (*p == '/' || *p == '\\' || (unsigned char)*p < 0x20)
-            *p = '_';
     for (int k = 0;; k++) {
         jv n = k ? jv_string_fmt("%.*s_%s_%d%s", (int)(dot - name), name, tag, k, dot)
                  : jv_string_fmt("%.*s_%s%s", (int)(dot - name), name, tag, dot);
-        if (!sm_getj(&m->names, n))
-            return n;
+        const char *s = jv_string_value(n);
+        size_t sl = (size_t)jv_string_length_bytes(jv_copy(n));
+        int t = name_taken(m, s, sl, g);
+        if (t == 0) {
+            m->fn.len = 0;
+            t = sx_buf_put(&m->fn, s, sl) < 0 || sm_put(&m->fresh, s, sl, 1) < 0 ? -2 : 0;
+        }
         jv_free(n);
+        if (t == 0)
+            return 0;
+        if (t < 0)
+            return t == -1 ? fail(m, "cannot read a temporary file: %s", strerror(errno)) : fail(m, "out of memory");
     }
 }
 
-/* Orders two sx_item values: numbers by value, else by their JSON text.
- * @a, @b borrowed. */
-static int item_cmp(jv a, jv b)
+/* Back in g order, beside pg: each image's new id and name into plan, its
+ * old id into byid. @return 0, or -1; an image without an id stops the
+ * plan there (*bad_g), as the write would have. */
+static int plan_images(sx_merge *m, sx_extsort *byg, sx_extsort *byid, uint64_t *bad_g, int *bad_shard)
 {
-    if (jv_get_kind(a) == JV_KIND_NUMBER && jv_get_kind(b) == JV_KIND_NUMBER) {
-        double x = jv_number_value(a), y = jv_number_value(b);
-        return x < y ? -1 : x > y;
-    }
-    jv ka = id_key(a), kb = id_key(b);
-    int c = jv_is_valid(ka) && jv_is_valid(kb) ? strcmp(jv_string_value(ka), jv_string_value(kb)) : 0;
-    jv_free(ka);
-    jv_free(kb);
-    return c;
-}
-
-/* PASS_CHECK: a file_name used by several images goes to the one with the
- * smallest sx_item, whatever its shard: the image a single export over a
- * listing in id order names first. */
-static int on_name(sx_merge *m, const char *path, const sx_tnode *img)
-{
-    const sx_tnode *name = sx_tget(img, "file_name"), *item = sx_tget(img, "sx_item");
-    if (!sx_tape_is(name, SX_T_STRING))
-        return fail(m, "'%s': an image without file_name", path);
-    int64_t *cur = sm_get(&m->owner, name->u.str, name->len);
-    if (!cur) {
-        if (m->nown == m->capown) {
-            size_t cap = m->capown ? m->capown * 2 : 1024;
-            char **k = realloc(m->okeys, cap * sizeof *k);
-            if (!k)
-                return fail(m, "out of memory");
-            m->okeys = k;
-            m->capown = cap;
-        }
-        if (image_key(m, name, item) < 0 || !(m->okeys[m->nown] = strdup(m->kb.p)))
-            return fail(m, "out of memory");
-        if (sm_put(&m->owner, name->u.str, name->len, (int64_t)m->nown) < 0) {
-            free(m->okeys[m->nown]);
-            return fail(m, "out of memory");
-        }
-        m->oitems = jv_array_append(m->oitems, item_jv(item));
-        m->nown++;
-        return 0;
-    }
-    jv citem = jv_array_get(jv_copy(m->oitems), (int)*cur), it = item_jv(item);
+    if (sx_extsort_done(byg) < 0)
+        return fail(m, "cannot sort the images: %s", strerror(errno));
+    if (!(m->plan = temp_stream(m)))
+        return -1;
+    if (m->pg && (fflush(m->pg) != 0 || fseek(m->pg, 0, SEEK_SET) != 0))
+        return fail(m, "cannot read a temporary file: %s", strerror(errno));
+    uint64_t kept = 0;
+    sx_buf line = {0};
     int rc = 0;
-    if (item_cmp(it, citem) < 0) {
-        char *k = image_key(m, name, item) < 0 ? NULL : strdup(m->kb.p);
-        if (!k) {
-            rc = fail(m, "out of memory");
-        } else {
-            free(m->okeys[*cur]);
-            m->okeys[*cur] = k;
-            m->oitems = jv_array_set(m->oitems, (int)*cur, jv_copy(it));
+    for (uint64_t g = 0; rc == 0 && g < m->nall; g++) {
+        const void *p;
+        size_t n, il, nl, tl;
+        if (file_get(m, m->pg, &line) != 1 || sx_extsort_next(byg, &p, &n) != 1) {
+            rc = *m->err ? -1 : fail(m, "cannot read a temporary file: a record missing");
+            break;
         }
+        rd a = {(const unsigned char *)line.p, (const unsigned char *)line.p + line.len, 0}, b = {p, (const unsigned char *)p + n, 0};
+        int shard = (int)rd_u32(&a), idok = rd_u8(&a);
+        const char *id = rd_str(&a, &il), *name = rd_str(&a, &nl), *tag = rd_str(&a, &tl);
+        rd_str(&b, &n);
+        uint64_t bg = rd_be(&b);
+        int dup = rd_u8(&b), mine = rd_u8(&b);
+        if (a.bad || b.bad || bg != g) {
+            rc = fail(m, "cannot read a temporary file: records out of step");
+            break;
+        }
+        if (!idok) {
+            *bad_g = g;
+            *bad_shard = shard;
+            break;
+        }
+        int renamed = 0;
+        uint64_t newid = 0;
+        if (!dup) {
+            char cname[4096], ctag[64];
+            int taken = mine ? name_taken(m, name, nl, g) : 1;
+            if (taken < 0) {
+                rc = fail(m, "cannot read a temporary file: %s", strerror(errno));
+                break;
+            }
+            if (taken) {
+                /* C strings, as the names were made before */
+                char *cn = nl < sizeof cname ? cname : malloc(nl + 1);
+                if (!cn) {
+                    rc = fail(m, "out of memory");
+                    break;
+                }
+                memcpy(cn, name, nl);
+                cn[nl] = 0;
+                memcpy(ctag, tag, tl < 63 ? tl : 63);
+                ctag[tl < 63 ? tl : 63] = 0;
+                rc = fresh_name(m, cn, ctag, g);
+                if (cn != cname)
+                    free(cn);
+                renamed = 1;
+            }
+            newid = ++kept;
+        }
+        unsigned char sh[4] = {(unsigned char)(shard >> 24), (unsigned char)(shard >> 16), (unsigned char)(shard >> 8),
+                               (unsigned char)shard};
+        m->kb.len = 0;
+        if (rc == 0 && (sx_buf_put(&m->kb, sh, 4) < 0 || sx_buf_put(&m->kb, id, il) < 0 ||
+                        rec_head(&m->rec, m->kb.p, m->kb.len, g) < 0 || rec_u64(&m->rec, newid) < 0))
+            rc = fail(m, "out of memory");
+        if (rc == 0 && sx_extsort_add(byid, m->rec.p, m->rec.len) < 0)
+            rc = fail(m, "cannot sort the images: %s", strerror(errno));
+        m->rec.len = 0;
+        if (rc == 0 && (rec_u64(&m->rec, newid) < 0 || rec_u8(&m->rec, renamed) < 0 ||
+                        rec_str(&m->rec, renamed ? m->fn.p : "", renamed ? m->fn.len : 0) < 0))
+            rc = fail(m, "out of memory");
+        if (rc == 0)
+            rc = file_put(m, m->plan, &m->rec);
     }
-    jv_free(citem);
-    jv_free(it);
+    sx_buf_free(&line);
+    if (m->pg) {
+        fclose(m->pg);
+        m->pg = NULL;
+    }
+    if (rc == 0 && fflush(m->plan) != 0)
+        rc = fail(m, "cannot write a temporary file: %s", strerror(errno));
+    return rc;
+}
+
+/* Sorted by shard and old id: the id map, and the first image whose id its
+ * shard already had (*dup_g). */
+static int plan_ids(sx_merge *m, sx_extsort *byid, uint64_t *dup_g, sx_buf *dup_key)
+{
+    if (sx_extsort_done(byid) < 0)
+        return fail(m, "cannot sort the images: %s", strerror(errno));
+    if (!(m->ids = sx_kvtab_new()))
+        return fail(m, "cannot create a temporary file: %s", strerror(errno));
+    sx_buf prev = {0};
+    const void *p;
+    size_t n;
+    int k, rc = 0, have = 0;
+    while (rc == 0 && (k = sx_extsort_next(byid, &p, &n)) == 1) {
+        rd r = {p, (const unsigned char *)p + n, 0};
+        size_t kl;
+        const char *key = rd_str(&r, &kl);
+        uint64_t g = rd_be(&r), newid = rd_u64(&r);
+        if (have && prev.len == kl && !memcmp(prev.p, key, kl)) {
+            if (g < *dup_g) {
+                *dup_g = g;
+                dup_key->len = 0;
+                if (sx_buf_put(dup_key, key, kl) < 0)
+                    rc = fail(m, "out of memory");
+            }
+            continue;
+        }
+        prev.len = 0;
+        have = 1;
+        if (sx_buf_put(&prev, key, kl) < 0)
+            rc = fail(m, "out of memory");
+        else if (sx_kvtab_put(m->ids, key, kl, newid) < 0)
+            rc = fail(m, "cannot write a temporary file: %s", strerror(errno));
+    }
+    if (rc == 0 && k < 0)
+        rc = fail(m, "cannot sort the images: %s", strerror(errno));
+    if (rc == 0 && sx_kvtab_done(m->ids) < 0)
+        rc = fail(m, "cannot write a temporary file: %s", strerror(errno));
+    sx_buf_free(&prev);
+    return rc;
+}
+
+/* The whole plan, after PASS_CHECK. Refuses what the write would have
+ * refused at an image (no id, an id twice in a shard), naming the first. */
+static int make_plan(sx_merge *m)
+{
+    sx_extsort *byname = sx_extsort_new(SORT_MEM), *byg = sx_extsort_new(SORT_MEM), *byid = sx_extsort_new(SORT_MEM);
+    uint64_t bad_g = UINT64_MAX, dup_g = UINT64_MAX;
+    int bad_shard = 0, rc = -1;
+    sx_buf dup_key = {0};
+    if (!byname || !byg || !byid) {
+        fail(m, "out of memory");
+        goto out;
+    }
+    if (!m->bykey && !(m->bykey = sx_extsort_new(SORT_MEM))) {
+        fail(m, "out of memory");
+        goto out;
+    }
+    if (plan_duplicates(m, byname) < 0 || plan_owners(m, byname, byg) < 0)
+        goto out;
+    sx_extsort_free(byname);
+    byname = NULL;
+    if (plan_images(m, byg, byid, &bad_g, &bad_shard) < 0)
+        goto out;
+    sx_extsort_free(byg);
+    byg = NULL;
+    if (plan_ids(m, byid, &dup_g, &dup_key) < 0)
+        goto out;
+    if (dup_g < bad_g) {
+        int sh = (int)((unsigned char)dup_key.p[0] << 24 | (unsigned char)dup_key.p[1] << 16 |
+                       (unsigned char)dup_key.p[2] << 8 | (unsigned char)dup_key.p[3]);
+        fail(m, "'%s': image id %.*s appears twice", m->s[sh].json, (int)dup_key.len - 4, dup_key.p + 4);
+        goto out;
+    }
+    if (bad_g != UINT64_MAX) {
+        fail(m, "'%s': an image without id or file_name", m->s[bad_shard].json);
+        goto out;
+    }
+    rc = 0;
+out:
+    sx_extsort_free(byname);
+    sx_extsort_free(byg);
+    sx_extsort_free(byid);
+    sx_buf_free(&dup_key);
     return rc;
 }
 
@@ -1028,53 +1522,53 @@ static int put_image(sx_merge *m, const sx_tnode *img, uint64_t id, const char *
     return flush_out(m, 0);
 }
 
+/* PASS_IMAGES: the image as the plan says. */
 static int on_image(sx_merge *m, int i, const char *path, const sx_tnode *img)
 {
-    shard *sh = &m->s[i];
-    const sx_tnode *id = sx_tget(img, "id"), *name = sx_tget(img, "file_name"), *item = sx_tget(img, "sx_item");
-    if (!(sx_tape_is(id, SX_T_NUMBER) || sx_tape_is(id, SX_T_STRING)) || !sx_tape_is(name, SX_T_STRING))
-        return fail(m, "'%s': an image without id or file_name", path);
-    if (key_text(m, "", id) < 0)
-        return fail(m, "out of memory");
-    if (sm_get(&sh->idmap, m->kb.p, m->kb.len))
-        return fail(m, "'%s': image id %s appears twice", path, m->kb.p);
-    char *idk = strdup(m->kb.p);
-    size_t idl = m->kb.len;
-    if (!idk || image_key(m, name, item) < 0) {
-        free(idk);
-        return fail(m, "out of memory");
-    }
-    int rc = -1;
-    if (sm_get(&m->seen, m->kb.p, m->kb.len)) { /* the same item in an earlier shard: kept there */
-        rc = sm_put(&sh->idmap, idk, idl, 0) < 0 ? fail(m, "out of memory") : 0;
+    const sx_tnode *name = sx_tget(img, "file_name");
+    int k = file_get(m, m->plan, &m->rec);
+    if (k < 0)
+        return -1;
+    rd r = {(const unsigned char *)m->rec.p, (const unsigned char *)m->rec.p + m->rec.len, 0};
+    uint64_t newid = rd_u64(&r);
+    int renamed = rd_u8(&r);
+    size_t fl;
+    const char *fn = rd_str(&r, &fl);
+    if (k == 0 || r.bad || !sx_tape_is(name, SX_T_STRING) || (newid && newid != m->nimg + 1))
+        return fail(m, "'%s': the file changed while it was merged", path);
+    if (!newid) { /* the same item in an earlier image: kept there */
         m->dups++;
-        free(idk);
-        return rc;
+        return 0;
     }
-    int64_t *own = sm_get(&m->owner, name->u.str, name->len);
-    int mine = own && !strcmp(m->okeys[*own], m->kb.p);
-    int oom = sm_put(&m->seen, m->kb.p, m->kb.len, 1) < 0;
-    jv final = jv_invalid();
-    const char *fn = name->u.str;
-    size_t fl = name->len;
-    if (sm_get(&m->names, fn, fl) || !mine) {
-        final = fresh_name(m, name->u.str, item);
-        fn = jv_string_value(final);
-        fl = (size_t)jv_string_length_bytes(jv_copy(final));
-        m->renamed++;
-    }
-    oom |= sm_put(&m->names, fn, fl, 1) < 0;
     m->nimg++;
-    oom |= sm_put(&sh->idmap, idk, idl, (int64_t)m->nimg) < 0;
-    free(idk);
-    if (oom)
-        fail(m, "out of memory");
-    else if (m->on_image && m->on_image(m->ctx, i, name->u.str, fn) < 0)
-        fail(m, "cannot write a file record: %s", strerror(errno));
-    else
-        rc = put_image(m, img, m->nimg, fn, fl);
-    jv_free(final);
-    return rc;
+    if (!renamed) {
+        fn = name->u.str;
+        fl = name->len;
+    } else {
+        m->renamed++;
+        /* NUL-terminated for the callback */
+        m->fn.len = 0;
+        if (sx_buf_put(&m->fn, fn, fl) < 0 || sx_buf_put(&m->fn, "", 1) < 0)
+            return fail(m, "out of memory");
+        fn = m->fn.p;
+    }
+    if (m->on_image && m->on_image(m->ctx, i, name->u.str, fn) < 0)
+        return fail(m, "cannot write a file record: %s", strerror(errno));
+    return put_image(m, img, m->nimg, fn, fl);
+}
+
+/* The new id of image `id` (its text) of shard i. @return 1 with *newid,
+ * 0 when the shard has no such image, -1 error. */
+static int image_newid(sx_merge *m, int i, const char *id, size_t il, uint64_t *newid)
+{
+    unsigned char sh[4] = {(unsigned char)(i >> 24), (unsigned char)(i >> 16), (unsigned char)(i >> 8), (unsigned char)i};
+    m->kb.len = 0;
+    if (sx_buf_put(&m->kb, sh, 4) < 0 || sx_buf_put(&m->kb, id, il) < 0)
+        return fail(m, "out of memory");
+    if (!m->ids)
+        return 0;
+    int k = sx_kvtab_get(m->ids, m->kb.p, m->kb.len, newid);
+    return k < 0 ? fail(m, "cannot read a temporary file: %s", strerror(errno)) : k;
 }
 
 /* 1 when v (borrowed) can be an image or category id: a number or a string. */
@@ -1098,9 +1592,17 @@ static int on_ann(sx_merge *m, int i, const char *path, jv ann)
         return -1;
     }
     jv ik = id_key(img), ck = id_key(cat);
-    int64_t *ni = jv_is_valid(ik) ? sm_getj(&sh->idmap, ik) : NULL;
+    uint64_t ni = 0;
+    int found = jv_is_valid(ik) ? image_newid(m, i, jv_string_value(ik), (size_t)jv_string_length_bytes(jv_copy(ik)), &ni) : 0;
     jv_free(ik);
-    jv newimg = ni ? jv_number((double)*ni) : jv_invalid();
+    if (found < 0) {
+        jv_free(ck);
+        jv_free(img);
+        jv_free(cat);
+        jv_free(ann);
+        return -1;
+    }
+    jv newimg = found ? jv_number((double)ni) : jv_invalid();
     jv newcat = jv_is_valid(ck) ? jv_object_get(jv_copy(sh->catmap), ck) : ck;
     int rc = -1;
     if (!jv_is_valid(newimg)) {
@@ -1185,14 +1687,17 @@ static int ann_fast(sx_merge *m, int i)
                 (k->len == 11 && !memcmp(k->u.str, "category_id", 11));
     if (seen != 3)
         return 0;
-    int64_t *ni = sm_get(&sh->idmap, img, imgl);
+    uint64_t newimg = 0;
+    int found = image_newid(m, i, img, imgl, &newimg);
+    if (found < 0)
+        return -1;
     jv nc = jv_object_get(jv_copy(sh->catmap), jv_string_sized(cat, (int)catl));
-    if (!ni || !jv_is_valid(nc)) {
+    if (!found || !jv_is_valid(nc)) {
         jv_free(nc);
         return 0; /* the slow path says what is wrong */
     }
     int rc = 0;
-    if (*ni != 0) {
+    if (newimg != 0) {
         char head[96];
         int hl;
         double cid = jv_number_value(nc);
@@ -1201,12 +1706,12 @@ static int ann_fast(sx_merge *m, int i)
             memcpy(head, "{\"id\":", 6), hl += 6;
             hl += put_u64(head + hl, ++m->nann);
             memcpy(head + hl, ",\"image_id\":", 12), hl += 12;
-            hl += put_u64(head + hl, (uint64_t)*ni);
+            hl += put_u64(head + hl, newimg);
             memcpy(head + hl, ",\"category_id\":", 15), hl += 15;
             hl += put_u64(head + hl, (uint64_t)cid);
         } else {
             hl = snprintf(head, sizeof head, "{\"id\":%llu,\"image_id\":%lld,\"category_id\":%.17g",
-                          (unsigned long long)++m->nann, (long long)*ni, cid);
+                          (unsigned long long)++m->nann, (long long)newimg, cid);
         }
         size_t rest = (size_t)(end - p);
         if (put_str(m, m->first ? "\n" : ",\n") < 0 || sx_buf_reserve(&m->out, (size_t)hl + rest) < 0) {
@@ -1256,9 +1761,13 @@ int sx_merge_write(sx_merge *m, sx_merge_write_fn write, sx_merge_image_fn on_im
     if (put_str(m, "],\n\"images\":[") < 0)
         return -1;
     m->first = 1;
+    if (!m->plan || fseek(m->plan, 0, SEEK_SET) != 0)
+        return fail(m, "sx_merge_write() before sx_merge_check()");
     for (int i = 0; i < m->n; i++)
         if (scan_file(m, i, PASS_IMAGES) < 0)
             return -1;
+    if (file_get(m, m->plan, &m->rec) != 0)
+        return fail(m, "'%s': the file changed while it was merged", m->s[m->n - 1].json);
     if (put_str(m, "],\n\"annotations\":[") < 0)
         return -1;
     m->first = 1;

@@ -12,8 +12,13 @@
  * Shards are read as byte streams: a small scanner walks each file and
  * hands out one element of "images" or "annotations" at a time, which is
  * parsed, rewritten and written out at once. Memory holds the categories
- * and, per image, an id map entry, its key, its name and the name's owner
- * (about 450 bytes), never the annotations.
+ * and a bounded amount besides (about 30 MB at most), however many images:
+ * what becomes of each image (dropped as a duplicate, its new id, its new
+ * name) is planned before anything is written, with external sorts in
+ * temporary files ($TMPDIR, unlinked at once; about 150 bytes of disk per
+ * image) and two sorted tables on disk (file_name -> the image kept under
+ * it, old id -> new id) whose sparse indexes are all that stays in memory.
+ * The one thing held per image is the name made up for a renamed image.
  * Each shard file is read three times (categories and names, images,
  * annotations).
  *
@@ -64,9 +69,12 @@ void sx_merge_partial(sx_merge *m, int yes);
 int sx_merge_check_shards(sx_merge *m);
 
 /*! sx_merge_check() : reads every shard's marker (refusing shards of
- *  different exports), then its categories and image names, and unifies the
- *  categories. Nothing is written.
- *  @return 0, or -1 (unreadable or malformed file, different exports). */
+ *  different exports), then its categories and images, unifies the
+ *  categories and plans every image (duplicate, new id, new name) in
+ *  temporary files. Nothing is written.
+ *  @return 0, or -1 (unreadable or malformed file, different exports, an
+ *          image without id or an id twice in a shard, a temporary file
+ *          that cannot be written). */
 int sx_merge_check(sx_merge *m);
 
 /*! sx_merge_write() : after sx_merge_check(), writes the merged COCO JSON

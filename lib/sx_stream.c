@@ -340,6 +340,47 @@ int sx_reader_next(sx_reader *r, const char **line, size_t *len)
     }
 }
 
+/* The whole lines at the head of the buffer that are plain data records: a
+ * line that begins with '{' but not with the control prefix. Only line
+ * starts are looked at; memchr() finds the ends. @return their count. */
+static uint64_t data_lines(sx_reader *r, size_t *upto)
+{
+    size_t s = r->start;
+    uint64_t count = 0;
+    while (r->end - s > SX_CTL_PREFIX_LEN && r->buf[s] == '{' &&
+           memcmp(r->buf + s, SX_CTL_PREFIX, SX_CTL_PREFIX_LEN) != 0) {
+        const char *nl = memchr(r->buf + s, '\n', r->end - s);
+        if (!nl || (size_t)(nl - r->buf) - s > r->max_line)
+            break; /* sx_reader_next() reads on, or says it is too long */
+        s = (size_t)(nl - r->buf) + 1;
+        count++;
+    }
+    *upto = s;
+    return count;
+}
+
+int sx_reader_run(sx_reader *r, const char **p, size_t *n, uint64_t *records)
+{
+    *records = 0;
+    if (!r->bad_env && !r->file_eof && (r->flags & SX_READ_RAW)) {
+        size_t upto;
+        uint64_t count = data_lines(r, &upto);
+        if (count) {
+            *p = r->buf + r->start;
+            *n = upto - r->start;
+            r->start = r->scan = upto;
+            r->lineno += count;
+            r->records += count;
+            r->any_record = 1;
+            r->last_was_end = 0;
+            *records = count;
+            return 1;
+        }
+    }
+    int k = sx_reader_next(r, p, n);
+    return k == 1 ? 2 : k;
+}
+
 const char *sx_reader_name(const sx_reader *r) { return r->name; }
 uint64_t sx_reader_lineno(const sx_reader *r) { return r->lineno; }
 const char *sx_reader_error(const sx_reader *r) { return r->err; }
@@ -473,10 +514,10 @@ int sx_writer_write(sx_writer *w, const void *p, size_t n)
         errno = w->saved_errno;
         return -1;
     }
-    if (w->len + n > WRITE_BUF) {
-        if (drain(w, ZSTD_e_continue) < 0)
+    if (w->len + n > WRITE_BUF || n >= WRITE_BUF / 4) {
+        if (w->len && drain(w, ZSTD_e_continue) < 0)
             return -1;
-        if (n >= WRITE_BUF) { /* large record: no copy */
+        if (n >= WRITE_BUF / 4) { /* a large record or a run of lines: no copy */
             int rc = push(w, p, n, ZSTD_e_continue);
             if (rc < 0)
                 errno = w->saved_errno;

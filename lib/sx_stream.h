@@ -67,6 +67,18 @@ int sx_parse_size(const char *s, size_t *out);
  *          sx_reader_error()); after an error the reader is unusable. */
 int sx_reader_next(sx_reader *r, const char **line, size_t *len);
 
+/*! sx_reader_run() : for a program that forwards its input (SX_READ_RAW):
+ *  hands out, when it can, a run of whole lines at once instead of one line.
+ *  A run holds only data records that begin with '{' (no control record, no
+ *  blank line, no BOM); the reader counts them as sx_reader_next() would
+ *  (lineno, records, end tracking). Any other line comes alone, as from
+ *  sx_reader_next(). Finding a run costs a memchr() per line and a look at
+ *  its first bytes, so forwarding goes at the speed of the decoder.
+ *  @p, @n     the bytes, terminators included, valid until the next call
+ *  @records   set to the number of lines in a run, 0 for a lone line
+ *  @return 1 with a run, 2 with a lone line, 0 at the end, -1 on error. */
+int sx_reader_run(sx_reader *r, const char **p, size_t *n, uint64_t *records);
+
 /*! sx_reader_name() : "<stdin>" or the path of the file being read. */
 const char *sx_reader_name(const sx_reader *r);
 

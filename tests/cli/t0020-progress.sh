@@ -108,4 +108,34 @@ test_expect_success 'usage errors exit 2 and name the option' '
     assert_grep "needs a value" err3
 '
 
+test_expect_success 'a long stream is counted and forwarded whole, whatever lies between its records' '
+    # 3 MB of records across the reader'"'"'s blocks, with control records,
+    # blank and CRLF lines, leading blanks and a line of 1.5 MB among them
+    python3 -c "
+import sys
+w = sys.stdout.write
+w(\"\\ufeff{\\\"sx\\\":\\\"meta\\\",\\\"total\\\":40000}\\n\")
+for i in range(1, 40001):
+    w(\"{\\\"id\\\":%d,\\\"pad\\\":\\\"%s\\\"}\\n\" % (i, \"x\" * (i % 150)))
+    if i % 9999 == 0: w(\"{\\\"sx\\\":\\\"progress\\\",\\\"category\\\":\\\"c\\\",\\\"current\\\":%d,\\\"total\\\":40000}\\n\" % i)
+    if i % 7777 == 0: w(\"\\n  \\n\")
+    if i % 5555 == 0: w(\"{\\\"crlf\\\":1}\\r\\n\")
+    if i % 3333 == 0: w(\"   {\\\"lead\\\":1}\\n\")
+    if i == 20000: w(\"{\\\"big\\\":\\\"\" + \"y\" * 1500000 + \"\\\"}\\n\")
+w(\"{\\\"sx\\\":\\\"end\\\",\\\"count\\\":40000}\\n\")
+" > in &&
+    zstd -q -f in -o in.zst &&
+    sx-progress < in > out 2> err && cmp out in &&
+    sx-progress -q < in.zst > out.zst && cmp out.zst in &&
+    # data records: 40000 + 7 CRLF + 12 led by blanks + the big one
+    assert_grep "^sx-progress: 40020 records, 0 failed" err &&
+    sx-progress --zstd < in.zst > out.zst2 2> /dev/null && zstd -dc out.zst2 | cmp - in
+'
+
+test_expect_success 'a line that is not an object deep in a stream is named by its number' '
+    { stream 30000 | head -20000; echo "[1]"; stream 30000 | tail -n +20001; } > in &&
+    expect_code 1 sx-progress -q in > out 2> err &&
+    assert_grep "^sx-progress: in:20001: not a JSON object" err
+'
+
 test_done
