@@ -3,8 +3,9 @@
 # git and make: nothing else) goes from `git clone` to a working sx with one
 # command. Makes a minbase chroot with mmdebstrap from the mirror apt uses on
 # this machine, clones this repository's HEAD into it and runs
-# `make -j2 GOAL...` there (default: demo) as root, in a mount namespace of
-# its own (/proc, /sys, /dev), then removes the chroot.
+# `make -j2 GOAL` for each GOAL in turn (default: demo) as root, in a mount
+# namespace of its own (/proc, /sys, /dev), then removes the chroot. It
+# checks that make installed the packages before the first compilation.
 #
 # Environment: SX_BARE_MIRROR (default: the first Debian URI of
 # /etc/apt/sources.list.d/*.sources or /etc/apt/sources.list), SX_BARE_KEEP=1
@@ -76,7 +77,7 @@ echo "== Debian 12 minbase + git + make from $mirror"
 if ! mmdebstrap --variant=minbase --include=git,make --aptopt='Acquire::Retries "3"' \
     bookworm "$chroot_dir" "deb $mirror bookworm main" >"$log" 2>&1; then
     tail -n 15 "$log" >&2
-    die "cannot make a Debian 12 chroot from '$mirror' (mmdebstrap failed: the mirror or the network is unreachable?; the whole log was in $log)"
+    die "cannot make a Debian 12 chroot from '$mirror': mmdebstrap failed (the end of its log is above): is the mirror reachable from here?"
 fi
 t1=$(now)
 cp /etc/resolv.conf "$chroot_dir/etc/resolv.conf" 2>/dev/null || true
@@ -89,16 +90,15 @@ inside="set -e
 git clone -q /tmp/sx.bundle /root/sx 2>&1
 cd /root/sx
 git log -1 --format='checkout: %h %s'
-make -j2 ${goals[*]}
+for goal in ${goals[*]}; do
+    echo \"== make -j2 \$goal\"
+    make -j2 \$goal
+done
 case ' ${goals[*]} ' in *' demo '*)
     test -s build/demo/coco/train/annotations.json && test -s build/demo/yolo/dataset.yaml ||
         { echo 'make demo made no COCO and YOLO export'; exit 1; } ;;
 esac"
-echo "== in the chroot: git clone; make -j2 ${goals[*]}
-case ' ${goals[*]} ' in *' demo '*)
-    test -s build/demo/coco/train/annotations.json && test -s build/demo/yolo/dataset.yaml ||
-        { echo 'make demo made no COCO and YOLO export'; exit 1; } ;;
-esac"
+echo "== in the chroot: git clone; $(printf 'make -j2 %s; ' "${goals[@]}")"
 code=0
 unshare --mount --propagation private -- sh -c '
     r=$1; shift
@@ -110,9 +110,16 @@ t2=$(now)
 if [ "$code" != 0 ]; then
     tail -n 40 "$log" >&2
     [ "$code" = 99 ] && die "cannot mount /proc, /sys and /dev in the chroot"
-    die "make -j2 ${goals[*]} failed in the bare Debian 12 (exit $code)"
+    die "$(grep '^== make -j2 ' "$log" | tail -n 1 | sed 's/^== //') failed in the bare Debian 12 (exit $code)"
 fi
+# the packages were missing and installed before the first compilation
+first_install=$(grep -n -m1 '^installing: ' "$log" | cut -d: -f1)
+first_cc=$(grep -n -m1 '^cc .* -c ' "$log" | cut -d: -f1)
+[ -n "$first_install" ] || die "make installed nothing: the chroot was not bare?"
+[ -n "$first_cc" ] && [ "$first_install" -lt "$first_cc" ] ||
+    die "a compilation started before the packages were installed (log: $log)"
+grep -m1 '^installing: ' "$log"
 sed -n '/^checkout: /p' "$log"
-tail -n 20 "$log"
-printf '%s: ok: bare Debian 12 -> git clone -> make -j2 %s: %ss (chroot %ss, clone and make %ss)\n' \
-    "$prog" "${goals[*]}" "$((t2 - t0))" "$((t1 - t0))" "$((t2 - t1))"
+tail -n 12 "$log"
+printf '%s: ok: bare Debian 12 -> git clone -> %s%ss (chroot %ss, clone and make %ss)\n' \
+    "$prog" "$(printf 'make -j2 %s -> ' "${goals[@]}")" "$((t2 - t0))" "$((t1 - t0))" "$((t2 - t1))"
