@@ -3,7 +3,7 @@
 # (all or nothing), and an interrupted make re-runs only what did not commit.
 #
 #   SX_PROJECTS := 12 34                 # project ids
-#   SX_FORMATS  := coco yolo             # coco, yolo, voc, raw
+#   SX_FORMATS  := coco yolo             # coco, yolo, voc, csv, raw
 #   SX_EXPORTS  += voc-56                # or name exports FORMAT-PROJECT directly
 #   SX_DIR      := exports               # where they go (default: exports)
 #   SX_FLAGS    := --split train=0.8,val=0.2   # export-FORMAT options for all
@@ -36,7 +36,7 @@
 #
 # With SX_ENGINE := slurm, `make -j8` keeps eight exports on the cluster at
 # once, each an export-slurm that submits its array and its merge and waits
-# for them; voc and raw exports, which cannot be merged, run here. A Slurm
+# for them; voc, csv and raw exports, which cannot be merged, run here. A Slurm
 # export that did not commit is not rolled back by make: its jobs may still
 # be running, and export-slurm, run again, waits for them or redoes only the
 # shards that did not commit. clean-exports cancels its jobs (export-slurm
@@ -72,8 +72,8 @@ sx-force: ;
 .PRECIOUS: $(SX_DIR)/%/.sx-manifest.ndjson
 
 $(SX_DIR)/%/.sx-manifest.ndjson:
-	@case '$(call sx_format,$*)' in coco|yolo|voc|raw) ;; \
-	  *) echo "sx.mk: '$*': the format must be coco, yolo, voc or raw (FORMAT-PROJECT)" >&2; exit 2 ;; esac
+	@case '$(call sx_format,$*)' in coco|yolo|voc|csv|raw) ;; \
+	  *) echo "sx.mk: '$*': the format must be coco, yolo, voc, csv or raw (FORMAT-PROJECT)" >&2; exit 2 ;; esac
 	@case '$(call sx_engine,$*)' in local|slurm) ;; \
 	  *) echo "sx.mk: '$*': the engine must be local or slurm, not '$(call sx_engine,$*)'" >&2; exit 2 ;; esac
 	@mkdir -p '$(SX_DIR)'
@@ -81,7 +81,8 @@ $(SX_DIR)/%/.sx-manifest.ndjson:
 	  echo "sx.mk: '$(SX_DIR)/$*' did not commit: rolled back, redone" >&2; \
 	  sx-save --rollback '$(SX_DIR)/$*' >/dev/null; fi
 	@rm -f '$(SX_DIR)/$*.result'
-	$(call sx_command,$*) -o '$(SX_DIR)/$*' $(call sx_source,$*) $(SX_FLAGS) $(SX_FLAGS_$*) > '$(SX_DIR)/$*.result.tmp'
+	$(call sx_command,$*) -o '$(SX_DIR)/$*' $(call sx_source,$*) $(SX_FLAGS) $(SX_FLAGS_$*) > '$(SX_DIR)/$*.result.tmp' \
+	  || { st=$$?; rm -f '$(SX_DIR)/$*.result.tmp'; exit $$st; }
 	@mv '$(SX_DIR)/$*.result.tmp' '$(SX_DIR)/$*.result' && cat '$(SX_DIR)/$*.result'
 
 clean-exports:

@@ -56,6 +56,7 @@ test_expect_success 'a failed export fails make -k; the next make redoes only it
     code=0 && { make -k -j4 EXTRA=coco-99 BAD=--no-such-option > out 2> err || code=$?; } && test "$code" != 0 &&
     assert_grep "export-coco: unknown option .--no-such-option." err &&
     test ! -e exports/coco-99 && committed coco-12 && committed raw-78 &&
+    test ! -e exports/coco-99.result.tmp && test ! -e exports/coco-99.result &&
     : > "$TRASH_ROOT/fake.log" &&
     make -j4 EXTRA=coco-99 > out 2> err &&
     committed coco-99 && assert_eq "99 " "$(projects_fetched)"
@@ -114,7 +115,7 @@ test_expect_success 'make clean-exports rolls every export back through its mani
 test_expect_success 'a name that is not FORMAT-PROJECT is refused' '
     write_makefile &&
     expect_code 2 make png-3 EXTRA=png-3 > out 2> err &&
-    assert_grep "the format must be coco, yolo, voc or raw" err && test ! -e exports/png-3
+    assert_grep "the format must be coco, yolo, voc, csv or raw" err && test ! -e exports/png-3
 '
 
 test_done
