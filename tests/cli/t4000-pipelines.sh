@@ -151,7 +151,7 @@ done
 
 test_expect_success 'README: a section per workflow, each with an example' '
     R=$SX_ROOT/README.md &&
-    for h in "### export-coco, export-yolo, export-voc, export-raw" "### sx-export --params" \
+    for h in "### export-coco, export-yolo, export-voc, export-csv, export-raw" "### sx-export --params" \
              "### Batch exports with make: sx.mk" "## sx-merge-coco, sx-merge-yolo" \
              "### Across machines: export-parallel" "### On a Slurm cluster: export-slurm" "### sx-shards"; do
         assert_grep "^$h" "$R" || exit 1
