@@ -1,5 +1,6 @@
 /* sx-progress: shows the progress of a stream on stderr and forwards it. */
 #include "sx_cli.h"
+#include "sx_json.h"
 #include "sx_meter.h"
 #include "sx_proto.h"
 #include "sx_stream.h"
@@ -223,6 +224,7 @@ int main(int argc, char **argv)
         sx_die(SX_EXIT_FAIL, "cannot write '%s': %s", o.output, strerror(errno));
     /* a person at a terminal wants the result, not a thousand records */
     int terse = (!o.output || !strcmp(o.output, "-")) && isatty(1);
+    sx_buf held = {0}; /* result records, written after the bar's last line */
     double t = now_s();
     sx_meter *m = sx_meter_new(t);
     d.next_at = t + (d.mode == MODE_LINES ? d.interval : 0);
@@ -246,6 +248,7 @@ int main(int argc, char **argv)
         size_t n = len;
         const char *p = record_bytes(line, &n, sx_reader_lineno(in));
         int forward = !terse;
+        int hold = 0;
         if (n > 0) {
             if (*p != '{')
                 sx_die_at(SX_EXIT_FAIL, sx_reader_name(in), sx_reader_lineno(in),
@@ -259,7 +262,8 @@ int main(int argc, char **argv)
                     tick(&d, m, t);
                 }
             } else {
-                forward = forward || kind == SX_RESULT;
+                /* on a terminal the result waits for the bar's last line, which stderr shares */
+                hold = terse && kind == SX_RESULT;
                 t = now_s();
                 if (pending) {
                     sx_meter_data(m, pending, t);
@@ -277,6 +281,8 @@ int main(int argc, char **argv)
         }
         if (forward && sx_writer_write(out, line, len) < 0)
             sx_write_failed(outname);
+        if (hold && sx_buf_put(&held, line, len) < 0)
+            sx_die(SX_EXIT_FAIL, "out of memory");
     maybe_wait:
         if (sx_reader_pending(in) == 0) {
             /* input may block: pass on what we have, keep the display live */
@@ -299,7 +305,7 @@ int main(int argc, char **argv)
     t = now_s();
     if (pending)
         sx_meter_data(m, pending, t);
-    if (sx_writer_close(out) < 0)
+    if (!terse && sx_writer_close(out) < 0) /* downstream sees the end at once */
         sx_write_failed(outname);
     int status = SX_EXIT_OK;
     if (k < 0) {
@@ -332,6 +338,13 @@ int main(int argc, char **argv)
         sx_warn("the input is empty: nothing came from the stage before (did it fail? a stream of sx-fetch "
                 "has a meta and an end record even for an empty listing)");
     }
+    if (terse) {
+        if (held.len && sx_writer_write(out, held.p, held.len) < 0)
+            sx_write_failed(outname);
+        if (sx_writer_close(out) < 0)
+            sx_write_failed(outname);
+    }
+    free(held.p);
     if (d.json && fclose(d.json) != 0) {
         sx_warn("%s: write error: %s", o.json, strerror(errno));
         status = SX_EXIT_FAIL;

@@ -306,11 +306,13 @@ char *sx_meter_summary(const sx_meter *m, double now)
         return NULL;
     size_t len = 0;
     buf[0] = 0;
-    add(buf, 512, &len, "%llu record%s, %llu failed", (unsigned long long)m->records, m->records == 1 ? "" : "s",
-        (unsigned long long)sx_meter_failed(m));
+    /* after sx-save the stream holds no data records: its result says what counts */
+    if (m->records || !m->result[0])
+        add(buf, 512, &len, "%llu record%s, %llu failed, ", (unsigned long long)m->records,
+            m->records == 1 ? "" : "s", (unsigned long long)sx_meter_failed(m));
     if (m->warnings)
-        add(buf, 512, &len, ", %llu warning%s", (unsigned long long)m->warnings, m->warnings == 1 ? "" : "s");
-    add(buf, 512, &len, ", %.2fs", now - m->start);
+        add(buf, 512, &len, "%llu warning%s, ", (unsigned long long)m->warnings, m->warnings == 1 ? "" : "s");
+    add(buf, 512, &len, "%.2fs", now - m->start);
     if (m->result[0])
         add(buf, 512, &len, "; %s", m->result);
     return buf;

@@ -42,7 +42,7 @@ test_expect_success 'progress and metrics records are followed by category' '
       "{\"sx\":\"end\",\"count\":0}" | sx-progress > /dev/null 2> err &&
     assert_grep "^\[original_file\] Progress: 100.0% | ETA: 0.00s$" err &&
     assert_grep "^\[data_file\] Metrics: stand_by 1, success 2, failed 1$" err &&
-    assert_grep "^sx-progress: 0 records, 1 failed, .*; exported 3, failed 1 of 4 to out$" err
+    assert_grep "^sx-progress: [0-9.]*s; exported 3, failed 1 of 4 to out$" err
 '
 
 test_expect_success 'a terminal gets one redrawn line with a bar, count, rate and ETA' '
@@ -61,6 +61,17 @@ test_expect_success 'a terminal on standard output gets the result record, not t
     assert_eq "{\"sx\":\"result\",\"export_path\":\"out\",\"exported_count\":3,\"failed_count\":0,\"total_count\":3}" \
         "$(tr -d "\r" < tty.out)" &&
     sx-progress -q in > piped && cmp in piped
+'
+
+test_expect_success 'on a terminal the result comes on a line of its own, after the bar and the summary' '
+    { stream 3 | head -n -1
+      echo "{\"sx\":\"result\",\"export_path\":\"out\",\"exported_count\":3,\"failed_count\":0,\"total_count\":3}"
+      stream 3 | tail -n 1; } > in &&
+    script -qec "sx-progress in" /dev/null > tty.out &&
+    tr -d "\r" < tty.out | tail -n 1 > last &&
+    assert_eq "{\"sx\":\"result\",\"export_path\":\"out\",\"exported_count\":3,\"failed_count\":0,\"total_count\":3}" "$(cat last)" &&
+    assert_eq 1 "$(grep -c "sx\":\"result" tty.out)" &&
+    tr "\r" "\n" < tty.out | grep -q "^sx-progress: 3 records, 0 failed"
 '
 
 test_expect_success 'failures are red on a terminal, not with NO_COLOR' '
