@@ -854,6 +854,9 @@ typedef struct {
     candidate *c;
     size_t nc;
     off_t cmin;
+    int dirfd;         /* the directory of the last file dealt with */
+    char *dir;         /* its path, dirlen bytes */
+    size_t dirlen;
     size_t removed;
     int rc;
     char *err;
@@ -867,16 +870,52 @@ static void rb_error(rollback_run *r, const char *path)
     r->rc = -1;
 }
 
-/* Removes the file `path` when it is there. */
+/* The directory holding `path`, opened without following links
+ * (sx_open_parent()); the files of one directory come together in the
+ * manifest, so it is opened once for them. @base set to the last component.
+ * @return the descriptor (the run's: not to be closed), or -1 with errno. */
+static int rb_parent(rollback_run *r, const char *path, const char **base)
+{
+    const char *slash = strrchr(path, '/');
+    size_t dl = slash ? (size_t)(slash - path) : 0;
+    *base = slash ? slash + 1 : path;
+    if (r->dirfd >= 0 && r->dirlen == dl && !memcmp(r->dir, path, dl))
+        return r->dirfd;
+    if (r->dirfd >= 0)
+        close(r->dirfd);
+    r->dirfd = -1;
+    char *d = realloc(r->dir, dl + 1);
+    if (!d)
+        return -1;
+    r->dir = d;
+    int fd = sx_open_parent(r->rootfd, path, 0, NULL, NULL, base);
+    if (fd < 0)
+        return -1;
+    memcpy(r->dir, path, dl);
+    r->dirlen = dl;
+    r->dirfd = fd;
+    return fd;
+}
+
+/* Removes the file `path` (base in dirfd) when it is there. */
+static void rb_unlink(rollback_run *r, int dirfd, const char *base, const char *path)
+{
+    if (unlinkat(dirfd, base, 0) == 0)
+        r->removed++;
+    else if (errno != ENOENT)
+        rb_error(r, path);
+}
+
+/* Removes the file `path` when it is there: a directory on its way that is
+ * missing, or a link or a file, holds nothing of the export's. */
 static void rb_remove(rollback_run *r, const char *path)
 {
-    struct stat st;
-    if (sx_stat_at(r->rootfd, path, &st) < 0)
-        return;
-    if (sx_unlink_at(r->rootfd, path) < 0)
+    const char *base;
+    int fd = rb_parent(r, path, &base);
+    if (fd >= 0)
+        rb_unlink(r, fd, base, path);
+    else if (errno != ENOENT && errno != ENOTDIR && errno != ELOOP)
         rb_error(r, path);
-    else
-        r->removed++;
 }
 
 static int cand_cmp(const void *a, const void *b)
@@ -933,15 +972,28 @@ static int rb_file(void *ctx, off_t off, const sx_tnode *rec)
     }
     if (strcmp(op, "file"))
         return 0;
-    struct stat st;
-    if (tmp && sx_stat_at(r->rootfd, tmp->u.str, &st) == 0 && sx_unlink_at(r->rootfd, tmp->u.str) < 0)
+    const char *base;
+    int dfd = rb_parent(r, path->u.str, &base);
+    if (dfd < 0) {
+        if (errno != ENOENT && errno != ENOTDIR && errno != ELOOP)
+            rb_error(r, path->u.str);
+        return 0;   /* no directory: neither name is there */
+    }
+    /* the temporary name is in the same directory (is_tmp_of()) */
+    size_t dl = (size_t)(base - path->u.str);
+    if (tmp && tmp->len > dl && !strncmp(tmp->u.str, path->u.str, dl) && !strchr(tmp->u.str + dl, '/')) {
+        if (unlinkat(dfd, tmp->u.str + dl, 0) < 0 && errno != ENOENT)
+            rb_error(r, tmp->u.str);
+    } else if (tmp && sx_unlink_at(r->rootfd, tmp->u.str) < 0) {
         rb_error(r, tmp->u.str);
+    }
     if (!sx_bloom_maybe(r->seen, path->u.str, path->len)) {
         sx_bloom_add(r->seen, path->u.str, path->len);
-        rb_remove(r, path->u.str);
+        rb_unlink(r, dfd, base, path->u.str);
         return 0;
     }
-    if (sx_stat_at(r->rootfd, path->u.str, &st) < 0)
+    struct stat st;
+    if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
         return 0;   /* nothing there either way */
     candidate *c = &r->c[r->nc++];
     if (!(c->path = strdup(path->u.str))) {
@@ -974,14 +1026,21 @@ static int rb_dir(void *ctx, off_t off, const sx_tnode *rec)
 
 static int rollback_streamed(sx_manifest *m, int rootfd, size_t *removed, char *err, size_t errlen)
 {
-    rollback_run r = {.m = m, .rootfd = rootfd, .err = err, .errlen = errlen};
+    rollback_run r = {.m = m, .rootfd = rootfd, .dirfd = -1, .err = err, .errlen = errlen};
     r.seen = sx_bloom_new(0);
     r.c = malloc(CANDIDATES * sizeof *r.c);
     int rc = -1;
     if (!r.seen || !r.c || m->rfd < 0)
         errno = ENOMEM;
-    else if (scan_backward(m->rfd, m->size, rb_file, &r) == 0 && rb_settle(&r) == 0)
+    else if (scan_backward(m->rfd, m->size, rb_file, &r) == 0 && rb_settle(&r) == 0) {
+        if (r.dirfd >= 0)
+            close(r.dirfd);
+        r.dirfd = -1;
         rc = scan_backward(m->rfd, m->size, rb_dir, &r);
+    }
+    if (r.dirfd >= 0)
+        close(r.dirfd);
+    free(r.dir);
     if (rc < 0)
         seterr(err, errlen, "cannot read '%s' back: %s", SX_MANIFEST_NAME, strerror(errno));
     for (size_t i = 0; i < r.nc; i++)
