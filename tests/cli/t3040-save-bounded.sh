@@ -85,7 +85,7 @@ save_test 'a rollback of a cut stream removes every file, the filter saturated' 
     texts 3000 >in
     expect_code 1 sx-save -o out <in >/dev/null 2>err
     assert_grep "cut short" err
-    test ! -e out
+    test ! -e out || { echo "left:"; find out | head; cat err; false; }
 '
 
 # A file that was dropped (its item failed) and that someone else then put
