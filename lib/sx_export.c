@@ -1,4 +1,5 @@
 #include "sx_export.h"
+#include "sx_bloom.h"
 #include "sx_items.h"
 #include "sx_jqprog.h"
 #include "sx_json.h"
@@ -48,6 +49,7 @@ typedef struct sfile {
     char want_sha[65];           /* the record's sha256, or "" */
     char final_sha[65];          /* waiting in the batch: its digest */
     char *unlink_after;          /* a `move` done by copying: the source */
+    char *ikey;                  /* item_key(item): pinned in e->tab, or NULL */
 } sfile;
 
 /* Files written completely wait in a batch; a batch is made durable on the
@@ -70,8 +72,9 @@ struct sx_export {
     sfile *cur;                  /* text file being written */
     char *skip_path;             /* chunks of a refused text file */
     sfile *flying;               /* downloads */
-    sx_items *tab;               /* items (failed?, files in place) and
-                                    the paths of this run */
+    sx_items *tab;               /* the items of the last ITEM_WINDOW, and
+                                    the paths that failed (exact) */
+    sx_bloom *paths;             /* the paths of this run (a filter) */
     jv errlist[2];               /* error_file_list.json */
     uint64_t ok[2], bad[2];
     jv meta;                     /* the upstream meta record, or null */
@@ -109,6 +112,10 @@ struct sx_export {
 };
 
 #define COPY_BUF (256 * 1024)
+
+/* Items held besides those with a file on its way (sx_items.h): an item
+ * named again after this many others is a new item. */
+#define ITEM_WINDOW 8192
 
 static void fail(sx_export *e, uint64_t line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -240,6 +247,8 @@ static void undo_file(void *ctx, const char *path, int cat)
     } else if (sx_manifest_drop(e->m, path) < 0) {
         fail(e, 0, "cannot write the manifest: %s", strerror(errno));
     } else {
+        if (sx_paths_add(e->tab, path) < 0)
+            fail(e, 0, "out of memory");
         if (e->ok[cat])
             e->ok[cat]--;
         e->bad[cat]++;
@@ -270,6 +279,8 @@ static void item_fail(sx_export *e, jv item, int upstream, const char *why)
  * @item borrowed */
 static void file_failed(sx_export *e, int cat, jv item, const char *path, const char *why, int error_record)
 {
+    if (sx_paths_add(e->tab, path) < 0)   /* nothing on disk says it was claimed */
+        fail(e, 0, "out of memory");
     emit_log(e, cat, item, path, "failed", why);
     e->bad[cat]++;
     errlist_add(e, cat, bare_name(path), why);
@@ -314,6 +325,12 @@ static sfile *sfile_new(sx_export *e, const char *path, jv item, int cat)
     f->e = e;
     f->item = item;
     f->cat = cat;
+    /* its item stays in the window while the file is on its way */
+    f->ikey = item_key(item);
+    if (f->ikey && sx_items_pin(e->tab, f->ikey, strlen(f->ikey)) < 0) {
+        free(f->ikey);
+        f->ikey = NULL;
+    }
     f->parentfd = f->fd = -1;
     f->want_size = -1;
     sx_sha256_init(&f->sha);
@@ -329,9 +346,54 @@ static void sfile_free(sfile *f)
     if (f->parentfd >= 0)
         close(f->parentfd);
     jv_free(f->item);
+    if (f->ikey)
+        sx_items_unpin(f->e->tab, f->ikey, strlen(f->ikey));
+    free(f->ikey);
     free(f->unlink_after);
     free(f->path);
     free(f);
+}
+
+/* 1 when f's path is `path`. */
+static int sfile_is(const sfile *f, const char *path) { return f && !strcmp(f->path, path); }
+
+/* 1 when a file of this run is on its way to `path`: being written, waiting
+ * in a batch, downloading. At most a few thousand files. */
+static int in_flight(const sx_export *e, const char *path)
+{
+    if (sfile_is(e->cur, path))
+        return 1;
+    for (int i = 0; i < e->nbatch; i++)
+        if (sfile_is(e->batch[i], path))
+            return 1;
+    for (int i = 0; i < e->ninflight; i++)
+        if (sfile_is(e->inflight[i], path))
+            return 1;
+    for (const sfile *f = e->flying; f; f = f->next)
+        if (sfile_is(f, path))
+            return 1;
+    return 0;
+}
+
+/* 1 when an earlier record of this run claimed `path` (a second one is a
+ * duplicate). The filter of the paths claimed says no for nearly every new
+ * path; its yes may be false, and is checked against what a claim leaves:
+ * a file on its way, a path that failed (sx_items' exact set, which holds
+ * too the paths --resume kept), or a file on disk. A file on disk is this
+ * run's own when DIR was empty when the run began; with --force or
+ * --resume it may be older, and the manifest of this run is read to tell. */
+static int path_claimed(sx_export *e, const char *path)
+{
+    if (!sx_bloom_maybe(e->paths, path, strlen(path)))
+        return 0;
+    if (in_flight(e, path) || sx_paths_has(e->tab, path))
+        return 1;
+    struct stat st;
+    if (sx_stat_at(e->rootfd, path, &st) < 0)
+        return 0;   /* nothing there: a false positive */
+    if (!e->o->force && !e->o->resume)
+        return 1;
+    return sx_manifest_run_has(e->m, path) != 0;   /* unreadable: refused */
 }
 
 /* The relative path of f's temporary file. */
@@ -866,111 +928,232 @@ static const char *record_checks(jv rec, int64_t *size, char sha[65])
     return why;
 }
 
-/* @rec consumed */
-static int on_file(sx_export *e, jv rec)
+/* ---- file records ---- */
+
+/* A file record's members. */
+typedef struct {
+    jv rec, pj, tj, uj, sj, item;   /* owned */
+    const char *path;
+    size_t plen;
+    int is_text, append, move, link, cat;
+} frec;
+
+static void frec_free(frec *r)
 {
-    jv pj = jv_object_get(jv_copy(rec), jv_string("path"));
-    jv tj = jv_object_get(jv_copy(rec), jv_string("text"));
-    jv uj = jv_object_get(jv_copy(rec), jv_string("url"));
-    jv sj = jv_object_get(jv_copy(rec), jv_string("src"));
-    jv item = jv_object_get(jv_copy(rec), jv_string("item"));
-    if (jv_get_kind(item) == JV_KIND_INVALID) {
-        jv_free(item);
-        item = jv_null();
+    jv_free(r->pj);
+    jv_free(r->tj);
+    jv_free(r->uj);
+    jv_free(r->sj);
+    jv_free(r->item);
+    jv_free(r->rec);
+}
+
+/* Reads the members of rec (consumed). @return 0, or -1 (a bad record:
+ * fatal). r is to be freed either way. */
+static int frec_read(sx_export *e, frec *r, jv rec)
+{
+    r->rec = rec;
+    r->pj = jv_object_get(jv_copy(rec), jv_string("path"));
+    r->tj = jv_object_get(jv_copy(rec), jv_string("text"));
+    r->uj = jv_object_get(jv_copy(rec), jv_string("url"));
+    r->sj = jv_object_get(jv_copy(rec), jv_string("src"));
+    r->item = jv_object_get(jv_copy(rec), jv_string("item"));
+    if (jv_get_kind(r->item) == JV_KIND_INVALID) {
+        jv_free(r->item);
+        r->item = jv_null();
     }
-    int append = jv_equal(jv_object_get(jv_copy(rec), jv_string("append")), jv_true());
-    int move = jv_equal(jv_object_get(jv_copy(rec), jv_string("move")), jv_true());
-    int link = jv_equal(jv_object_get(jv_copy(rec), jv_string("link")), jv_true());
-    int kinds = (jv_get_kind(tj) == JV_KIND_STRING) + (jv_get_kind(uj) == JV_KIND_STRING) +
-                (jv_get_kind(sj) == JV_KIND_STRING);
-    int rc = 0;
-    if (jv_get_kind(pj) != JV_KIND_STRING || kinds != 1) {
+    r->append = jv_equal(jv_object_get(jv_copy(rec), jv_string("append")), jv_true());
+    r->move = jv_equal(jv_object_get(jv_copy(rec), jv_string("move")), jv_true());
+    r->link = jv_equal(jv_object_get(jv_copy(rec), jv_string("link")), jv_true());
+    int kinds = (jv_get_kind(r->tj) == JV_KIND_STRING) + (jv_get_kind(r->uj) == JV_KIND_STRING) +
+                (jv_get_kind(r->sj) == JV_KIND_STRING);
+    if (jv_get_kind(r->pj) != JV_KIND_STRING || kinds != 1) {
         fail(e, e->lineno, "file record needs a string 'path' and exactly one of 'text', 'url', 'src'");
-        rc = -1;
-        goto out;
+        return -1;
     }
-    int is_text = jv_get_kind(tj) == JV_KIND_STRING;
-    const char *path = jv_string_value(pj);
-    size_t plen = (size_t)jv_string_length_bytes(jv_copy(pj));
-    int cat = is_text ? CAT_DATA : CAT_ORIG;
+    r->is_text = jv_get_kind(r->tj) == JV_KIND_STRING;
+    r->path = jv_string_value(r->pj);
+    r->plen = (size_t)jv_string_length_bytes(jv_copy(r->pj));
+    r->cat = r->is_text ? CAT_DATA : CAT_ORIG;
     const char *cs = sx_get_str(rec, "category");
     if (cs && !strcmp(cs, "data_file"))
-        cat = CAT_DATA;
+        r->cat = CAT_DATA;
     else if (cs && !strcmp(cs, "original_file"))
-        cat = CAT_ORIG;
+        r->cat = CAT_ORIG;
+    return 0;
+}
 
-    if (append) {
-        if (!is_text) {
-            fail(e, e->lineno, "'append' is for text records");
-            rc = -1;
-        } else if (e->cur && !strcmp(e->cur->path, path)) {
-            rc = sfile_write(e->cur, jv_string_value(tj), (size_t)jv_string_length_bytes(jv_copy(tj)));
-        } else if (!(e->skip_path && !strcmp(e->skip_path, path))) {
-            fail(e, e->lineno, "'append' to '%s', which is not the file being written", path);
-            rc = -1;
-        }
-        goto out;
+/* A later chunk of the text file being written (or of one refused). */
+static int on_append(sx_export *e, const frec *r)
+{
+    if (!r->is_text) {
+        fail(e, e->lineno, "'append' is for text records");
+        return -1;
     }
-    finish_text(e);
-    free(e->skip_path);
-    e->skip_path = NULL;
-    if (e->fatal) {
-        rc = -1;
-        goto out;
+    if (e->cur && !strcmp(e->cur->path, r->path))
+        return sfile_write(e->cur, jv_string_value(r->tj), (size_t)jv_string_length_bytes(jv_copy(r->tj)));
+    if (!(e->skip_path && !strcmp(e->skip_path, r->path))) {
+        fail(e, e->lineno, "'append' to '%s', which is not the file being written", r->path);
+        return -1;
     }
-    item_touch(e, item);
-    const char *bad = sx_path_check(path, plen);
+    return 0;
+}
+
+/* The checks before anything is written: the path, a duplicate, the item,
+ * the record's size and sha256. @return 1 to go on, 0 when the record was
+ * refused (reported), -1 fatal. */
+static int claim(sx_export *e, const frec *r, int64_t *want_size, char want_sha[65])
+{
+    const char *bad = sx_path_check(r->path, r->plen);
     char why[600];
     if (bad) {
         snprintf(why, sizeof why, "refused path: %s", bad);
-        refuse(e, cat, item, path, why, is_text);
-        goto out;
+        refuse(e, r->cat, r->item, r->path, why, r->is_text);
+        return 0;
     }
-    if (sx_paths_has(e->tab, path)) {
-        refuse(e, cat, item, path, "duplicate path: written already by an earlier record", is_text);
-        goto out;
+    if (path_claimed(e, r->path)) {
+        refuse(e, r->cat, r->item, r->path, "duplicate path: written already by an earlier record", r->is_text);
+        return 0;
     }
-    if (sx_paths_add(e->tab, path) < 0) {
-        fail(e, e->lineno, "out of memory");
-        rc = -1;
-        goto out;
-    }
-    if (item_failed(e, item)) {
-        if (is_text) {
+    sx_bloom_add(e->paths, r->path, r->plen);
+    if (item_failed(e, r->item)) {
+        if (r->is_text) {
             free(e->skip_path);
-            e->skip_path = strdup(path);
+            e->skip_path = strdup(r->path);
         }
-        file_failed(e, cat, item, path, "another file of the item failed", 0);
+        file_failed(e, r->cat, r->item, r->path, "another file of the item failed", 0);
+        return 0;
+    }
+    const char *badcheck = record_checks(r->rec, want_size, want_sha);
+    if (badcheck) {
+        refuse(e, r->cat, r->item, r->path, badcheck, r->is_text);
+        return 0;
+    }
+    return e->fatal ? -1 : 1;
+}
+
+/* --resume: a file the interrupted run finished (same size and sha256 when
+ * the record gives them, still on disk) is kept, not fetched again.
+ * @return 1 when kept, 0 when it is to be written, -1 fatal. */
+static int resume_kept(sx_export *e, const frec *r, int64_t want_size, const char *want_sha)
+{
+    const sx_mf_entry *prev = sx_manifest_find(e->m, r->path);
+    struct stat st;
+    if (!(e->o->resume && prev && prev->state == SX_MF_DONE && (want_size < 0 || want_size == prev->size) &&
+          (!want_sha[0] || !strcasecmp(want_sha, prev->sha256)) && sx_stat_at(e->rootfd, r->path, &st) == 0 &&
+          S_ISREG(st.st_mode) && st.st_size == prev->size))
+        return 0;
+    sfile *f = sfile_new(e, r->path, jv_copy(r->item), r->cat);
+    /* no record of this run names it: the exact set answers for it */
+    if (!f || sx_paths_add(e->tab, r->path) < 0) {
+        sfile_free(f);
+        fail(e, e->lineno, "out of memory");
+        return -1;
+    }
+    if (jv_get_kind(r->uj) == JV_KIND_STRING)
+        e->urls++, e->urls_done++;
+    file_ok(e, f);
+    sfile_free(f);
+    return 1;
+}
+
+/* A text record: the file is written as its chunks come (f owned). */
+static int start_text(sx_export *e, const frec *r, sfile *f)
+{
+    const char *why = NULL;
+    int rc = sfile_begin(f, 1, &why);
+    if (rc == 1) {
+        sfile_free(f);
+        refuse(e, r->cat, r->item, r->path, why, 1);
+        return 0;
+    }
+    if (rc < 0) {
+        sfile_free(f);
+        return -1;
+    }
+    e->cur = f;
+    return sfile_write(f, jv_string_value(r->tj), (size_t)jv_string_length_bytes(jv_copy(r->tj)));
+}
+
+/* A src record: copied, linked or moved now (f owned). */
+static int start_src(sx_export *e, const frec *r, sfile *f)
+{
+    const char *src = jv_string_value(r->sj), *why = NULL;
+    char whybuf[600];
+    int how = r->move ? SRC_MOVE : e->o->link || r->link ? SRC_LINK : SRC_COPY;
+    int rc = 1;
+    if (src[0] != '/')
+        why = "'src' must be an absolute path";
+    else
+        rc = do_src(e, f, src, how, &why, whybuf, sizeof whybuf);
+    if (rc == 1)
+        file_failed(e, r->cat, r->item, r->path, why, 1);
+    if (rc != 0)
+        sfile_free(f);   /* else the batch owns it */
+    return rc < 0 ? -1 : 0;
+}
+
+/* A url record: the download starts (f owned). */
+static int start_url(sx_export *e, const frec *r, sfile *f)
+{
+    const char *url = jv_string_value(r->uj), *why = NULL;
+    const char *sbad = sx_dl_url_ok(url);
+    e->urls++;
+    if (sbad) {
+        e->urls_done++;
+        sfile_free(f);
+        file_failed(e, r->cat, r->item, r->path, sbad, 1);
+        return 0;
+    }
+    int rc = sfile_begin(f, 1, &why);
+    if (rc) {
+        e->urls_done++;
+        sfile_free(f);
+        if (rc == 1)
+            refuse(e, r->cat, r->item, r->path, why, 0);
+        return rc < 0 ? -1 : 0;
+    }
+    if (sx_dl_add(e->dl, url, f->fd, f->want_size, f->want_sha[0] ? f->want_sha : NULL, f) < 0) {
+        sfile_discard(f);
+        sfile_free(f);
+        fail(e, e->lineno, "out of memory");
+        return -1;
+    }
+    f->next = e->flying;
+    if (e->flying)
+        e->flying->prev = f;
+    e->flying = f;
+    return 0;
+}
+
+/* @rec consumed */
+static int on_file(sx_export *e, jv rec)
+{
+    frec r = {0};
+    int rc = frec_read(e, &r, rec);
+    if (rc == 0 && r.append) {
+        rc = on_append(e, &r);
         goto out;
     }
+    if (rc == 0) {
+        finish_text(e);
+        free(e->skip_path);
+        e->skip_path = NULL;
+        rc = e->fatal ? -1 : 0;
+    }
+    if (rc < 0)
+        goto out;
+    item_touch(e, r.item);
     int64_t want_size;
     char want_sha[65];
-    const char *badcheck = record_checks(rec, &want_size, want_sha);
-    if (badcheck) {
-        refuse(e, cat, item, path, badcheck, is_text);
+    int go = claim(e, &r, &want_size, want_sha);
+    if (go == 1 && !r.is_text)
+        go = resume_kept(e, &r, want_size, want_sha) == 0 ? 1 : e->fatal ? -1 : 0;
+    if (go <= 0) {
+        rc = go;
         goto out;
     }
-    if (!is_text) {
-        const sx_mf_entry *prev = sx_manifest_find(e->m, path);
-        struct stat st;
-        if (e->o->resume && prev && prev->state == SX_MF_DONE &&
-            (want_size < 0 || want_size == prev->size) && (!want_sha[0] || !strcasecmp(want_sha, prev->sha256)) &&
-            sx_stat_at(e->rootfd, path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == prev->size) {
-            /* done by the interrupted run: not fetched again */
-            sfile *f = sfile_new(e, path, jv_copy(item), cat);
-            if (!f) {
-                fail(e, e->lineno, "out of memory");
-                rc = -1;
-                goto out;
-            }
-            if (jv_get_kind(uj) == JV_KIND_STRING)
-                e->urls++, e->urls_done++;
-            file_ok(e, f);
-            sfile_free(f);
-            goto out;
-        }
-    }
-    sfile *f = sfile_new(e, path, jv_copy(item), cat);
+    sfile *f = sfile_new(e, r.path, jv_copy(r.item), r.cat);
     if (!f) {
         fail(e, e->lineno, "out of memory");
         rc = -1;
@@ -978,74 +1161,14 @@ static int on_file(sx_export *e, jv rec)
     }
     f->want_size = want_size;
     memcpy(f->want_sha, want_sha, sizeof f->want_sha);
-    const char *whyp = NULL;
-    if (is_text) {
-        int r = sfile_begin(f, 1, &whyp);
-        if (r == 1) {
-            sfile_free(f);
-            refuse(e, cat, item, path, whyp, 1);
-        } else if (r < 0) {
-            sfile_free(f);
-            rc = -1;
-        } else {
-            e->cur = f;
-            rc = sfile_write(f, jv_string_value(tj), (size_t)jv_string_length_bytes(jv_copy(tj)));
-        }
-    } else if (jv_get_kind(sj) == JV_KIND_STRING) {
-        const char *src = jv_string_value(sj);
-        int how = move ? SRC_MOVE : e->o->link || link ? SRC_LINK : SRC_COPY;
-        int r;
-        if (src[0] != '/') {
-            r = 1;
-            whyp = "'src' must be an absolute path";
-        } else {
-            r = do_src(e, f, src, how, &whyp, why, sizeof why);
-        }
-        if (r == 1)
-            file_failed(e, cat, item, path, whyp, 1);
-        else if (r < 0)
-            rc = -1;
-        if (r != 0)
-            sfile_free(f);   /* else the batch owns it */
-    } else {
-        const char *url = jv_string_value(uj);
-        const char *sbad = sx_dl_url_ok(url);
-        e->urls++;
-        if (sbad) {
-            e->urls_done++;
-            sfile_free(f);
-            file_failed(e, cat, item, path, sbad, 1);
-            goto out;
-        }
-        int r = sfile_begin(f, 1, &whyp);
-        if (r) {
-            e->urls_done++;
-            sfile_free(f);
-            if (r == 1)
-                refuse(e, cat, item, path, whyp, 0);
-            else
-                rc = -1;
-            goto out;
-        }
-        if (sx_dl_add(e->dl, url, f->fd, want_size, want_sha[0] ? want_sha : NULL, f) < 0) {
-            sfile_discard(f);
-            sfile_free(f);
-            fail(e, e->lineno, "out of memory");
-            rc = -1;
-            goto out;
-        }
-        f->next = e->flying;
-        if (e->flying)
-            e->flying->prev = f;
-        e->flying = f;
-    }
+    if (r.is_text)
+        rc = start_text(e, &r, f);
+    else if (jv_get_kind(r.sj) == JV_KIND_STRING)
+        rc = start_src(e, &r, f);
+    else
+        rc = start_url(e, &r, f);
 out:
-    jv_free(pj);
-    jv_free(tj);
-    jv_free(uj);
-    jv_free(sj);
-    jv_free(item);
-    jv_free(rec);
+    frec_free(&r);
     return rc < 0 || e->fatal ? -1 : 0;
 }
 
@@ -1255,7 +1378,7 @@ sx_export *sx_export_open(const sx_export_opts *o, char *err, size_t errlen)
     }
     size_t dl = strlen(o->dir);
     e->dir = malloc(dl + 24);
-    if (!e->dir || !(e->tab = sx_items_new())) {
+    if (!e->dir || !(e->tab = sx_items_new_window(ITEM_WINDOW)) || !(e->paths = sx_bloom_new(0))) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -1357,7 +1480,7 @@ const char *sx_export_dir(const sx_export *e) { return e->dir; }
 
 static int write_small(sx_export *e, const char *path, const char *text)
 {
-    if (sx_paths_has(e->tab, path)) {
+    if (path_claimed(e, path)) {
         fail(e, 0, "'%s' was written by the stream; sx-save writes that name itself", path);
         return -1;
     }
@@ -1388,14 +1511,11 @@ static void add_files(sx_export *e)
         const sx_export_extra *x = &e->o->extras[i];
         if (!x->src)
             continue;
-        if (sx_paths_has(e->tab, x->path)) {
+        if (path_claimed(e, x->path)) {
             fail(e, 0, "--add: '%s' was also written by the stream", x->path);
             return;
         }
-        if (sx_paths_add(e->tab, x->path) < 0) {
-            fail(e, 0, "out of memory");
-            return;
-        }
+        sx_bloom_add(e->paths, x->path, strlen(x->path));
         sfile *f = sfile_new(e, x->path, jv_null(), CAT_DATA);
         if (!f) {
             fail(e, 0, "out of memory");
@@ -1441,10 +1561,7 @@ static int add_json_files(sx_export *e, jv result)
         free(text);
         if (r < 0)
             return -1;
-        if (sx_paths_add(e->tab, x->path) < 0) {
-            fail(e, 0, "out of memory");
-            return -1;
-        }
+        sx_bloom_add(e->paths, x->path, strlen(x->path));
     }
     return 0;
 }
@@ -1475,6 +1592,17 @@ void sx_export_counts(const sx_export *e, uint64_t *exported, uint64_t *failed, 
 {
     count_items(e, exported, failed);
     *failed_files = e->bad[0] + e->bad[1];
+}
+
+/* The directories recorded are made durable before the commit record. */
+static int sync_dir(void *ctx, const char *dir)
+{
+    sx_export *e = ctx;
+    if (sx_fsync_dir_at(e->rootfd, dir) < 0 && errno != ENOENT) {
+        fail(e, 0, "cannot sync '%s': %s", dir, strerror(errno));
+        return -1;
+    }
+    return 0;
 }
 
 static int commit(sx_export *e)
@@ -1527,13 +1655,10 @@ static int commit(sx_export *e)
         return -1;
     }
     if (!e->o->no_sync) {
-        for (size_t i = 0; i < sx_manifest_count(e->m); i++) {
-            const sx_mf_entry *en = sx_manifest_entry(e->m, i);
-            if (en->state == SX_MF_DIR && sx_fsync_dir_at(e->rootfd, en->path) < 0 && errno != ENOENT) {
-                fail(e, 0, "cannot sync '%s': %s", en->path, strerror(errno));
-                jv_free(res);
-                return -1;
-            }
+        if (sx_manifest_each_dir(e->m, sync_dir, e) < 0) {
+            fail(e, 0, "cannot read the manifest back: %s", strerror(errno));
+            jv_free(res);
+            return -1;
         }
         if (fsync(e->rootfd) < 0) {
             fail(e, 0, "cannot sync '%s': %s", e->dir, strerror(errno));
@@ -1575,6 +1700,8 @@ static void rollback(sx_export *e)
         sfile_free(f);
     }
     e->flying = NULL;
+    sx_bloom_free(e->paths);   /* the rollback has a filter of its own */
+    e->paths = NULL;
     char err[300] = "";
     if (sx_manifest_rollback(e->m, e->rootfd, &e->removed, err, sizeof err) < 0) {
         e->rollback_failed = 1;
@@ -1688,6 +1815,7 @@ void sx_export_free(sx_export *e)
     if (e->rootfd >= 0)
         close(e->rootfd);
     sx_items_free(e->tab);
+    sx_bloom_free(e->paths);
     sx_roots_free(e->roots);
     sx_tally_free(e->failures);
     sx_tally_free(e->dropped);
@@ -1712,7 +1840,7 @@ int sx_export_rollback_dir(const char *dir, size_t *removed, char *err, size_t e
         snprintf(err, errlen, "cannot open '%s': %s", dir, strerror(errno));
         return -1;
     }
-    sx_manifest *m = sx_manifest_load(fd, 0, err, errlen);
+    sx_manifest *m = sx_manifest_open(fd, err, errlen);
     if (!m) {
         if (errno == ENOENT)
             snprintf(err, errlen, "'%s' holds no %s: nothing to roll back", dir, SX_MANIFEST_NAME);

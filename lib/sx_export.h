@@ -19,6 +19,14 @@
  * but not the export, unless `strict`; error_file_list.json when anything
  * failed; export.json and a `result` record at the end.
  *
+ * Memory is bounded whatever the number of files (lib/README.md): the
+ * manifest is kept on disk only and read back to roll back; duplicate paths
+ * are found with a Bloom filter of a fixed size whose yes is checked (files
+ * on their way, the exact set of failed paths, the file system, the run's
+ * manifest), never trusted; items live in a window of the 8192 most recent.
+ * What grows is per failed file (error_file_list.json and its path), and
+ * with --resume the earlier runs' manifest, loaded.
+ *
  * The library never prints; sx_export_run() returns a status and leaves a
  * message in sx_export_error().
  */

@@ -4,31 +4,34 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Keys and file nodes live in one arena, referred to by offsets (the arena
- * moves when it grows). A file node is a node_head followed by the path and
- * its NUL; heads are read and written with memcpy (no alignment). */
-typedef struct {
-    size_t next;        /* offset + 1 of the next node of the item, 0: last */
+/* An item: in a chained hash table by key, and in a list from the least to
+ * the most recently used (the window forgets from the old end). */
+typedef struct fnode {
+    struct fnode *next;
     int cat;
-} node_head;
+    char path[];
+} fnode;
 
-typedef struct {
-    uint64_t h;         /* 0: an empty slot */
-    size_t key;         /* arena offset of the key */
+typedef struct item {
+    struct item *chain;          /* next in its bucket */
+    struct item *older, *newer;  /* use order */
+    uint64_t h;
     size_t klen;
-    size_t head, tail;  /* offset + 1 of the first and last file node, 0: none */
-    int failed;         /* 1 failed here, 2 failed upstream (or both: 3) */
-} item_slot;
+    int failed;                  /* 1 failed here, 2 failed upstream (or both: 3) */
+    int pins;                    /* files on their way */
+    fnode *head, *tail;          /* files in place, oldest first */
+    char key[];
+} item;
 
 typedef struct {
     uint64_t a, b;      /* both 0: an empty slot */
 } path_slot;
 
 struct sx_items {
-    char *arena;
-    size_t alen, acap;
-    item_slot *items;
-    size_t icap, in;
+    item **bucket;
+    size_t nbucket, in, cap;     /* cap 0: never forget */
+    item *oldest, *newest;
+    uint64_t gone_ok, gone_up, gone_here;   /* forgotten items, as they stood */
     path_slot *paths;
     size_t pcap, pn;
 };
@@ -42,150 +45,224 @@ static uint64_t hash(const char *s, size_t n, uint64_t seed)
 
 sx_items *sx_items_new(void) { return calloc(1, sizeof(sx_items)); }
 
+sx_items *sx_items_new_window(size_t cap)
+{
+    sx_items *t = sx_items_new();
+    if (t)
+        t->cap = cap ? cap : 1;
+    return t;
+}
+
+static void free_files(fnode *f)
+{
+    for (fnode *n; f; f = n) {
+        n = f->next;
+        free(f);
+    }
+}
+
 void sx_items_free(sx_items *t)
 {
     if (!t)
         return;
-    free(t->arena);
-    free(t->items);
+    for (item *it = t->oldest, *n; it; it = n) {
+        n = it->newer;
+        free_files(it->head);
+        free(it);
+    }
+    free(t->bucket);
     free(t->paths);
     free(t);
 }
 
-/* @return the offset of n new bytes in the arena, or (size_t)-1. */
-static size_t arena_take(sx_items *t, size_t n)
+static item *item_find(const sx_items *t, const char *key, size_t klen)
 {
-    if (t->alen + n > t->acap) {
-        size_t cap = t->acap ? t->acap : 1 << 16;
-        while (cap < t->alen + n)
-            cap *= 2;
-        char *a = realloc(t->arena, cap);
-        if (!a)
-            return (size_t)-1;
-        t->arena = a;
-        t->acap = cap;
-    }
-    size_t off = t->alen;
-    t->alen += n;
-    return off;
+    if (!t->nbucket)
+        return NULL;
+    uint64_t h = hash(key, klen, 0);
+    for (item *it = t->bucket[h & (t->nbucket - 1)]; it; it = it->chain)
+        if (it->h == h && it->klen == klen && memcmp(it->key, key, klen) == 0)
+            return it;
+    return NULL;
 }
 
-/* The slot of key (h its hash): where it is, or the empty one it would take. */
-static item_slot *item_slot_of(const sx_items *t, const char *key, size_t klen, uint64_t h)
+static int buckets_grow(sx_items *t)
 {
-    size_t i = h & (t->icap - 1);
-    for (;;) {
-        item_slot *s = &t->items[i];
-        if (s->h == 0 || (s->h == h && s->klen == klen && memcmp(t->arena + s->key, key, klen) == 0))
-            return s;
-        i = (i + 1) & (t->icap - 1);
-    }
-}
-
-static int items_grow(sx_items *t)
-{
-    size_t cap = t->icap ? t->icap * 2 : 1024;
-    item_slot *old = t->items, *nw = calloc(cap, sizeof *nw);
-    if (!nw)
+    size_t nb = t->nbucket ? t->nbucket * 2 : 1024;
+    item **b = calloc(nb, sizeof *b);
+    if (!b)
         return -1;
-    size_t ocap = t->icap;
-    t->items = nw;
-    t->icap = cap;
-    for (size_t i = 0; i < ocap; i++)
-        if (old[i].h)
-            *item_slot_of(t, t->arena + old[i].key, old[i].klen, old[i].h) = old[i];
-    free(old);
+    for (item *it = t->oldest; it; it = it->newer) {
+        item **at = &b[it->h & (nb - 1)];
+        it->chain = *at;
+        *at = it;
+    }
+    free(t->bucket);
+    t->bucket = b;
+    t->nbucket = nb;
     return 0;
 }
 
-/* The item's slot, made when new. @return it, or NULL when out of memory. */
-static item_slot *item_get(sx_items *t, const char *key, size_t klen)
+static void list_unlink(sx_items *t, item *it)
 {
-    if ((t->in + 1) * 2 > t->icap && items_grow(t) < 0)
-        return NULL;
-    uint64_t h = hash(key, klen, 0);
-    item_slot *s = item_slot_of(t, key, klen, h);
-    if (s->h)
-        return s;
-    size_t off = arena_take(t, klen);
-    if (off == (size_t)-1)
-        return NULL;
-    memcpy(t->arena + off, key, klen);
-    *s = (item_slot){.h = h, .key = off, .klen = klen};
-    t->in++;
-    return s;
+    if (it->older)
+        it->older->newer = it->newer;
+    else
+        t->oldest = it->newer;
+    if (it->newer)
+        it->newer->older = it->older;
+    else
+        t->newest = it->older;
+    it->older = it->newer = NULL;
 }
 
-static const item_slot *item_find(const sx_items *t, const char *key, size_t klen)
+static void list_push(sx_items *t, item *it)
 {
-    if (!t->icap)
+    it->older = t->newest;
+    it->newer = NULL;
+    if (t->newest)
+        t->newest->newer = it;
+    else
+        t->oldest = it;
+    t->newest = it;
+}
+
+/* Forgets item `it`, counting it as it stands. */
+static void forget(sx_items *t, item *it)
+{
+    if (it->failed & 2)
+        t->gone_up++;
+    else if (it->failed)
+        t->gone_here++;
+    else
+        t->gone_ok++;
+    item **at = &t->bucket[it->h & (t->nbucket - 1)];
+    while (*at != it)
+        at = &(*at)->chain;
+    *at = it->chain;
+    list_unlink(t, it);
+    free_files(it->head);
+    free(it);
+    t->in--;
+}
+
+/* The window over its size: the least recently used unpinned items go (never
+ * the newest: the caller holds it). Pinned items are at most the files on
+ * their way, a bounded number. */
+static void trim(sx_items *t)
+{
+    item *it = t->oldest;
+    while (t->cap && t->in > t->cap && it && it != t->newest) {
+        item *next = it->newer;
+        if (!it->pins)
+            forget(t, it);
+        it = next;
+    }
+}
+
+/* The item's entry, made when new, now the most recently used. @return it,
+ * or NULL when out of memory. */
+static item *item_get(sx_items *t, const char *key, size_t klen)
+{
+    item *it = item_find(t, key, klen);
+    if (it) {
+        if (it != t->newest) {
+            list_unlink(t, it);
+            list_push(t, it);
+        }
+        return it;
+    }
+    if (t->in + 1 > t->nbucket && buckets_grow(t) < 0)
         return NULL;
-    const item_slot *s = item_slot_of(t, key, klen, hash(key, klen, 0));
-    return s->h ? s : NULL;
+    if (!(it = calloc(1, sizeof *it + klen + 1)))
+        return NULL;
+    it->h = hash(key, klen, 0);
+    it->klen = klen;
+    memcpy(it->key, key, klen);
+    item **at = &t->bucket[it->h & (t->nbucket - 1)];
+    it->chain = *at;
+    *at = it;
+    list_push(t, it);
+    t->in++;
+    trim(t);
+    return it;
 }
 
 int sx_items_touch(sx_items *t, const char *key, size_t klen) { return item_get(t, key, klen) ? 0 : -1; }
 
+int sx_items_pin(sx_items *t, const char *key, size_t klen)
+{
+    item *it = item_get(t, key, klen);
+    if (!it)
+        return -1;
+    it->pins++;
+    return 0;
+}
+
+void sx_items_unpin(sx_items *t, const char *key, size_t klen)
+{
+    item *it = item_find(t, key, klen);
+    if (it && it->pins > 0)
+        it->pins--;
+    trim(t);
+}
+
+size_t sx_items_live(const sx_items *t) { return t->in; }
+
 int sx_items_failed(const sx_items *t, const char *key, size_t klen)
 {
-    const item_slot *s = item_find(t, key, klen);
-    return s && s->failed;
+    const item *it = item_find(t, key, klen);
+    return it && it->failed;
 }
 
 int sx_items_add_file(sx_items *t, const char *key, size_t klen, const char *path, int cat)
 {
-    if (!item_get(t, key, klen))
-        return -1;
+    item *it = item_get(t, key, klen);
     size_t pl = strlen(path);
-    size_t off = arena_take(t, sizeof(node_head) + pl + 1);
-    if (off == (size_t)-1)
+    fnode *f = it ? malloc(sizeof *f + pl + 1) : NULL;
+    if (!f)
         return -1;
-    node_head nh = {0, cat};
-    memcpy(t->arena + off, &nh, sizeof nh);
-    memcpy(t->arena + off + sizeof nh, path, pl + 1);
-    item_slot *s = (item_slot *)item_find(t, key, klen); /* the arena may have moved, the table not */
-    if (s->tail) {
-        node_head last;
-        memcpy(&last, t->arena + s->tail - 1, sizeof last);
-        last.next = off + 1;
-        memcpy(t->arena + s->tail - 1, &last, sizeof last);
-    } else {
-        s->head = off + 1;
-    }
-    s->tail = off + 1;
+    f->next = NULL;
+    f->cat = cat;
+    memcpy(f->path, path, pl + 1);
+    if (it->tail)
+        it->tail->next = f;
+    else
+        it->head = f;
+    it->tail = f;
     return 0;
 }
 
 int sx_items_fail(sx_items *t, const char *key, size_t klen, int upstream,
                   void (*each)(void *ctx, const char *path, int cat), void *ctx)
 {
-    item_slot *s = item_get(t, key, klen);
-    if (!s)
+    item *it = item_get(t, key, klen);
+    if (!it)
         return -1;
-    size_t at = s->head;
-    s->head = s->tail = 0;
-    s->failed |= upstream ? 2 : 1;
-    while (at) {
-        node_head nh;
-        memcpy(&nh, t->arena + at - 1, sizeof nh);
-        each(ctx, t->arena + at - 1 + sizeof nh, nh.cat);
-        at = nh.next;
+    fnode *f = it->head;
+    it->head = it->tail = NULL;
+    it->failed |= upstream ? 2 : 1;
+    for (fnode *n; f; f = n) {
+        n = f->next;
+        each(ctx, f->path, f->cat);
+        free(f);
     }
     return 0;
 }
 
 void sx_items_count(const sx_items *t, uint64_t *ok, uint64_t *failed_upstream, uint64_t *failed_here)
 {
-    *ok = *failed_upstream = *failed_here = 0;
-    for (size_t i = 0; i < t->icap; i++)
-        if (t->items[i].h) {
-            if (t->items[i].failed & 2)
-                (*failed_upstream)++;
-            else if (t->items[i].failed)
-                (*failed_here)++;
-            else
-                (*ok)++;
-        }
+    *ok = t->gone_ok;
+    *failed_upstream = t->gone_up;
+    *failed_here = t->gone_here;
+    for (const item *it = t->oldest; it; it = it->newer) {
+        if (it->failed & 2)
+            (*failed_upstream)++;
+        else if (it->failed)
+            (*failed_here)++;
+        else
+            (*ok)++;
+    }
 }
 
 /* ---- paths ---- */

@@ -1,4 +1,5 @@
 #include "sx_manifest.h"
+#include "sx_bloom.h"
 #include "sx_errbuf.h"
 #include "sx_hash.h"
 #include "sx_json.h"
@@ -12,11 +13,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct sx_manifest {
     int fd;               /* -1 when closed */
     int lockfd;           /* holds the lock; -1 when none */
+    int rfd;              /* streamed: reads the records back; -1 when none */
+    int indexed;          /* entries are kept in memory (loaded manifests) */
+    off_t size;           /* bytes of complete records (streamed) */
+    size_t run_start;     /* indexed: the first entry of this run */
     int dirty;
     int created_root;
     int committed;
@@ -151,8 +157,18 @@ static int rec_put(sx_manifest *m)
         return -1;
     }
     int rc = m->fd < 0 ? (errno = EBADF, -1) : sx_write_all(m->fd, m->line.p, m->line.len);
-    if (rc == 0)
+    if (rc == 0) {
         m->dirty = 1;
+        m->size += (off_t)m->line.len;
+    } else if (m->fd >= 0 && m->size > 0) {
+        /* a record cut by a full disk goes: the manifest stays whole lines,
+         * which is what reading it back (the rollback) relies on */
+        int err = errno;
+        if (ftruncate(m->fd, m->size) < 0) {
+            /* left as it is: the reader skips a line it cannot parse */
+        }
+        errno = err;
+    }
     return rc;
 }
 
@@ -160,7 +176,7 @@ static sx_manifest *new_manifest(void)
 {
     sx_manifest *m = calloc(1, sizeof *m);
     if (m)
-        m->fd = m->lockfd = -1;
+        m->fd = m->lockfd = m->rfd = -1;
     return m;
 }
 
@@ -180,6 +196,13 @@ sx_manifest *sx_manifest_create(int rootfd, int created_root, char *err, size_t 
         return NULL;
     }
     flock(m->fd, LOCK_EX | LOCK_NB);   /* new: nobody else can hold it */
+    m->rfd = openat(rootfd, SX_MANIFEST_NAME, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (m->rfd < 0) {
+        seterr(err, errlen, "cannot open '%s': %s", SX_MANIFEST_NAME, strerror(errno));
+        unlinkat(rootfd, SX_MANIFEST_NAME, 0);
+        sx_manifest_free(m);
+        return NULL;
+    }
     rec_begin(m, "begin");
     rec_raw(m, created_root ? ",\"version\":1,\"created_root\":true" : ",\"version\":1,\"created_root\":false");
     if (rec_put(m) < 0 || sx_manifest_sync(m) < 0) {
@@ -199,6 +222,8 @@ sx_manifest *sx_manifest_create(int rootfd, int created_root, char *err, size_t 
 
 typedef struct {
     sx_manifest *m;
+    sx_bloom *files;    /* streamed: the paths with a "file" record (else
+                           the entries of m are kept and looked up) */
     sx_tape *tape;
     const char *name;   /* the manifest, for messages */
     uint64_t lineno;
@@ -300,18 +325,26 @@ static int load_record(loader *ld, const char *line, size_t len)
     if (!path)
         return refuse(ld, "a \"%s\" record without an acceptable \"path\"", ops);
     if (isdir)
-        return add(m, SX_MF_DIR, path->u.str, NULL) ? 0 : refuse(ld, "out of memory");
+        return ld->files || add(m, SX_MF_DIR, path->u.str, NULL) ? 0 : refuse(ld, "out of memory");
     if (isfile) {
         const sx_tnode *tmp = path_of(rec, "tmp", 3);
         if (!tmp || !is_tmp_of(path->u.str, tmp->u.str))
             return refuse(ld, "a \"file\" record whose \"tmp\" is not a temporary name of its path");
+        if (ld->files) {
+            sx_bloom_add(ld->files, path->u.str, path->len);
+            return 0;
+        }
         return add(m, SX_MF_PENDING, path->u.str, tmp->u.str) ? 0 : refuse(ld, "out of memory");
     }
-    sx_mf_entry *e = find(m, path->u.str);
-    if (!e)
+    /* streamed, a filter's yes may be a false one: a done or drop record
+     * then passes this check, which the rollback can bear (it acts on done
+     * records as on file records, and a drop only keeps it from removing) */
+    sx_mf_entry *e = ld->files ? NULL : find(m, path->u.str);
+    if (ld->files ? !sx_bloom_maybe(ld->files, path->u.str, path->len) : !e)
         return refuse(ld, "a \"%s\" record for a path without a \"file\" record", ops);
     if (isdrop) {
-        e->state = SX_MF_DROPPED;
+        if (e)
+            e->state = SX_MF_DROPPED;
         return 0;
     }
     const sx_tnode *size = sx_tget(rec, "size"), *sha = sx_tget(rec, "sha256");
@@ -321,10 +354,12 @@ static int load_record(loader *ld, const char *line, size_t len)
         return refuse(ld, "a \"done\" record without a whole, non-negative \"size\"");
     if (!is_sha256(sha))
         return refuse(ld, "a \"done\" record without a \"sha256\" of 64 hex digits");
-    e->state = SX_MF_DONE;
-    e->size = (int64_t)size->u.num;
-    memcpy(e->sha256, sha->u.str, 64);
-    e->sha256[64] = 0;
+    if (e) {
+        e->state = SX_MF_DONE;
+        e->size = (int64_t)size->u.num;
+        memcpy(e->sha256, sha->u.str, 64);
+        e->sha256[64] = 0;
+    }
     return 0;
 }
 
@@ -393,7 +428,10 @@ static int load_lines(loader *ld, int fd, off_t *complete)
     return rc;
 }
 
-sx_manifest *sx_manifest_load(int rootfd, int append, char *err, size_t errlen)
+/* Locks and reads the manifest. `streamed`: checks every record but keeps
+ * none (a filter of the file paths for the done and drop records' check),
+ * and keeps the file open to read it again. */
+static sx_manifest *load(int rootfd, int append, int streamed, char *err, size_t errlen)
 {
     int fd = openat(rootfd, SX_MANIFEST_NAME, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) {
@@ -420,21 +458,30 @@ sx_manifest *sx_manifest_load(int rootfd, int append, char *err, size_t errlen)
     manifest_name(rootfd, name, sizeof name);
     sx_manifest *m = new_manifest();
     loader ld = {.m = m, .tape = sx_tape_new(), .name = name, .err = err, .errlen = errlen};
+    if (streamed)
+        ld.files = sx_bloom_new(0);
     off_t complete = 0;
-    if (!m || !ld.tape) {
+    if (!m || !ld.tape || (streamed && !ld.files)) {
         seterr(err, errlen, "out of memory");
         errno = ENOMEM;
     }
-    int rc = m && ld.tape ? load_lines(&ld, fd, &complete) : -1;
+    int rc = m && ld.tape && (ld.files || !streamed) ? load_lines(&ld, fd, &complete) : -1;
     int e = errno;
     sx_tape_free(ld.tape);
-    close(fd);
+    sx_bloom_free(ld.files);
     if (rc < 0) {
+        close(fd);
         close(lockfd);
         sx_manifest_free(m);
         errno = e;
         return NULL;
     }
+    if (streamed)
+        m->rfd = fd;
+    else
+        close(fd);
+    m->indexed = !streamed;
+    m->size = complete;
     m->lockfd = lockfd;
     if (append) {
         m->fd = openat(rootfd, SX_MANIFEST_NAME, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
@@ -456,9 +503,19 @@ sx_manifest *sx_manifest_load(int rootfd, int append, char *err, size_t errlen)
     return m;
 }
 
+sx_manifest *sx_manifest_load(int rootfd, int append, char *err, size_t errlen)
+{
+    return load(rootfd, append, 0, err, errlen);
+}
+
+sx_manifest *sx_manifest_open(int rootfd, char *err, size_t errlen)
+{
+    return load(rootfd, 0, 1, err, errlen);
+}
+
 int sx_manifest_dir(sx_manifest *m, const char *path)
 {
-    if (!add(m, SX_MF_DIR, path, NULL)) {
+    if (m->indexed && !add(m, SX_MF_DIR, path, NULL)) {
         errno = ENOMEM;
         return -1;
     }
@@ -469,7 +526,7 @@ int sx_manifest_dir(sx_manifest *m, const char *path)
 
 int sx_manifest_file(sx_manifest *m, const char *path, const char *tmp)
 {
-    if (!add(m, SX_MF_PENDING, path, tmp)) {
+    if (m->indexed && !add(m, SX_MF_PENDING, path, tmp)) {
         errno = ENOMEM;
         return -1;
     }
@@ -508,6 +565,7 @@ int sx_manifest_drop(sx_manifest *m, const char *path)
 
 int sx_manifest_resume(sx_manifest *m)
 {
+    m->run_start = m->n;
     rec_begin(m, "resume");
     return rec_put(m);
 }
@@ -568,8 +626,35 @@ int sx_manifest_clean_pending(sx_manifest *m, int rootfd, char *err, size_t errl
     return 0;
 }
 
+static int rollback_streamed(sx_manifest *m, int rootfd, size_t *removed, char *err, size_t errlen);
+
+/* After a rollback: the manifest closed, unlocked and removed. */
+static int rollback_close(sx_manifest *m, int rootfd, int rc, char *err, size_t errlen)
+{
+    if (m->fd >= 0) {
+        close(m->fd);
+        m->fd = -1;
+    }
+    if (m->rfd >= 0) {
+        close(m->rfd);
+        m->rfd = -1;
+    }
+    if (m->lockfd >= 0) {
+        close(m->lockfd);
+        m->lockfd = -1;
+    }
+    if (rc == 0 && unlinkat(rootfd, SX_MANIFEST_NAME, 0) < 0 && errno != ENOENT) {
+        seterr(err, errlen, "cannot remove '%s': %s", SX_MANIFEST_NAME, strerror(errno));
+        rc = -1;
+    }
+    fsync(rootfd);
+    return rc;
+}
+
 int sx_manifest_rollback(sx_manifest *m, int rootfd, size_t *removed, char *err, size_t errlen)
 {
+    if (!m->indexed)
+        return rollback_streamed(m, rootfd, removed, err, errlen);
     size_t count = 0;
     int rc = 0;
     struct stat st;
@@ -605,19 +690,7 @@ int sx_manifest_rollback(sx_manifest *m, int rootfd, size_t *removed, char *err,
             count++;
         }
     }
-    if (m->fd >= 0) {
-        close(m->fd);
-        m->fd = -1;
-    }
-    if (m->lockfd >= 0) {
-        close(m->lockfd);
-        m->lockfd = -1;
-    }
-    if (rc == 0 && unlinkat(rootfd, SX_MANIFEST_NAME, 0) < 0 && errno != ENOENT) {
-        seterr(err, errlen, "cannot remove '%s': %s", SX_MANIFEST_NAME, strerror(errno));
-        rc = -1;
-    }
-    fsync(rootfd);
+    rc = rollback_close(m, rootfd, rc, err, errlen);
     if (removed)
         *removed = count;
     return rc;
@@ -631,6 +704,8 @@ void sx_manifest_free(sx_manifest *m)
         close(m->fd);
     if (m->lockfd >= 0)
         close(m->lockfd);
+    if (m->rfd >= 0)
+        close(m->rfd);
     for (size_t i = 0; i < m->n; i++) {
         free(m->e[i].path);
         free(m->e[i].tmp);
@@ -639,4 +714,398 @@ void sx_manifest_free(sx_manifest *m)
     free(m->slot);
     sx_buf_free(&m->line);
     free(m);
+}
+
+/* ---- streamed: the records read back from the file, never all held ---- */
+
+/* Called with each record read back and its offset in the file; a non-zero
+ * return stops the scan with that value. */
+typedef int (*rec_fn)(void *ctx, off_t off, const sx_tnode *rec);
+
+#define SCAN_BUF (4 * LOAD_LINE_MAX)
+
+/* One line: parsed and handed on. A line that does not parse (only a
+ * record a failed write cut, in a manifest that could not be truncated) is
+ * skipped: its file or directory was never created. */
+static int scan_line(sx_tape *tape, off_t off, const char *p, size_t len, rec_fn fn, void *ctx)
+{
+    const sx_tnode *rec = sx_tape_parse(tape, p, len);
+    return rec ? fn(ctx, off, rec) : 0;
+}
+
+/* The records in [from, to), first to last. @return 0, fn's non-zero value,
+ * or -1 with errno (a read error, out of memory). */
+static int scan_forward(int fd, off_t from, off_t to, rec_fn fn, void *ctx)
+{
+    char *buf = malloc(SCAN_BUF);
+    sx_tape *tape = sx_tape_new();
+    int rc = 0;
+    if (!buf || !tape) {
+        rc = -1;
+        errno = ENOMEM;
+    }
+    size_t have = 0;
+    off_t at = from;   /* the file offset of buf[0] */
+    while (rc == 0 && at + (off_t)have < to) {
+        size_t want = SCAN_BUF - have;
+        if ((off_t)want > to - at - (off_t)have)
+            want = (size_t)(to - at - (off_t)have);
+        ssize_t k = pread(fd, buf + have, want, at + (off_t)have);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            if (k == 0)
+                errno = EIO;
+            rc = -1;
+            break;
+        }
+        have += (size_t)k;
+        char *p = buf, *nl;
+        while (rc == 0 && (nl = memchr(p, '\n', have - (size_t)(p - buf)))) {
+            rc = scan_line(tape, at + (p - buf), p, (size_t)(nl - p), fn, ctx);
+            p = nl + 1;
+        }
+        at += p - buf;
+        have -= (size_t)(p - buf);
+        memmove(buf, p, have);
+        if (have == SCAN_BUF) {   /* a line longer than any record */
+            errno = EINVAL;
+            rc = -1;
+        }
+    }
+    free(buf);
+    sx_tape_free(tape);
+    return rc;
+}
+
+/* The records in [0, to), last to first (to is just after a '\n'). */
+static int scan_backward(int fd, off_t to, rec_fn fn, void *ctx)
+{
+    char *buf = malloc(SCAN_BUF);
+    sx_tape *tape = sx_tape_new();
+    int rc = 0;
+    if (!buf || !tape) {
+        rc = -1;
+        errno = ENOMEM;
+    }
+    off_t hi = to;   /* the lines before hi are still to be read */
+    while (rc == 0 && hi > 0) {
+        off_t lo = hi > SCAN_BUF ? hi - SCAN_BUF : 0;
+        size_t n = (size_t)(hi - lo), got = 0;
+        while (got < n) {
+            ssize_t k = pread(fd, buf + got, n - got, lo + (off_t)got);
+            if (k < 0 && errno == EINTR)
+                continue;
+            if (k <= 0) {
+                if (k == 0)
+                    errno = EIO;
+                rc = -1;
+                break;
+            }
+            got += (size_t)k;
+        }
+        if (rc < 0)
+            break;
+        size_t end = n;   /* buf[end - 1] ends the line to read next */
+        while (rc == 0 && end > 0) {
+            char *nl = end > 1 ? memrchr(buf, '\n', end - 1) : NULL;
+            size_t start = nl ? (size_t)(nl - buf) + 1 : 0;
+            if (!nl && lo > 0)
+                break;   /* the line starts before the buffer */
+            rc = scan_line(tape, lo + (off_t)start, buf + start, end - 1 - start, fn, ctx);
+            end = start;
+        }
+        if (rc == 0 && end == n) {   /* a line longer than any record */
+            errno = EINVAL;
+            rc = -1;
+        }
+        hi = lo + (off_t)end;
+    }
+    free(buf);
+    sx_tape_free(tape);
+    return rc;
+}
+
+/* A record's op, and its path (NULL when it has none sx-save would write). */
+static const char *rec_op(const sx_tnode *rec, const sx_tnode **path)
+{
+    const sx_tnode *op = sx_tget(rec, "op");
+    *path = path_of(rec, "path", 4);
+    return sx_tape_is(op, SX_T_STRING) ? op->u.str : "";
+}
+
+/* The streamed rollback (sx_manifest.h says what it removes). Pass one,
+ * last record first, removes the files: a file record's temporary name, and
+ * its final name unless a later record names the path (a drop, or the same
+ * file written again by a --resume run, which was dealt with first). The
+ * paths seen are kept in a filter: a path it has not seen is removed at
+ * once; one it may have seen (seen, or a false positive) and that is on
+ * disk is a candidate, settled by reading the records after it (in batches
+ * of CANDIDATES: one forward read each). Pass two, last record first,
+ * removes the directories left empty. */
+#define CANDIDATES 4096
+
+typedef struct {
+    char *path;
+    off_t off;         /* its file record */
+    int later;         /* a later record names the path */
+} candidate;
+
+typedef struct {
+    sx_manifest *m;
+    int rootfd;
+    sx_bloom *seen;
+    candidate *c;
+    size_t nc;
+    off_t cmin;
+    int dirfd;         /* the directory of the last file dealt with */
+    char *dir;         /* its path, dirlen bytes */
+    size_t dirlen;
+    size_t removed;
+    int rc;
+    char *err;
+    size_t errlen;
+} rollback_run;
+
+static void rb_error(rollback_run *r, const char *path)
+{
+    if (r->rc == 0)
+        seterr(r->err, r->errlen, "cannot remove '%s': %s", path, strerror(errno));
+    r->rc = -1;
+}
+
+/* The directory holding `path`, opened without following links
+ * (sx_open_parent()); the files of one directory come together in the
+ * manifest, so it is opened once for them. @base set to the last component.
+ * @return the descriptor (the run's: not to be closed), or -1 with errno. */
+static int rb_parent(rollback_run *r, const char *path, const char **base)
+{
+    const char *slash = strrchr(path, '/');
+    size_t dl = slash ? (size_t)(slash - path) : 0;
+    *base = slash ? slash + 1 : path;
+    if (r->dirfd >= 0 && r->dirlen == dl && !memcmp(r->dir, path, dl))
+        return r->dirfd;
+    if (r->dirfd >= 0)
+        close(r->dirfd);
+    r->dirfd = -1;
+    char *d = realloc(r->dir, dl + 1);
+    if (!d)
+        return -1;
+    r->dir = d;
+    int fd = sx_open_parent(r->rootfd, path, 0, NULL, NULL, base);
+    if (fd < 0)
+        return -1;
+    memcpy(r->dir, path, dl);
+    r->dirlen = dl;
+    r->dirfd = fd;
+    return fd;
+}
+
+/* Removes the file `path` (base in dirfd) when it is there. */
+static void rb_unlink(rollback_run *r, int dirfd, const char *base, const char *path)
+{
+    if (unlinkat(dirfd, base, 0) == 0)
+        r->removed++;
+    else if (errno != ENOENT)
+        rb_error(r, path);
+}
+
+/* Removes the file `path` when it is there: a directory on its way that is
+ * missing, or a link or a file, holds nothing of the export's. */
+static void rb_remove(rollback_run *r, const char *path)
+{
+    const char *base;
+    int fd = rb_parent(r, path, &base);
+    if (fd >= 0)
+        rb_unlink(r, fd, base, path);
+    else if (errno != ENOENT && errno != ENOTDIR && errno != ELOOP)
+        rb_error(r, path);
+}
+
+static int cand_cmp(const void *a, const void *b)
+{
+    return strcmp(((const candidate *)a)->path, ((const candidate *)b)->path);
+}
+
+static int rb_mark_later(void *ctx, off_t off, const sx_tnode *rec)
+{
+    rollback_run *r = ctx;
+    const sx_tnode *path;
+    const char *op = rec_op(rec, &path);
+    if (!path || (strcmp(op, "file") && strcmp(op, "drop")))
+        return 0;
+    candidate key = {.path = (char *)path->u.str};
+    candidate *c = bsearch(&key, r->c, r->nc, sizeof *r->c, cand_cmp);
+    if (!c)
+        return 0;
+    while (c > r->c && !strcmp(c[-1].path, key.path))
+        c--;
+    for (; c < r->c + r->nc && !strcmp(c->path, key.path); c++)
+        if (off > c->off)
+            c->later = 1;
+    return 0;
+}
+
+/* Settles the candidates: those no later record names are removed. */
+static int rb_settle(rollback_run *r)
+{
+    if (!r->nc)
+        return 0;
+    qsort(r->c, r->nc, sizeof *r->c, cand_cmp);
+    if (scan_forward(r->m->rfd, r->cmin, r->m->size, rb_mark_later, r) < 0)
+        return -1;
+    for (size_t i = 0; i < r->nc; i++) {
+        if (!r->c[i].later)
+            rb_remove(r, r->c[i].path);
+        free(r->c[i].path);
+    }
+    r->nc = 0;
+    return 0;
+}
+
+static int rb_file(void *ctx, off_t off, const sx_tnode *rec)
+{
+    rollback_run *r = ctx;
+    const sx_tnode *path, *tmp = path_of(rec, "tmp", 3);
+    const char *op = rec_op(rec, &path);
+    if (!path)
+        return 0;
+    if (!strcmp(op, "drop")) {
+        sx_bloom_add(r->seen, path->u.str, path->len);
+        return 0;
+    }
+    if (strcmp(op, "file"))
+        return 0;
+    const char *base;
+    int dfd = rb_parent(r, path->u.str, &base);
+    if (dfd < 0) {
+        if (errno != ENOENT && errno != ENOTDIR && errno != ELOOP)
+            rb_error(r, path->u.str);
+        return 0;   /* no directory: neither name is there */
+    }
+    /* the temporary name is in the same directory (is_tmp_of()) */
+    size_t dl = (size_t)(base - path->u.str);
+    if (tmp && tmp->len > dl && !strncmp(tmp->u.str, path->u.str, dl) && !strchr(tmp->u.str + dl, '/')) {
+        if (unlinkat(dfd, tmp->u.str + dl, 0) < 0 && errno != ENOENT)
+            rb_error(r, tmp->u.str);
+    } else if (tmp && sx_unlink_at(r->rootfd, tmp->u.str) < 0) {
+        rb_error(r, tmp->u.str);
+    }
+    if (!sx_bloom_maybe(r->seen, path->u.str, path->len)) {
+        sx_bloom_add(r->seen, path->u.str, path->len);
+        rb_unlink(r, dfd, base, path->u.str);
+        return 0;
+    }
+    struct stat st;
+    if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return 0;   /* nothing there either way */
+    candidate *c = &r->c[r->nc++];
+    if (!(c->path = strdup(path->u.str))) {
+        r->nc--;
+        errno = ENOMEM;
+        return -1;
+    }
+    c->off = off;
+    c->later = 0;
+    if (r->nc == 1 || off < r->cmin)
+        r->cmin = off;
+    return r->nc == CANDIDATES ? rb_settle(r) : 0;
+}
+
+static int rb_dir(void *ctx, off_t off, const sx_tnode *rec)
+{
+    (void)off;
+    rollback_run *r = ctx;
+    const sx_tnode *path;
+    const char *op = rec_op(rec, &path);
+    struct stat st;
+    if (!path || strcmp(op, "dir") || sx_stat_at(r->rootfd, path->u.str, &st) < 0)
+        return 0;
+    if (sx_rmdir_at(r->rootfd, path->u.str) == 0)
+        r->removed++;
+    else if (errno != ENOTEMPTY && errno != EEXIST)   /* holds something not ours: left */
+        rb_error(r, path->u.str);
+    return 0;
+}
+
+static int rollback_streamed(sx_manifest *m, int rootfd, size_t *removed, char *err, size_t errlen)
+{
+    rollback_run r = {.m = m, .rootfd = rootfd, .dirfd = -1, .err = err, .errlen = errlen};
+    r.seen = sx_bloom_new(0);
+    r.c = malloc(CANDIDATES * sizeof *r.c);
+    int rc = -1;
+    if (!r.seen || !r.c || m->rfd < 0)
+        errno = ENOMEM;
+    else if (scan_backward(m->rfd, m->size, rb_file, &r) == 0 && rb_settle(&r) == 0) {
+        if (r.dirfd >= 0)
+            close(r.dirfd);
+        r.dirfd = -1;
+        rc = scan_backward(m->rfd, m->size, rb_dir, &r);
+    }
+    if (r.dirfd >= 0)
+        close(r.dirfd);
+    free(r.dir);
+    if (rc < 0)
+        seterr(err, errlen, "cannot read '%s' back: %s", SX_MANIFEST_NAME, strerror(errno));
+    for (size_t i = 0; i < r.nc; i++)
+        free(r.c[i].path);
+    free(r.c);
+    sx_bloom_free(r.seen);
+    if (rc == 0)
+        rc = r.rc;
+    else
+        r.rc = rc;   /* nothing removed past the failure: the manifest stays */
+    rc = rollback_close(m, rootfd, rc, err, errlen);
+    if (removed)
+        *removed = r.removed;
+    return rc;
+}
+
+/* ---- questions answered by reading the records back ---- */
+
+typedef struct {
+    int (*each)(void *ctx, const char *dir);
+    void *ctx;
+    const char *path;   /* run_has: the path asked about */
+} ask;
+
+static int ask_dir(void *ctx, off_t off, const sx_tnode *rec)
+{
+    (void)off;
+    ask *a = ctx;
+    const sx_tnode *path;
+    const char *op = rec_op(rec, &path);
+    return path && !strcmp(op, "dir") && a->each(a->ctx, path->u.str) < 0 ? 2 : 0;
+}
+
+int sx_manifest_each_dir(sx_manifest *m, int (*each)(void *ctx, const char *dir), void *ctx)
+{
+    if (m->indexed) {
+        for (size_t i = 0; i < m->n; i++)
+            if (m->e[i].state == SX_MF_DIR && each(ctx, m->e[i].path) < 0)
+                return -1;
+        return 0;
+    }
+    ask a = {.each = each, .ctx = ctx};
+    int rc = scan_forward(m->rfd, 0, m->size, ask_dir, &a);
+    return rc == 0 ? 0 : -1;
+}
+
+static int ask_file(void *ctx, off_t off, const sx_tnode *rec)
+{
+    (void)off;
+    ask *a = ctx;
+    const sx_tnode *path;
+    const char *op = rec_op(rec, &path);
+    return path && !strcmp(op, "file") && !strcmp(path->u.str, a->path) ? 1 : 0;
+}
+
+int sx_manifest_run_has(const sx_manifest *m, const char *path)
+{
+    if (m->indexed) {
+        const sx_mf_entry *e = find(m, path);
+        return e && (size_t)(e - m->e) >= m->run_start;
+    }
+    ask a = {.path = path};
+    return scan_forward(m->rfd, 0, m->size, ask_file, &a);
 }

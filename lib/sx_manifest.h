@@ -38,6 +38,18 @@
  * mid-append) is not a record: it is ignored, and cut off when the manifest
  * is loaded to append (--resume).
  *
+ * Memory. A manifest sx-save writes (sx_manifest_create()) and one opened
+ * to roll back (sx_manifest_open()) keep no record in memory: the file is
+ * the record, read back in a bounded buffer (sx_manifest_rollback(),
+ * sx_manifest_each_dir(), sx_manifest_run_has()). The rollback reads it
+ * last record first, keeping the paths it has dealt with in a Bloom filter
+ * of a fixed size (sx_bloom.h, 16 MiB); a path the filter may have seen and
+ * that is on disk is settled by reading the records after its own, never
+ * by the filter alone (a false positive costs one forward read of the
+ * manifest for up to 4096 such paths). Its memory is bounded whatever the
+ * number of records. A manifest loaded with sx_manifest_load() (--resume,
+ * tests) keeps its entries: about 200 bytes and the paths, a file.
+ *
  * The manifest is locked (flock, exclusive) by the sx-save writing it, and
  * by sx_manifest_load(): a second sx-save, --resume or --rollback on a live
  * export is refused (errno EBUSY), while the lock of a process that died
@@ -70,11 +82,19 @@ typedef struct {
  *  @return the manifest, or NULL with a message in err. */
 sx_manifest *sx_manifest_create(int rootfd, int created_root, char *err, size_t errlen);
 
-/*! sx_manifest_load() : locks and reads an existing manifest; with `append`,
- *  keeps it open to add records (--resume). @return NULL with a message in
+/*! sx_manifest_load() : locks and reads an existing manifest into memory
+ *  (its entries); with `append`, keeps it open to add records (--resume). @return NULL with a message in
  *  err (no manifest: errno ENOENT; locked by a live sx-save: EBUSY; torn or
  *  tampered: EINVAL, the message names the manifest and the line). */
 sx_manifest *sx_manifest_load(int rootfd, int append, char *err, size_t errlen);
+
+/*! sx_manifest_open() : locks and checks an existing manifest as
+ *  sx_manifest_load() does, keeping none of it in memory (for
+ *  sx_manifest_rollback()). A done or drop record is checked against a
+ *  filter of the paths with a file record: one the filter falsely says
+ *  has one passes (the rollback does not remove more for it).
+ *  @return NULL with a message in err, errno as sx_manifest_load(). */
+sx_manifest *sx_manifest_open(int rootfd, char *err, size_t errlen);
 
 /*! Appending records. Strings are borrowed. @return 0, or -1 with errno. */
 int sx_manifest_dir(sx_manifest *m, const char *path);
@@ -98,14 +118,28 @@ int sx_manifest_fd(const sx_manifest *m);
 int sx_manifest_committed(const sx_manifest *m);
 int sx_manifest_created_root(const sx_manifest *m);
 
-/*! sx_manifest_find() : the latest file entry for `path`, or NULL. The
- *  pointer is valid until the next record is added. */
+/*! sx_manifest_find() : the latest file entry for `path`, or NULL (always
+ *  for a manifest that keeps no entries). The pointer is valid until the
+ *  next record is added. */
 const sx_mf_entry *sx_manifest_find(const sx_manifest *m, const char *path);
 
 /*! sx_manifest_count(), sx_manifest_entry() : entries in record order
- *  (dirs and files; done/drop records update their file's entry). */
+ *  (dirs and files; done/drop records update their file's entry); none for
+ *  a manifest that keeps no entries. */
 size_t sx_manifest_count(const sx_manifest *m);
 const sx_mf_entry *sx_manifest_entry(const sx_manifest *m, size_t i);
+
+/*! sx_manifest_each_dir() : calls each(ctx, dir) for every directory
+ *  recorded, in record order, until it returns -1.
+ *  @return 0, or -1 (each's failure, with its errno; a read error). */
+int sx_manifest_each_dir(sx_manifest *m, int (*each)(void *ctx, const char *dir), void *ctx);
+
+/*! sx_manifest_run_has() : 1 when this run recorded a file at `path` (the
+ *  records since the last resume record; all of a manifest this process
+ *  created), 0 when not, -1 with errno when the manifest cannot be read.
+ *  A manifest that keeps no entries is read from its start: a question for
+ *  the rare case a cheaper test cannot settle (sx_export.c). */
+int sx_manifest_run_has(const sx_manifest *m, const char *path);
 
 /*! sx_manifest_clean_pending() : for --resume: removes what files left
  *  pending by a crash may have left (temporary and final names) and records

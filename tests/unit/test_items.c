@@ -87,10 +87,45 @@ static void test_paths_empty(void)
     sx_items_free(t);
 }
 
+/* a window forgets the least recently used items, counted as they stood,
+ * never one pinned (a file of it on its way) */
+static void test_window(void)
+{
+    sx_items *t = sx_items_new_window(4);
+    char key[16];
+    CHECK(sx_items_pin(t, "0", 1) == 0);
+    CHECK(sx_items_add_file(t, "0", 1, "a/0", 0) == 0);
+    CHECK(sx_items_fail(t, "1", 1, 1, collect, &(struct seen){0}) == 0);
+    for (int i = 2; i < 100; i++) {
+        int kl = snprintf(key, sizeof key, "%d", i);
+        CHECK(sx_items_touch(t, key, (size_t)kl) == 0);
+        CHECK(sx_items_live(t) <= 5);
+    }
+    uint64_t ok, up, bad;
+    sx_items_count(t, &ok, &up, &bad);
+    CHECK(ok == 99 && up == 1 && bad == 0);
+    /* the pinned item is still there with its file; item 1 was forgotten */
+    struct seen s = {0};
+    CHECK(!sx_items_failed(t, "1", 1));
+    CHECK(sx_items_fail(t, "0", 1, 0, collect, &s) == 0 && s.n == 1 && !strcmp(s.paths[0], "a/0"));
+    sx_items_count(t, &ok, &up, &bad);
+    CHECK(ok == 98 && up == 1 && bad == 1);
+    sx_items_unpin(t, "0", 1);
+    for (int i = 100; i < 110; i++) {
+        int kl = snprintf(key, sizeof key, "%d", i);
+        CHECK(sx_items_touch(t, key, (size_t)kl) == 0);
+    }
+    CHECK(sx_items_live(t) == 4);
+    sx_items_count(t, &ok, &up, &bad);
+    CHECK(ok == 108 && up == 1 && bad == 1);
+    sx_items_free(t);
+}
+
 int main(void)
 {
     RUN(test_items);
     RUN(test_growth);
     RUN(test_paths_empty);
+    RUN(test_window);
     return UNIT_DONE();
 }
