@@ -62,7 +62,7 @@ test_expect_success 'a detect export with boxes outside the image keeps its item
     assert_eq "[2,0,2]" "$(jq -c "[.exported_count,.failed_count,.total_count]" det/export.json)"
     assert_eq 2 "$(ls det/labels | wc -l)" && assert_eq 2 "$(ls det/images | wc -l)"
     assert_grep "^sx-save: 2 annotations left out, in 2 items: 2 annotation outside the image (items 1, 2)" err
-    assert_grep "^sx-progress: .*, 0 failed, 2 warnings" perr
+    assert_grep "^sx-progress: 2 warnings, .*; exported 2, failed 0 of 2" perr
 '
 
 test_expect_success 'a filtered export: what a select() left out is neither exported nor failed' '
@@ -134,7 +134,7 @@ test_expect_success 'every number a run prints about failures is the same number
     failed=$(jq .failed_count result)
     test "$failed" -gt 0
     assert_grep "^sx-save: $failed items failed" err
-    assert_grep "^sx-progress: .*, $failed failed.*failed $failed of 250" err
+    assert_grep "^sx-progress: [0-9.]*s; exported [0-9]*, failed $failed of 250" err
     assert_eq "$failed" "$(jq "(.json_file_name | length) + (.origin_file_name | length)" one/error_file_list.json)"
 '
 
