@@ -1330,7 +1330,7 @@ static void make_parents(sx_export *e)
 static void earlier_run(int rootfd, const char *dir, char *err, size_t errlen)
 {
     char why[512];
-    sx_manifest *m = sx_manifest_load(rootfd, 0, why, sizeof why);
+    sx_manifest *m = sx_manifest_open(rootfd, why, sizeof why);
     if (!m && errno == EBUSY)
         snprintf(err, errlen, "'%s' is being written by a running sx-save", dir);
     else if (!m && errno == EINVAL)
@@ -1392,7 +1392,7 @@ sx_export *sx_export_open(const sx_export_opts *o, char *err, size_t errlen)
             snprintf(err, errlen, "cannot resume '%s': %s", e->dir, strerror(errno));
             goto fail;
         }
-        e->m = sx_manifest_load(e->rootfd, 1, err, errlen);
+        e->m = sx_manifest_reopen(e->rootfd, err, errlen);
         if (!e->m) {
             if (errno == ENOENT)
                 snprintf(err, errlen, "cannot resume '%s': it holds no %s", e->dir, SX_MANIFEST_NAME);
@@ -1405,8 +1405,10 @@ sx_export *sx_export_open(const sx_export_opts *o, char *err, size_t errlen)
             goto fail;
         }
         e->created_root = sx_manifest_created_root(e->m);
-        if (sx_manifest_clean_pending(e->m, e->rootfd, err, errlen) < 0 || sx_manifest_resume(e->m) < 0)
+        if (sx_manifest_resume(e->m) < 0) {
+            snprintf(err, errlen, "cannot write '%s/%s': %s", e->dir, SX_MANIFEST_NAME, strerror(errno));
             goto fail;
+        }
     } else {
         if (o->unique && stat(e->dir, &st) == 0) {
             char *base = strdup(e->dir);

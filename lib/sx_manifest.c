@@ -1,6 +1,7 @@
 #include "sx_manifest.h"
 #include "sx_bloom.h"
 #include "sx_errbuf.h"
+#include "sx_extsort.h"
 #include "sx_hash.h"
 #include "sx_json.h"
 #include "sx_safefs.h"
@@ -8,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +34,11 @@ struct sx_manifest {
     size_t nslot, used;
     sx_buf line;           /* the record being appended */
     int oom;               /* building it ran out of memory */
+    off_t run_off;         /* streamed: where this run's records begin */
+    sx_kvtab *earlier;     /* reopened: path -> offset of its done record */
+    sx_tape *ftape;        /* reopened: sx_manifest_find()'s reading */
+    char *fbuf;
+    sx_mf_entry found;     /* what sx_manifest_find() answered last */
 };
 
 static void rec_raw(sx_manifest *m, const char *s);
@@ -566,6 +573,7 @@ int sx_manifest_drop(sx_manifest *m, const char *path)
 int sx_manifest_resume(sx_manifest *m)
 {
     m->run_start = m->n;
+    m->run_off = m->size;
     rec_begin(m, "resume");
     return rec_put(m);
 }
@@ -602,7 +610,12 @@ int sx_manifest_fd(const sx_manifest *m) { return m->fd; }
 
 int sx_manifest_created_root(const sx_manifest *m) { return m->created_root; }
 
-const sx_mf_entry *sx_manifest_find(const sx_manifest *m, const char *path) { return find(m, path); }
+static const sx_mf_entry *find_earlier(sx_manifest *m, const char *path);
+
+const sx_mf_entry *sx_manifest_find(sx_manifest *m, const char *path)
+{
+    return m->indexed ? find(m, path) : m->earlier ? find_earlier(m, path) : NULL;
+}
 
 size_t sx_manifest_count(const sx_manifest *m) { return m->n; }
 
@@ -713,6 +726,9 @@ void sx_manifest_free(sx_manifest *m)
     free(m->e);
     free(m->slot);
     sx_buf_free(&m->line);
+    sx_kvtab_free(m->earlier);
+    sx_tape_free(m->ftape);
+    free(m->fbuf);
     free(m);
 }
 
@@ -1107,5 +1123,175 @@ int sx_manifest_run_has(const sx_manifest *m, const char *path)
         return e && (size_t)(e - m->e) >= m->run_start;
     }
     ask a = {.path = path};
-    return scan_forward(m->rfd, 0, m->size, ask_file, &a);
+    return scan_forward(m->rfd, m->run_off, m->size, ask_file, &a);
+}
+
+/* ---- --resume: the earlier runs' records, sorted on disk ---- */
+
+/* Reopening reads every file, done and drop record into a sorter, as
+ * [u32 path length][path][u64 big-endian offset][op][tmp] (sx_extsort.h's
+ * record), so that the records of a path come together, oldest first: the
+ * last one is the path's state. A file record last is a file a crash left
+ * pending: it is removed and dropped. A done record last is a file the
+ * earlier runs finished: its path goes into a table with the offset of the
+ * record, which sx_manifest_find() reads back. */
+typedef struct {
+    sx_extsort *sort;
+    sx_buf rec;
+} reindex;
+
+static int ri_record(void *ctx, off_t off, const sx_tnode *rec)
+{
+    reindex *ri = ctx;
+    const sx_tnode *path, *tmp = NULL;
+    const char *op = rec_op(rec, &path);
+    char kind = !strcmp(op, "file") ? 'f' : !strcmp(op, "done") ? 'd' : !strcmp(op, "drop") ? 'x' : 0;
+    if (!path || !kind)
+        return 0;
+    if (kind == 'f' && !(tmp = path_of(rec, "tmp", 3)))
+        return 0;
+    uint32_t kl = path->len;
+    unsigned char seq[8];
+    for (int i = 0; i < 8; i++)
+        seq[i] = (unsigned char)((uint64_t)off >> (56 - 8 * i));
+    ri->rec.len = 0;
+    if (sx_buf_put(&ri->rec, &kl, 4) < 0 || sx_buf_put(&ri->rec, path->u.str, kl) < 0 ||
+        sx_buf_put(&ri->rec, seq, 8) < 0 || sx_buf_put(&ri->rec, &kind, 1) < 0 ||
+        (tmp && sx_buf_put(&ri->rec, tmp->u.str, tmp->len) < 0))
+        return errno = ENOMEM, -1;
+    return sx_extsort_add(ri->sort, ri->rec.p, ri->rec.len) < 0 ? -1 : 0;
+}
+
+/* The last record of one path (r, n: a sorter's record): a pending file is
+ * removed and dropped, a done one goes into the table. */
+static int ri_settle(sx_manifest *m, int rootfd, const char *r, size_t n, char *err, size_t errlen)
+{
+    uint32_t kl;
+    memcpy(&kl, r, 4);
+    const char *kind = r + 4 + kl + 8;
+    char path[PATH_MAX], tmp[PATH_MAX];
+    size_t tl = n - (4 + kl + 9);
+    if (kl >= sizeof path || tl >= sizeof tmp)
+        return 0;   /* longer than sx_path_check() lets through */
+    memcpy(path, r + 4, kl);
+    path[kl] = 0;
+    if (*kind == 'd') {
+        uint64_t off = 0;
+        for (int i = 0; i < 8; i++)
+            off = off << 8 | (unsigned char)r[4 + kl + i];
+        if (sx_kvtab_put(m->earlier, path, kl, off) < 0) {
+            seterr(err, errlen, "cannot index '%s': %s", SX_MANIFEST_NAME, strerror(errno));
+            return -1;
+        }
+        return 0;
+    }
+    if (*kind != 'f')
+        return 0;
+    memcpy(tmp, kind + 1, tl);
+    tmp[tl] = 0;
+    if (sx_unlink_at(rootfd, tmp) < 0 || sx_unlink_at(rootfd, path) < 0) {
+        seterr(err, errlen, "cannot remove '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    if (sx_manifest_drop(m, path) < 0) {
+        seterr(err, errlen, "cannot write '%s': %s", SX_MANIFEST_NAME, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int reindex_earlier(sx_manifest *m, int rootfd, char *err, size_t errlen)
+{
+    reindex ri = {.sort = sx_extsort_new(2u << 20)};
+    sx_buf last = {0};
+    int rc = -1;
+    m->earlier = sx_kvtab_new();
+    m->ftape = sx_tape_new();
+    m->fbuf = malloc(LOAD_LINE_MAX + 1);
+    if (!ri.sort || !m->earlier || !m->ftape || !m->fbuf) {
+        seterr(err, errlen, "out of memory");
+        goto out;
+    }
+    if (scan_forward(m->rfd, 0, m->size, ri_record, &ri) < 0 || sx_extsort_done(ri.sort) < 0) {
+        seterr(err, errlen, "cannot read '%s' back: %s", SX_MANIFEST_NAME, strerror(errno));
+        goto out;
+    }
+    const void *r;
+    size_t n;
+    int got;
+    while ((got = sx_extsort_next(ri.sort, &r, &n)) == 1) {
+        uint32_t kl, ll;
+        memcpy(&kl, r, 4);
+        if (last.len) {
+            memcpy(&ll, last.p, 4);
+            if (ll != kl || memcmp(last.p + 4, (const char *)r + 4, kl)) {
+                if (ri_settle(m, rootfd, last.p, last.len, err, errlen) < 0)
+                    goto out;
+            }
+        }
+        last.len = 0;
+        if (sx_buf_put(&last, r, n) < 0) {
+            seterr(err, errlen, "out of memory");
+            goto out;
+        }
+    }
+    if (got < 0) {
+        seterr(err, errlen, "cannot read '%s' back: %s", SX_MANIFEST_NAME, strerror(errno));
+        goto out;
+    }
+    if (last.len && ri_settle(m, rootfd, last.p, last.len, err, errlen) < 0)
+        goto out;
+    if (sx_kvtab_done(m->earlier) < 0) {
+        seterr(err, errlen, "cannot index '%s': %s", SX_MANIFEST_NAME, strerror(errno));
+        goto out;
+    }
+    rc = 0;
+out:
+    sx_extsort_free(ri.sort);
+    sx_buf_free(&ri.rec);
+    sx_buf_free(&last);
+    return rc;
+}
+
+sx_manifest *sx_manifest_reopen(int rootfd, char *err, size_t errlen)
+{
+    sx_manifest *m = load(rootfd, 1, 1, err, errlen);
+    if (m && !m->committed && reindex_earlier(m, rootfd, err, errlen) < 0) {
+        int e = errno;
+        sx_manifest_free(m);
+        errno = e ? e : EIO;
+        return NULL;
+    }
+    return m;
+}
+
+/* The done record at `off`, read back; its path must be `path` (the table
+ * was made from this file, which only this process appends to). */
+static const sx_mf_entry *find_earlier(sx_manifest *m, const char *path)
+{
+    uint64_t off;
+    if (sx_kvtab_get(m->earlier, path, strlen(path), &off) != 1 || (off_t)off >= m->size)
+        return NULL;
+    size_t got = 0;
+    while (got < LOAD_LINE_MAX) {
+        ssize_t k = pread(m->rfd, m->fbuf + got, LOAD_LINE_MAX - got, (off_t)off + (off_t)got);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            break;
+        got += (size_t)k;
+        if (memchr(m->fbuf + got - (size_t)k, '\n', (size_t)k))
+            break;
+    }
+    char *nl = memchr(m->fbuf, '\n', got);
+    const sx_tnode *rec = nl ? sx_tape_parse(m->ftape, m->fbuf, (size_t)(nl - m->fbuf)) : NULL, *p;
+    const sx_tnode *size = rec ? sx_tget(rec, "size") : NULL, *sha = rec ? sx_tget(rec, "sha256") : NULL;
+    if (!rec || strcmp(rec_op(rec, &p), "done") || !p || strcmp(p->u.str, path) || !sx_tape_is(size, SX_T_NUMBER) ||
+        !is_sha256(sha))
+        return NULL;
+    m->found.state = SX_MF_DONE;
+    m->found.size = (int64_t)size->u.num;
+    memcpy(m->found.sha256, sha->u.str, 64);
+    m->found.sha256[64] = 0;
+    return &m->found;
 }

@@ -38,8 +38,9 @@
  * mid-append) is not a record: it is ignored, and cut off when the manifest
  * is loaded to append (--resume).
  *
- * Memory. A manifest sx-save writes (sx_manifest_create()) and one opened
- * to roll back (sx_manifest_open()) keep no record in memory: the file is
+ * Memory. A manifest sx-save writes (sx_manifest_create()), one it
+ * continues (sx_manifest_reopen(), --resume) and one opened to roll back
+ * (sx_manifest_open()) keep no record in memory: the file is
  * the record, read back in a bounded buffer (sx_manifest_rollback(),
  * sx_manifest_each_dir(), sx_manifest_run_has()). The rollback reads it
  * last record first, keeping the paths it has dealt with in a Bloom filter
@@ -47,8 +48,11 @@
  * that is on disk is settled by reading the records after its own, never
  * by the filter alone (a false positive costs one forward read of the
  * manifest for up to 4096 such paths). Its memory is bounded whatever the
- * number of records. A manifest loaded with sx_manifest_load() (--resume,
- * tests) keeps its entries: about 200 bytes and the paths, a file.
+ * number of records. Reopening sorts the earlier runs' records on disk
+ * (sx_extsort.h) into a table of the files they finished, which
+ * sx_manifest_find() looks up and reads back. A manifest loaded with
+ * sx_manifest_load() (tests, the fuzz target) keeps its entries: about
+ * 200 bytes and the paths, a file.
  *
  * The manifest is locked (flock, exclusive) by the sx-save writing it, and
  * by sx_manifest_load(): a second sx-save, --resume or --rollback on a live
@@ -88,6 +92,15 @@ sx_manifest *sx_manifest_create(int rootfd, int created_root, char *err, size_t 
  *  tampered: EINVAL, the message names the manifest and the line). */
 sx_manifest *sx_manifest_load(int rootfd, int append, char *err, size_t errlen);
 
+/*! sx_manifest_reopen() : for --resume: locks and checks an existing
+ *  manifest as sx_manifest_load() does, keeping none of it in memory, and
+ *  opens it to append. Unless it is committed (sx_manifest_committed(): the
+ *  caller refuses to resume), files a crash left pending are removed and
+ *  recorded dropped (as sx_manifest_clean_pending()), and the files the
+ *  earlier runs finished are indexed on disk for sx_manifest_find().
+ *  @return NULL with a message in err, errno as sx_manifest_load(). */
+sx_manifest *sx_manifest_reopen(int rootfd, char *err, size_t errlen);
+
 /*! sx_manifest_open() : locks and checks an existing manifest as
  *  sx_manifest_load() does, keeping none of it in memory (for
  *  sx_manifest_rollback()). A done or drop record is checked against a
@@ -118,10 +131,12 @@ int sx_manifest_fd(const sx_manifest *m);
 int sx_manifest_committed(const sx_manifest *m);
 int sx_manifest_created_root(const sx_manifest *m);
 
-/*! sx_manifest_find() : the latest file entry for `path`, or NULL (always
- *  for a manifest that keeps no entries). The pointer is valid until the
- *  next record is added. */
-const sx_mf_entry *sx_manifest_find(const sx_manifest *m, const char *path);
+/*! sx_manifest_find() : the latest file entry for `path`, or NULL. A
+ *  reopened manifest answers for the files the earlier runs finished (state
+ *  SX_MF_DONE, size, sha256; path and tmp NULL), read back from the file;
+ *  other manifests that keep no entries answer NULL. The pointer is valid
+ *  until the next record is added or the next call. */
+const sx_mf_entry *sx_manifest_find(sx_manifest *m, const char *path);
 
 /*! sx_manifest_count(), sx_manifest_entry() : entries in record order
  *  (dirs and files; done/drop records update their file's entry); none for
@@ -135,10 +150,10 @@ const sx_mf_entry *sx_manifest_entry(const sx_manifest *m, size_t i);
 int sx_manifest_each_dir(sx_manifest *m, int (*each)(void *ctx, const char *dir), void *ctx);
 
 /*! sx_manifest_run_has() : 1 when this run recorded a file at `path` (the
- *  records since the last resume record; all of a manifest this process
+ *  records since sx_manifest_resume(); all of a manifest this process
  *  created), 0 when not, -1 with errno when the manifest cannot be read.
- *  A manifest that keeps no entries is read from its start: a question for
- *  the rare case a cheaper test cannot settle (sx_export.c). */
+ *  A manifest that keeps no entries is read back from where the run began:
+ *  a question for the rare case a cheaper test cannot settle (sx_export.c). */
 int sx_manifest_run_has(const sx_manifest *m, const char *path);
 
 /*! sx_manifest_clean_pending() : for --resume: removes what files left

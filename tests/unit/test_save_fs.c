@@ -80,6 +80,67 @@ static void test_open_parent_refuses_links(void)
     close(fd);
 }
 
+/* --resume's reopening keeps nothing in memory: a pending file is removed
+ * and dropped, a finished one is found (read back), a path dropped and then
+ * written again by a later run is found as that run left it. */
+static void test_manifest_reopen(void)
+{
+    int fd = rootfd();
+    char err[256];
+    const char *sha_e = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    const char *sha_x = "73cb3858a687a8494ca3323053016282f3dad39d42cf62ca4e79dda2aac7d9ac";
+    sx_manifest *m = sx_manifest_create(fd, 0, err, sizeof err);
+    CHECK(m != NULL);
+    CHECK(sx_manifest_dir(m, "d") == 0 && mkdirat(fd, "d", 0777) == 0);
+    CHECK(sx_manifest_file(m, "d/a", "d/.a.sx-000001") == 0);
+    close(openat(fd, "d/a", O_WRONLY | O_CREAT, 0666));
+    CHECK(sx_manifest_done(m, "d/a", 0, sha_e) == 0);
+    CHECK(sx_manifest_file(m, "d/c", "d/.c.sx-000003") == 0);
+    CHECK(sx_manifest_drop(m, "d/c") == 0);
+    CHECK(sx_manifest_file(m, "d/b", "d/.b.sx-000002") == 0);
+    close(openat(fd, "d/.b.sx-000002", O_WRONLY | O_CREAT, 0666));   /* a crash here */
+    CHECK(sx_manifest_sync(m) == 0);
+    sx_manifest_free(m);
+
+    m = sx_manifest_reopen(fd, err, sizeof err);
+    CHECK(m != NULL && !sx_manifest_committed(m));
+    struct stat st;
+    CHECK(fstatat(fd, "d/.b.sx-000002", &st, 0) < 0);
+    const sx_mf_entry *a = sx_manifest_find(m, "d/a");
+    CHECK(a && a->state == SX_MF_DONE && a->size == 0 && !strcmp(a->sha256, sha_e));
+    CHECK(sx_manifest_find(m, "d/b") == NULL);   /* pending: removed, dropped */
+    CHECK(sx_manifest_find(m, "d/c") == NULL);   /* dropped */
+    CHECK(sx_manifest_find(m, "d/z") == NULL);
+    CHECK(sx_manifest_resume(m) == 0);
+    CHECK(sx_manifest_run_has(m, "d/a") == 0);   /* an earlier run's */
+    CHECK(sx_manifest_file(m, "d/c", "d/.c.sx-000004") == 0);
+    int f = openat(fd, "d/c", O_WRONLY | O_CREAT, 0666);
+    CHECK(write(f, "x\n", 2) == 2);
+    close(f);
+    CHECK(sx_manifest_done(m, "d/c", 2, sha_x) == 0);
+    CHECK(sx_manifest_run_has(m, "d/c") == 1);
+    sx_manifest_free(m);   /* a second crash */
+
+    m = sx_manifest_reopen(fd, err, sizeof err);
+    CHECK(m != NULL);
+    const sx_mf_entry *c = sx_manifest_find(m, "d/c");
+    CHECK(c && c->state == SX_MF_DONE && c->size == 2 && !strcmp(c->sha256, sha_x));
+    CHECK(sx_manifest_find(m, "d/a") != NULL);
+    CHECK(sx_manifest_commit(m, 2) == 0);
+    sx_manifest_free(m);
+
+    m = sx_manifest_reopen(fd, err, sizeof err);
+    CHECK(m && sx_manifest_committed(m));        /* the caller refuses */
+    sx_manifest_free(m);
+    m = sx_manifest_open(fd, err, sizeof err);
+    size_t removed = 0;
+    CHECK(m && sx_manifest_rollback(m, fd, &removed, err, sizeof err) == 0);
+    CHECK(removed == 3);                          /* d/a, d/c, d */
+    CHECK(fstatat(fd, "d", &st, 0) < 0);
+    sx_manifest_free(m);
+    close(fd);
+}
+
 static void test_manifest_roundtrip_and_rollback(void)
 {
     int fd = rootfd();
@@ -181,6 +242,7 @@ int main(void)
     RUN(test_path_check);
     RUN(test_open_parent_refuses_links);
     RUN(test_manifest_roundtrip_and_rollback);
+    RUN(test_manifest_reopen);
     RUN(test_manifest_refuses_hostile_records);
     rmdir(root);
     return UNIT_DONE();
