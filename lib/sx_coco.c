@@ -103,9 +103,7 @@ sx_coco *sx_coco_new(const sx_coco_opts *o, char *err, size_t errlen)
 static int coco_meta(void *ctx, sx_conv *cv, jv meta)
 {
     sx_coco *c = ctx;
-    sx_classmap_load_meta(c->cm, meta, box_tools);
-    if (!sx_classmap_fixed(c->cm) && sx_classmap_config_empty(meta))
-        sx_conv_warn(cv, "%s", SX_CLASSMAP_EMPTY_WARNING);
+    sx_conv_classes(cv, c->cm, meta, box_tools);
     sx_classmap_load_meta(c->kp, meta, kp_tools);
     return 0;
 }

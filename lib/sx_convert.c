@@ -1,4 +1,5 @@
 #include "sx_convert.h"
+#include "sx_classmap.h"
 #include "sx_download.h"
 #include "sx_roots.h"
 #include "sx_hash.h"
@@ -378,6 +379,13 @@ void sx_conv_warn(sx_conv *cv, const char *fmt, ...)
     va_end(ap);
     if (cv->o.warn)
         cv->o.warn(m);
+}
+
+void sx_conv_classes(sx_conv *cv, sx_classmap *cm, jv meta, const char *const *tools)
+{
+    sx_classmap_load_meta(cm, meta, tools);
+    if (!sx_classmap_fixed(cm) && sx_classmap_config_empty(meta))
+        sx_conv_warn(cv, "%s", SX_CLASSMAP_EMPTY_WARNING);
 }
 
 /* The head of a file record, up to the content key. */

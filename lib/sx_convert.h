@@ -165,6 +165,13 @@ int sx_conv_item_ignored(sx_conv *cv, const char *reason, size_t count);
  *  configuration without classes), handed to opts.warn. */
 void sx_conv_warn(sx_conv *cv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/*! sx_conv_classes() : a format's meta callback's class list: the
+ *  project's classes for `tools` (NULL-terminated) from `meta` (borrowed),
+ *  unless --classes fixed the map; a warning through sx_conv_warn() when
+ *  the configuration lists none (classes are then numbered by name). */
+typedef struct sx_classmap sx_classmap;
+void sx_conv_classes(sx_conv *cv, sx_classmap *cm, jv meta, const char *const *tools);
+
 /*! sx_conv_fatal() : a failure that stops the conversion; return -1 after
  *  it. @return -1. */
 int sx_conv_fatal(sx_conv *cv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -51,9 +51,7 @@ sx_csv *sx_csv_new(const sx_csv_opts *o, char *err, size_t errlen)
 static int csv_meta(void *ctx, sx_conv *cv, jv meta)
 {
     sx_csv *c = ctx;
-    sx_classmap_load_meta(c->cm, meta, tools);
-    if (!sx_classmap_fixed(c->cm) && sx_classmap_config_empty(meta))
-        sx_conv_warn(cv, "%s", SX_CLASSMAP_EMPTY_WARNING);
+    sx_conv_classes(cv, c->cm, meta, tools);
     return 0;
 }
 

@@ -1,4 +1,5 @@
 #include "sx_dataset.h"
+#include "sx_safefs.h"
 #include "sx_errbuf.h"
 
 #include "sx_imgsize.h"
@@ -237,10 +238,8 @@ static jv load_beneath(sx_dataset *d, const char *path)
         return jv_invalid_with_msg(jv_string("larger than 2 GiB"));
     }
     char *buf = malloc((size_t)st.st_size + 1);
-    size_t n = 0;
-    ssize_t k = 0;
-    while (buf && n < (size_t)st.st_size && (k = pread(fd, buf + n, (size_t)st.st_size - n, (off_t)n)) > 0)
-        n += (size_t)k;
+    ssize_t k = buf ? sx_pread_full(fd, buf, (size_t)st.st_size, 0) : 0;
+    size_t n = k > 0 ? (size_t)k : 0;
     close(fd);
     if (!buf || k < 0) {
         free(buf);

@@ -1,5 +1,6 @@
 /* sx_extsort.c : external sort and sorted table on disk (see sx_extsort.h). */
 #include "sx_extsort.h"
+#include "sx_safefs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -480,17 +481,11 @@ static tab_slot *load_block(sx_kvtab *t, size_t b)
         s->data = p;
         s->cap = len;
     }
-    size_t got = 0;
-    while (got < len) {
-        ssize_t k = pread(fileno(t->f), s->data + got, len - got, (off_t)(t->boff[b] + got));
-        if (k <= 0) {
-            if (k < 0 && errno == EINTR)
-                continue;
-            if (k == 0)
-                errno = EIO;
-            return NULL;
-        }
-        got += (size_t)k;
+    ssize_t k = sx_pread_full(fileno(t->f), s->data, len, (off_t)t->boff[b]);
+    if (k < 0 || (size_t)k < len) {
+        if (k >= 0)
+            errno = EIO;
+        return NULL;
     }
     s->len = len;
     s->nrows = 0;

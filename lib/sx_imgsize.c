@@ -1,4 +1,5 @@
 #include "sx_imgsize.h"
+#include "sx_safefs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -31,16 +32,7 @@ static int src_read(const src *s, uint64_t off, void *out, size_t len)
     }
     if (s->fd < 0 || off > (uint64_t)INT64_MAX - len)
         return -1;
-    size_t got = 0;
-    while (got < len) {
-        ssize_t k = pread(s->fd, (char *)out + got, len - got, (off_t)(off + got));
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return -1;
-        got += (size_t)k;
-    }
-    return 0;
+    return sx_pread_full(s->fd, out, len, (off_t)off) == (ssize_t)len ? 0 : -1;
 }
 
 static unsigned be16(const unsigned char *p) { return (unsigned)p[0] << 8 | p[1]; }
@@ -234,14 +226,11 @@ int sx_imgsize_fd(int fd, unsigned *w, unsigned *h)
     size_t n = 0, want = HEAD_FIRST;
     int rc = -1, eof = 0;
     for (;;) {
-        while (n < want && !eof) {
-            ssize_t k = pread(fd, buf + n, want - n, (off_t)n);
-            if (k < 0 && errno == EINTR)
-                continue;
+        if (n < want && !eof) {
+            ssize_t k = sx_pread_full(fd, buf + n, want - n, (off_t)n);
             if (k < 0)
                 goto out;
-            if (k == 0)
-                eof = 1;
+            eof = (size_t)k < want - n;
             n += (size_t)k;
         }
         src s = {buf, n, fd};

@@ -766,9 +766,7 @@ static int scan_forward(int fd, off_t from, off_t to, rec_fn fn, void *ctx)
         size_t want = SCAN_BUF - have;
         if ((off_t)want > to - at - (off_t)have)
             want = (size_t)(to - at - (off_t)have);
-        ssize_t k = pread(fd, buf + have, want, at + (off_t)have);
-        if (k < 0 && errno == EINTR)
-            continue;
+        ssize_t k = sx_pread_full(fd, buf + have, want, at + (off_t)have);
         if (k <= 0) {
             if (k == 0)
                 errno = EIO;
@@ -807,21 +805,14 @@ static int scan_backward(int fd, off_t to, rec_fn fn, void *ctx)
     off_t hi = to;   /* the lines before hi are still to be read */
     while (rc == 0 && hi > 0) {
         off_t lo = hi > SCAN_BUF ? hi - SCAN_BUF : 0;
-        size_t n = (size_t)(hi - lo), got = 0;
-        while (got < n) {
-            ssize_t k = pread(fd, buf + got, n - got, lo + (off_t)got);
-            if (k < 0 && errno == EINTR)
-                continue;
-            if (k <= 0) {
-                if (k == 0)
-                    errno = EIO;
-                rc = -1;
-                break;
-            }
-            got += (size_t)k;
-        }
-        if (rc < 0)
+        size_t n = (size_t)(hi - lo);
+        ssize_t got = sx_pread_full(fd, buf, n, lo);
+        if (got < 0 || (size_t)got < n) {
+            if (got >= 0)
+                errno = EIO;
+            rc = -1;
             break;
+        }
         size_t end = n;   /* buf[end - 1] ends the line to read next */
         while (rc == 0 && end > 0) {
             char *nl = end > 1 ? memrchr(buf, '\n', end - 1) : NULL;
@@ -1272,18 +1263,9 @@ static const sx_mf_entry *find_earlier(sx_manifest *m, const char *path)
     uint64_t off;
     if (sx_kvtab_get(m->earlier, path, strlen(path), &off) != 1 || (off_t)off >= m->size)
         return NULL;
-    size_t got = 0;
-    while (got < LOAD_LINE_MAX) {
-        ssize_t k = pread(m->rfd, m->fbuf + got, LOAD_LINE_MAX - got, (off_t)off + (off_t)got);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            break;
-        got += (size_t)k;
-        if (memchr(m->fbuf + got - (size_t)k, '\n', (size_t)k))
-            break;
-    }
-    char *nl = memchr(m->fbuf, '\n', got);
+    size_t want = (uint64_t)(m->size - (off_t)off) < LOAD_LINE_MAX ? (size_t)(m->size - (off_t)off) : LOAD_LINE_MAX;
+    ssize_t got = sx_pread_full(m->rfd, m->fbuf, want, (off_t)off);
+    char *nl = got > 0 ? memchr(m->fbuf, '\n', (size_t)got) : NULL;
     const sx_tnode *rec = nl ? sx_tape_parse(m->ftape, m->fbuf, (size_t)(nl - m->fbuf)) : NULL, *p;
     const sx_tnode *size = rec ? sx_tget(rec, "size") : NULL, *sha = rec ? sx_tget(rec, "sha256") : NULL;
     if (!rec || strcmp(rec_op(rec, &p), "done") || !p || strcmp(p->u.str, path) || !sx_tape_is(size, SX_T_NUMBER) ||

@@ -156,6 +156,22 @@ int sx_write_all(int fd, const void *p, size_t n)
     return 0;
 }
 
+ssize_t sx_pread_full(int fd, void *buf, size_t n, off_t off)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t k = pread(fd, (char *)buf + got, n - got, off + (off_t)got);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0)
+            return -1;
+        if (k == 0)
+            break;
+        got += (size_t)k;
+    }
+    return (ssize_t)got;
+}
+
 static int at_parent(int rootfd, const char *path, int (*op)(int, const char *, void *), void *arg)
 {
     const char *base;

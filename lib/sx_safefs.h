@@ -63,6 +63,11 @@ int sx_publish(int dirfd, const char *tmp, const char *base);
  *  @return 0, or -1 with errno (ENOSPC, EFBIG, …). */
 int sx_write_all(int fd, const void *p, size_t n);
 
+/*! sx_pread_full() : pread(2) of `n` bytes at `off`, retrying on EINTR
+ *  and short reads. @return the bytes read (fewer than n only at the end
+ *  of the file), or -1 with errno. */
+ssize_t sx_pread_full(int fd, void *buf, size_t n, off_t off);
+
 /*! sx_unlink_at() : removes the file `path` (a checked relative path) under
  *  `rootfd` without following links on the way; a missing file is not an
  *  error. @return 0 or -1 with errno. */

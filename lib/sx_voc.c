@@ -45,9 +45,7 @@ sx_voc *sx_voc_new(const sx_voc_opts *o, char *err, size_t errlen)
 static int voc_meta(void *ctx, sx_conv *cv, jv meta)
 {
     sx_voc *v = ctx;
-    sx_classmap_load_meta(v->cm, meta, tools);
-    if (!sx_classmap_fixed(v->cm) && sx_classmap_config_empty(meta))
-        sx_conv_warn(cv, "%s", SX_CLASSMAP_EMPTY_WARNING);
+    sx_conv_classes(cv, v->cm, meta, tools);
     return 0;
 }
 

@@ -177,9 +177,7 @@ static void put_flip_idx(sx_yolo *y, sx_conv *cv, sx_strbuf *o)
 static int yolo_meta(void *ctx, sx_conv *cv, jv meta)
 {
     sx_yolo *y = ctx;
-    sx_classmap_load_meta(y->cm, meta, det_tools);
-    if (!sx_classmap_fixed(y->cm) && sx_classmap_config_empty(meta))
-        sx_conv_warn(cv, "%s", SX_CLASSMAP_EMPTY_WARNING);
+    sx_conv_classes(cv, y->cm, meta, det_tools);
     if (y->o.task == SX_YOLO_POSE) {
         sx_classmap_load_meta(y->kp, meta, kp_tools);
         jv_free(y->flip);
