@@ -3,7 +3,8 @@
 # 20 ms to every media request: `sx-save --jobs 16` beside one-at-a-time
 # (`sx-save --jobs 1`) and beside `curl --parallel --parallel-max 16` on the
 # same URL list. Then sx-save's peak memory for a small file and for a 1 GB
-# file (file:// URLs): it must not grow with the file. Last, many small
+# file (served by python3 -m http.server on 127.0.0.1): it must not grow
+# with the file. Last, many small
 # files against tar -x of the same files, and the memory each file costs.
 #   SX_BUILD=build-save bash tests/bench/save.sh
 #   SAVE_BENCH_FILES=500 SAVE_BENCH_SMALL=2000 … for a quicker run
@@ -49,10 +50,19 @@ printf '  speed-up over one at a time: %sx (target >= 10x)\n' "$(ratio $T_sx1 $T
 printf '  time against curl --parallel:  %sx (target <= 1.5x)\n' "$(ratio $T_sx16 $T_curl16)"
 
 # flat memory: a small file against a 1 GB file
-head -c 1024 /dev/urandom >"$W/small.bin"
-head -c $((1 << 30)) /dev/zero >"$W/big.bin"
+mkdir -p "$W/www"
+head -c 1024 /dev/urandom >"$W/www/small.bin"
+head -c $((1 << 30)) /dev/zero >"$W/www/big.bin"
+python3 -u -m http.server --bind 127.0.0.1 --directory "$W/www" 0 >"$W/www.out" 2>/dev/null &
+bench_pids+=($!)
+for i in $(seq 1 100); do
+    www=$(sed -n 's|.* port \([0-9]*\) .*|\1|p' "$W/www.out" | head -1)
+    [ -n "$www" ] && break
+    sleep 0.05
+done
+[ -n "$www" ] || { echo "python3 -m http.server did not start" >&2; exit 1; }
 for f in small big; do
-    printf '{"sx":"file","path":"%s.bin","url":"file://%s/%s.bin","item":1}\n{"sx":"end","count":1}\n' "$f" "$W" "$f" >"$W/$f.ndjson"
+    printf '{"sx":"file","path":"%s.bin","url":"http://127.0.0.1:%s/%s.bin","item":1}\n{"sx":"end","count":1}\n' "$f" "$www" "$f" >"$W/$f.ndjson"
 done
 BENCH_RUNS=1
 measure small "rm -rf '$W/os'; sx-save -q -o '$W/os' <'$W/small.ndjson' >/dev/null"
