@@ -291,6 +291,11 @@ static void summarise(const sx_export *e)
     if (sx_tally_total(g))
         sx_warn("not exported, in %llu item%s: %s", (unsigned long long)sx_tally_items(g),
                 sx_tally_items(g) == 1 ? "" : "s", sx_tally_format(g, line, sizeof line));
+    const char *why;
+    uint64_t copies = sx_export_link_copies(e, &why);
+    if (copies)
+        sx_warn("%llu file%s copied, not hard-linked (%s): they take their own disk space",
+                (unsigned long long)copies, copies == 1 ? "" : "s", why);
 }
 
 

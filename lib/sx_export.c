@@ -81,6 +81,8 @@ struct sx_export {
     uint64_t total;              /* from meta */
     int have_total;
     uint64_t urls, urls_done;
+    uint64_t link_copies;        /* link asked, copied: why the first was */
+    char link_copy_why[96];
     uint64_t files_written;
     int got_end;
     int committing;              /* every file is in: metrics say so */
@@ -792,6 +794,8 @@ static int do_src(sx_export *e, sfile *f, const char *src, int how, const char *
             sfile_discard(f);
             return 1;
         }
+        if (how == SRC_LINK && !e->link_copies++)
+            snprintf(e->link_copy_why, sizeof e->link_copy_why, "%s", strerror(err));
         if (how == SRC_MOVE) {
             /* another file system: copied, and the spooled file removed once in place */
             in = openat(sdir, sbase, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -1594,6 +1598,12 @@ void sx_export_counts(const sx_export *e, uint64_t *exported, uint64_t *failed, 
 {
     count_items(e, exported, failed);
     *failed_files = e->bad[0] + e->bad[1];
+}
+
+uint64_t sx_export_link_copies(const sx_export *e, const char **why)
+{
+    *why = e->link_copy_why;
+    return e->link_copies;
 }
 
 /* The directories recorded are made durable before the commit record. */

@@ -24,8 +24,8 @@
  * are found with a Bloom filter of a fixed size whose yes is checked (files
  * on their way, the exact set of failed paths, the file system, the run's
  * manifest), never trusted; items live in a window of the 8192 most recent.
- * What grows is per failed file (error_file_list.json and its path), and
- * with --resume the earlier runs' manifest, loaded.
+ * --resume reads the earlier runs' records back from a table sorted on
+ * disk. What grows is per failed file (error_file_list.json and its path).
  *
  * The library never prints; sx_export_run() returns a status and leaves a
  * message in sx_export_error().
@@ -109,6 +109,12 @@ int sx_export_rollback_failed(const sx_export *e);
 
 /*! sx_export_counts() : items exported and failed, and failed files. */
 void sx_export_counts(const sx_export *e, uint64_t *exported, uint64_t *failed, uint64_t *failed_files);
+
+/*! sx_export_link_copies() : files a `link` record or --link asked to
+ *  hard-link that were copied instead (another file system, a link count
+ *  at its limit, a file system without hard links), and in *why the
+ *  reason of the first (strerror; "" when none). */
+uint64_t sx_export_link_copies(const sx_export *e, const char **why);
 
 /*! sx_export_failures() : the failed items by reason (each item once, by
  *  its first failure; the total is the result's failed_count).

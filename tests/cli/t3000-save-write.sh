@@ -257,4 +257,20 @@ save_test 'a size or sha256 that is not one is a bad record: its item fails, the
     assert_eq 3 "$(jq -r ".json_file_name[][1]" out/error_file_list.json | grep -c "refused: .sha256. must be 64 hexadecimal")"
 '
 
+save_test '--link across file systems copies, and says so once with the count' '
+    mkdir src && src=$PWD/src
+    mount -t tmpfs -o size=1m sx-t3000 "$src"    # root, as make check runs
+    trap "umount $src" EXIT
+    echo one >"$src/a.bin"; echo two >"$src/b.bin"
+    printf "{\"sx\":\"file\",\"path\":\"%s\",\"src\":\"$src/%s\",\"item\":%d}\n" a a.bin 1 b b.bin 2 >in
+    echo "{\"sx\":\"end\",\"count\":2}" >>in
+    sx-save --allow-src "$src" --link -o out <in >/dev/null 2>err
+    assert_eq "one two" "$(cat out/a out/b | tr "\n" " " | sed "s/ $//")"
+    test "$(stat -c %i out/a)" != "$(stat -c %i "$src/a.bin")"
+    assert_eq 1 "$(grep -c . err)"
+    assert_grep "^sx-save: 2 files copied, not hard-linked (Invalid cross-device link)" err
+    sx-save --allow-src "$src" --link -q -o out2 <in >/dev/null 2>err2
+    test ! -s err2
+'
+
 test_done
