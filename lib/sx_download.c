@@ -1,4 +1,5 @@
 #include "sx_download.h"
+#include "sx_cli.h"
 #include "sx_retry.h"
 #include "sx_sha256.h"
 
@@ -192,7 +193,7 @@ static int start(sx_dl *d, xfer *x)
         curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
         curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
         curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
-        curl_easy_setopt(e, CURLOPT_USERAGENT, "sx-save");
+        curl_easy_setopt(e, CURLOPT_USERAGENT, "sx/" SX_VERSION);   /* as sx_http.c: sx-download uses it too */
         curl_easy_setopt(e, CURLOPT_NETRC, (long)CURL_NETRC_IGNORED);
         curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, d->o.connect_timeout_ms);
         if (d->o.stall_s > 0) {

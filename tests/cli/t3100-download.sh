@@ -352,4 +352,16 @@ test_expect_success 'usage errors and a spool parent that does not exist' '
     assert_grep "^sx-download: cannot use .*nowhere" err
 '
 
+test_expect_success 'downloads say who they are: User-Agent sx/<version>, as sx-fetch (sx-download and sx-save)' '
+    v=$(sx-download --version | awk "{print \$3}")
+    : > "$FAKE_LOG"
+    { meta 1; item 1 ua1.jpg "size=100"; end 1; } | sx-download --spool-dir "$PWD" > out
+    printf "{\"sx\":\"file\",\"path\":\"a.jpg\",\"url\":\"%s\",\"item\":1}\n{\"sx\":\"end\",\"count\":1}\n" "$M/ua2.jpg?size=100" |
+        sx-save -o exp > /dev/null
+    grep "^GET /media/ua[12]\.jpg" "$FAKE_LOG" > media
+    assert_eq 2 "$(grep -c . media)"
+    test -z "$(grep -v " ua=sx/$v\$" media)"
+    rm -rf "$(spool_of out)"
+'
+
 test_done
