@@ -151,10 +151,16 @@ void sx_meter_control(sx_meter *m, sx_kind kind, jv rec, double now)
 
 uint64_t sx_meter_failed(const sx_meter *m) { return m->has_result ? m->result_failed : m->errors; }
 
-static double rate_of(const struct cat *c, double now)
+/* Items a second since the category was first seen; when that is too
+ * recent to tell (its records came in one burst, as after sx-save), the
+ * average since sx-progress began. */
+static double rate_of(const sx_meter *m, const struct cat *c, double now)
 {
     double dt = now - c->t0;
-    return dt > 0.05 ? ((double)c->current - c->c0) / dt : 0;
+    if (dt > 0.05)
+        return ((double)c->current - c->c0) / dt;
+    dt = now - m->start;
+    return dt > 0.05 ? (double)c->current / dt : 0;
 }
 
 static void human(double v, char *buf, size_t cap)
@@ -214,7 +220,7 @@ size_t sx_meter_bar(const sx_meter *m, double now, int width, int color, char *b
         return 0;
     const struct cat *c = m->shown >= 0 ? &m->cats[m->shown] : NULL;
     char cur[32], tot[32], rate[32], eta[48], tail[160];
-    double r = c ? rate_of(c, now) : 0;
+    double r = c ? rate_of(m, c, now) : 0;
     human(c ? (double)c->current : 0, cur, sizeof cur);
     human(r, rate, sizeof rate);
     size_t tl = 0;
@@ -264,7 +270,7 @@ char *sx_meter_lines(sx_meter *m, double now, int all, int what)
             !(c->has_metrics && !c->has_total && !c->current)) {
             if (c->has_total) {
                 double p = c->total ? 100.0 * (double)c->current / (double)c->total : 100;
-                double r = rate_of(c, now);
+                double r = rate_of(m, c, now);
                 double left = c->total > c->current ? (double)(c->total - c->current) : 0;
                 if (p > 100)
                     p = 100;

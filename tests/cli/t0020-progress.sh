@@ -88,6 +88,14 @@ test_expect_success '--force draws the bar when stderr is not a terminal' '
     tr "\r" "\n" < err | grep -q "100.0% \[====="
 '
 
+test_expect_success 'progress that comes in one burst after a wait still shows a rate (the average)' '
+    { echo "{\"sx\":\"meta\",\"total\":40}"; sleep 0.5
+      for i in $(seq 1 40); do echo "{\"sx\":\"progress\",\"category\":\"original_file\",\"current\":$i,\"total\":40}"; done
+      echo "{\"sx\":\"end\",\"count\":0}"; } | sx-progress -f -i 0.05 > /dev/null 2> err &&
+    tr "\r" "\n" < err | grep "40/40" > last &&
+    ! grep -q " 0/s" last && grep -q " [0-9][0-9]*/s" last
+'
+
 test_expect_success '--numeric prints the percent alone' '
     stream 4 | sx-progress -n > /dev/null 2> err &&
     assert_eq 100 "$(tail -1 err)"
