@@ -621,20 +621,28 @@ size_t sx_manifest_count(const sx_manifest *m) { return m->n; }
 
 const sx_mf_entry *sx_manifest_entry(const sx_manifest *m, size_t i) { return i < m->n ? &m->e[i] : NULL; }
 
+/* A file a crash left pending: its temporary and final names removed, and
+ * the path recorded dropped. @return 0, or -1 with a message in err. */
+static int drop_pending(sx_manifest *m, int rootfd, const char *path, const char *tmp, char *err, size_t errlen)
+{
+    if ((tmp && sx_unlink_at(rootfd, tmp) < 0) || sx_unlink_at(rootfd, path) < 0) {
+        seterr(err, errlen, "cannot remove '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    if (sx_manifest_drop(m, path) < 0) {
+        seterr(err, errlen, "cannot write '%s': %s", SX_MANIFEST_NAME, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 int sx_manifest_clean_pending(sx_manifest *m, int rootfd, char *err, size_t errlen)
 {
     for (size_t i = m->n; i-- > 0;) {
         sx_mf_entry *e = &m->e[i];
-        if (e->state != SX_MF_PENDING || find(m, e->path) != e)
-            continue;
-        if ((e->tmp && sx_unlink_at(rootfd, e->tmp) < 0) || sx_unlink_at(rootfd, e->path) < 0) {
-            seterr(err, errlen, "cannot remove '%s': %s", e->path, strerror(errno));
+        if (e->state == SX_MF_PENDING && find(m, e->path) == e &&
+            drop_pending(m, rootfd, e->path, e->tmp, err, errlen) < 0)
             return -1;
-        }
-        if (sx_manifest_drop(m, e->path) < 0) {
-            seterr(err, errlen, "cannot write '%s': %s", SX_MANIFEST_NAME, strerror(errno));
-            return -1;
-        }
     }
     return 0;
 }
@@ -1180,15 +1188,7 @@ static int ri_settle(sx_manifest *m, int rootfd, const char *r, size_t n, char *
         return 0;
     memcpy(tmp, kind + 1, tl);
     tmp[tl] = 0;
-    if (sx_unlink_at(rootfd, tmp) < 0 || sx_unlink_at(rootfd, path) < 0) {
-        seterr(err, errlen, "cannot remove '%s': %s", path, strerror(errno));
-        return -1;
-    }
-    if (sx_manifest_drop(m, path) < 0) {
-        seterr(err, errlen, "cannot write '%s': %s", SX_MANIFEST_NAME, strerror(errno));
-        return -1;
-    }
-    return 0;
+    return drop_pending(m, rootfd, path, tmp, err, errlen);
 }
 
 static int reindex_earlier(sx_manifest *m, int rootfd, char *err, size_t errlen)
